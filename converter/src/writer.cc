@@ -1,0 +1,120 @@
+#include "converter/src/writer.h"
+
+#include "converter/src/error.h"
+#include "examples/common/files.h"
+#include "rvgg/rvgg.h"
+#include "schema/rvgg_generated.h"
+
+namespace rvgg::convert {
+
+const char kConverterVersion[] = "rvgg-convert " RVGG_VERSION_STRING;
+
+namespace {
+
+namespace fb = flatbuffers;
+using schema::DataType;
+
+constexpr size_t kDataAlignment = 64;
+
+template <typename T>
+fb::Offset<fb::Vector<T>> AlignedVector(fb::FlatBufferBuilder& b, const std::vector<T>& v) {
+  b.ForceVectorAlignment(v.size(), sizeof(T), kDataAlignment);
+  return b.CreateVector(v);
+}
+
+fb::Offset<schema::Tensor> FloatTensor(fb::FlatBufferBuilder& b, std::vector<uint32_t> shape,
+                                       const std::vector<float>& data) {
+  auto data_offset = AlignedVector(b, data);
+  auto shape_offset = b.CreateVector(shape);
+  return schema::CreateTensor(b, shape_offset, DataType::Float32, data_offset);
+}
+
+fb::Offset<schema::Layer> BuildLayer(fb::FlatBufferBuilder& b, const FusedLayer& l) {
+  const auto activation = l.relu ? schema::Activation::Relu : schema::Activation::None;
+  fb::Offset<void> op;
+  schema::Op op_type = schema::Op::NONE;
+  switch (l.kind) {
+    case FusedLayer::Kind::kConv2D: {
+      auto w = FloatTensor(b, {l.out_channels, l.kernel, l.kernel, l.in_channels / l.groups},
+                           l.weight);
+      auto bias = FloatTensor(b, {l.out_channels}, l.bias);
+      op = schema::CreateConv2D(b, static_cast<uint8_t>(l.kernel), static_cast<uint8_t>(l.kernel),
+                                static_cast<uint8_t>(l.stride), static_cast<uint8_t>(l.padding),
+                                l.groups, l.in_channels, l.out_channels, activation, w, bias)
+               .Union();
+      op_type = schema::Op::Conv2D;
+      break;
+    }
+    case FusedLayer::Kind::kSqueezeExcite: {
+      const uint32_t c = l.in_channels, r = l.se.reduced;
+      auto dw = FloatTensor(b, {r, c}, l.se.down_weight);
+      auto db = FloatTensor(b, {r}, l.se.down_bias);
+      auto uw = FloatTensor(b, {c, r}, l.se.up_weight);
+      auto ub = FloatTensor(b, {c}, l.se.up_bias);
+      op = schema::CreateSqueezeExcite(b, c, r, activation, dw, db, uw, ub).Union();
+      op_type = schema::Op::SqueezeExcite;
+      break;
+    }
+    case FusedLayer::Kind::kGlobalAveragePool:
+      op = schema::CreateGlobalAveragePool(b).Union();
+      op_type = schema::Op::GlobalAveragePool;
+      break;
+    case FusedLayer::Kind::kFullyConnected: {
+      auto w = FloatTensor(b, {l.out_channels, l.in_channels}, l.weight);
+      auto bias = FloatTensor(b, {l.out_channels}, l.bias);
+      op = schema::CreateFullyConnected(b, l.in_channels, l.out_channels, activation, w, bias)
+               .Union();
+      op_type = schema::Op::FullyConnected;
+      break;
+    }
+  }
+  auto name = b.CreateString(l.name);
+  return schema::CreateLayer(b, name, op_type, op);
+}
+
+}  // namespace
+
+std::vector<uint8_t> SerializeModel(const FusedNet& net, const ModelMetadata& m) {
+  fb::FlatBufferBuilder b(1 << 20);
+  std::vector<fb::Offset<schema::Layer>> layers;
+  layers.reserve(net.layers.size());
+  for (const FusedLayer& l : net.layers) layers.push_back(BuildLayer(b, l));
+  auto layers_offset = b.CreateVector(layers);
+
+  fb::Offset<fb::Vector<float>> mean, std;
+  if (!m.mean.empty()) mean = b.CreateVector(m.mean);
+  if (!m.std.empty()) std = b.CreateVector(m.std);
+  fb::Offset<fb::Vector<fb::Offset<fb::String>>> labels;
+  if (!m.labels.empty()) labels = b.CreateVectorOfStrings(m.labels);
+  auto pre = schema::CreatePreprocessing(b, mean, std, labels);
+  auto provenance = schema::CreateProvenanceDirect(
+      b, m.source_file.c_str(), m.source_format.c_str(), m.architecture.c_str(),
+      kConverterVersion, m.fusion_max_abs_diff, m.fusion_rel_diff, m.quantization.c_str());
+  // arena_bytes is patched in place below, so it must be stored even while 0.
+  b.ForceDefaults(true);
+  auto model = schema::CreateModel(b, RVGG_SCHEMA_VERSION, m.input_height, m.input_width,
+                                   net.in_channels, pre, layers_offset, /*arena_bytes=*/0,
+                                   provenance);
+  b.ForceDefaults(false);
+  schema::FinishModelBuffer(b, model);
+
+  std::vector<uint8_t> bytes(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  rvgg_message message;
+  size_t arena = 0;
+  const rvgg_status status =
+      rvgg_model_arena_size(bytes.data(), bytes.size(), nullptr, &arena, &message);
+  if (status != RVGG_STATUS_OK) {
+    throw ConvertError(std::string("the runtime rejects the converted model: ") + message.text);
+  }
+  if (!schema::GetMutableModel(bytes.data())->mutate_arena_bytes(arena)) {
+    throw ConvertError("internal error: cannot record the arena size");
+  }
+  return bytes;
+}
+
+void WriteFileAtomically(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::string error;
+  if (!tools::WriteFileAtomically(path, bytes, &error)) throw ConvertError("cannot write " + error);
+}
+
+}  // namespace rvgg::convert

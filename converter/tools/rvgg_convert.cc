@@ -1,0 +1,153 @@
+// rvgg-convert: RepVGG checkpoint -> fused .rvgg model.
+//
+//   rvgg-convert CHECKPOINT -o MODEL.rvgg [--input-size N | HxW]
+//                [--mean a[,b,c]] [--std a[,b,c]] [--labels FILE]
+//   rvgg-convert --synthetic VARIANT -o MODEL.rvgg [--input-size ...]
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "converter/src/convert.h"
+#include "converter/src/error.h"
+
+namespace {
+
+using rvgg::convert::ConvertError;
+
+const char kUsage[] =
+    "usage: rvgg-convert CHECKPOINT -o MODEL.rvgg [--input-size N | HxW]\n"
+    "                    [--mean a[,b,c]] [--std a[,b,c]] [--labels FILE]\n"
+    "       rvgg-convert --synthetic VARIANT -o MODEL.rvgg [--input-size N | HxW]\n"
+    "                    [--classes N] [--in-channels N] [--seed N]\n"
+    "\n"
+    "Reads a RepVGG checkpoint (torch.save .pth/.bin or .safetensors; official,\n"
+    "timm or MMPretrain names; train-time, deploy or mixed; wrapped or not),\n"
+    "fuses every block into one 3x3 convolution, checks the fused network\n"
+    "against the multi-branch one, and writes a .rvgg model.\n"
+    "\n"
+    "  -o, --output FILE     model to write (replaced only on success)\n"
+    "  --input-size N|HxW    input resolution recorded in the model (default 224)\n"
+    "  --mean a[,b,c]        per-channel normalization mean (default: ImageNet for 3 channels)\n"
+    "  --std a[,b,c]         per-channel normalization std\n"
+    "  --labels FILE         class labels, one per line\n"
+    "  --synthetic VARIANT   random fused weights for an official variant (A0 ... B3g4, D2se)\n"
+    "  --classes N           synthetic: number of classes (default 1000)\n"
+    "  --in-channels N       synthetic: input channels (default 3)\n"
+    "  --seed N              random seed for the fusion check and synthetic weights\n"
+    "  --fusion-tolerance X  fail when fused and multi-branch logits differ by more\n"
+    "                        than X * max(1, max |logit|) (default 1e-3)\n";
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "rvgg-convert: error: %s\n", message.c_str());
+  std::exit(1);
+}
+
+uint32_t ParseCount(const std::string& flag, const std::string& value, uint32_t max) {
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || v == 0 || v > max) {
+    Die(flag + " expects a whole number from 1 to " + std::to_string(max) + ", got '" + value + "'");
+  }
+  return static_cast<uint32_t>(v);
+}
+
+std::string WithCommas(uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string Bytes(uint64_t v) {
+  char buf[64];
+  if (v >= (1u << 20)) {
+    std::snprintf(buf, sizeof(buf), "%.2f MiB (%s bytes)", v / 1048576.0, WithCommas(v).c_str());
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f KiB (%s bytes)", v / 1024.0, WithCommas(v).c_str());
+  }
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rvgg::convert::ConvertOptions o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Die(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "-o" || arg == "--output") {
+      o.output = value();
+    } else if (arg == "--input-size") {
+      const std::string v = value();
+      if (!rvgg::convert::ParseInputSize(v, &o.input_height, &o.input_width)) {
+        Die("--input-size expects N or HxW (1 to 16384), got '" + v + "'");
+      }
+    } else if (arg == "--mean" || arg == "--std") {
+      const std::string v = value();
+      if (!rvgg::convert::ParseFloatList(v, arg == "--mean" ? &o.mean : &o.std)) {
+        Die(arg + " expects numbers separated by commas, got '" + v + "'");
+      }
+    } else if (arg == "--labels") {
+      o.labels_file = value();
+    } else if (arg == "--synthetic") {
+      o.synthetic = value();
+    } else if (arg == "--classes") {
+      o.synthetic_classes = ParseCount(arg, value(), 1u << 16);
+    } else if (arg == "--in-channels") {
+      o.synthetic_in_channels = ParseCount(arg, value(), 4096);
+    } else if (arg == "--seed") {
+      o.seed = ParseCount(arg, value(), 0x7fffffff);
+    } else if (arg == "--fusion-tolerance") {
+      const std::string v = value();
+      char* end = nullptr;
+      o.fusion_tolerance = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(o.fusion_tolerance > 0)) {
+        Die("--fusion-tolerance expects a positive number, got '" + v + "'");
+      }
+    } else if (!arg.empty() && arg[0] == '-') {
+      Die("unknown option '" + arg + "' (see --help)");
+    } else if (o.checkpoint.empty()) {
+      o.checkpoint = arg;
+    } else {
+      Die("more than one checkpoint given ('" + o.checkpoint + "' and '" + arg + "')");
+    }
+  }
+  if (o.checkpoint.empty() && o.synthetic.empty()) Die("no checkpoint given (see --help)");
+  if (!o.checkpoint.empty() && !o.synthetic.empty()) Die("give a checkpoint or --synthetic, not both");
+  if (o.output.empty()) Die("no output file given (-o MODEL.rvgg)");
+
+  rvgg::convert::ConvertReport r;
+  try {
+    r = rvgg::convert::Convert(o);
+  } catch (const ConvertError& e) {
+    Die(e.what());
+  } catch (const std::bad_alloc&) {
+    Die("out of memory");
+  } catch (const std::exception& e) {
+    Die(std::string("internal error: ") + e.what());
+  }
+  const std::string source = o.synthetic.empty() ? o.checkpoint : "--synthetic " + o.synthetic;
+  std::printf("rvgg-convert: %s -> %s\n", source.c_str(), o.output.c_str());
+  std::printf("  format        %s\n", r.source_format.c_str());
+  std::printf("  architecture  %s: %s\n", r.architecture.c_str(), r.description.c_str());
+  std::printf("  input         %u x %u x %u (C x H x W), %u classes%s\n", r.in_channels,
+              r.input_height, r.input_width, r.classes, r.labels ? ", labels recorded" : "");
+  std::printf("  blocks        %zu (%zu already fused in the checkpoint)\n", r.blocks, r.fused_blocks);
+  std::printf("  layers        %zu (%s)\n", r.layers, r.layer_summary.c_str());
+  std::printf("  parameters    %s\n", WithCommas(r.parameters).c_str());
+  std::printf("  compute       %.3f GMAC = %.3f GFLOP per image\n", r.macs / 1e9, 2 * r.macs / 1e9);
+  std::printf("  arena         %s\n", Bytes(r.arena_bytes).c_str());
+  std::printf("  normalization %s\n", r.normalization.c_str());
+  std::printf("  fusion check  max |fused - multi-branch| = %.3g (%.3g of max |logit|) at %ux%u\n",
+              r.fusion_max_abs_diff, r.fusion_rel_diff, r.proof_height, r.proof_width);
+  std::printf("  wrote         %s, %s in %.1f s\n", o.output.c_str(), Bytes(r.file_bytes).c_str(),
+              r.seconds);
+  return 0;
+}

@@ -1,0 +1,77 @@
+#include "examples/common/cli.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace rvgg::tools {
+
+void Cli::Die(const std::string& message) const {
+  std::fprintf(stderr, "%s: error: %s\n", program_, message.c_str());
+  std::exit(1);
+}
+
+std::string Cli::Value(int argc, char** argv, int* i) const {
+  const std::string flag = argv[*i];
+  if (*i + 1 >= argc) Die(flag + " needs a value");
+  return argv[++*i];
+}
+
+uint32_t Cli::Count(const std::string& flag, const std::string& value, uint32_t min,
+                    uint32_t max) const {
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(value.c_str(), &end, 10);
+  if (value.empty() || value[0] == '-' || *end != '\0' || v < min || v > max) {
+    Die(flag + " expects a whole number from " + std::to_string(min) + " to " +
+        std::to_string(max) + ", got '" + value + "'");
+  }
+  return static_cast<uint32_t>(v);
+}
+
+bool Cli::ParseRuntimeOption(int argc, char** argv, int* i, rvgg_options* options) const {
+  const std::string flag = argv[*i];
+  if (flag == "--threads") {
+    options->num_threads = Count(flag, Value(argc, argv, i), 1, 256);
+  } else if (flag == "--backend") {
+    const std::string v = Value(argc, argv, i);
+    if (v == "xnnpack") {
+      options->backend = RVGG_BACKEND_XNNPACK;
+    } else if (v == "reference") {
+      options->backend = RVGG_BACKEND_REFERENCE;
+    } else {
+      Die("--backend expects xnnpack or reference, got '" + v + "'");
+    }
+  } else if (flag == "--winograd") {
+    const std::string v = Value(argc, argv, i);
+    if (v == "auto") {
+      options->winograd = RVGG_WINOGRAD_AUTO;
+    } else if (v == "off") {
+      options->winograd = RVGG_WINOGRAD_OFF;
+    } else if (v == "2") {
+      options->winograd = RVGG_WINOGRAD_F2;
+    } else if (v == "4") {
+      options->winograd = RVGG_WINOGRAD_F4;
+    } else if (v == "6") {
+      options->winograd = RVGG_WINOGRAD_F6;
+    } else {
+      Die("--winograd expects off, auto, 2, 4 or 6, got '" + v + "'");
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Cli::LoadModel(const std::string& path, const rvgg_options& options,
+                    LoadedModel* model) const {
+  std::string error;
+  if (!model->buffer.Load(path, &error)) Die(error);
+  rvgg_message message;
+  const rvgg_status status =
+      rvgg_model_load(model->buffer.data(), model->buffer.size(), &options, &model->handle, &message);
+  if (status != RVGG_STATUS_OK) {
+    Die(path + ": " + rvgg_status_string(status) + ": " + message.text);
+  }
+  rvgg_model_get_info(model->handle, &model->info);
+}
+
+}  // namespace rvgg::tools

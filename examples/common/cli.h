@@ -1,0 +1,53 @@
+// Command-line plumbing shared by the tools: one-line errors with a non-zero
+// exit, the runtime options every tool takes, and model loading.
+#ifndef RVGG_EXAMPLES_COMMON_CLI_H_
+#define RVGG_EXAMPLES_COMMON_CLI_H_
+
+#include <cstdint>
+#include <string>
+
+#include "examples/common/files.h"
+#include "rvgg/rvgg.h"
+
+namespace rvgg::tools {
+
+// A model file loaded and prepared; frees itself.
+struct LoadedModel {
+  AlignedBuffer buffer;
+  rvgg_model* handle = nullptr;
+  rvgg_model_info info{};
+  LoadedModel() = default;
+  LoadedModel(const LoadedModel&) = delete;
+  LoadedModel& operator=(const LoadedModel&) = delete;
+  ~LoadedModel() { rvgg_model_free(handle); }
+};
+
+class Cli {
+ public:
+  Cli(const char* program, const char* usage) : program_(program), usage_(usage) {}
+
+  // Prints "PROGRAM: error: MESSAGE" on stderr and exits with status 1.
+  [[noreturn]] void Die(const std::string& message) const;
+
+  // The value after flag argv[*i]; advances *i. Dies when missing.
+  std::string Value(int argc, char** argv, int* i) const;
+
+  // Whole number in [min, max] for `flag`; dies otherwise.
+  uint32_t Count(const std::string& flag, const std::string& value, uint32_t min,
+                 uint32_t max) const;
+
+  // Consumes --threads N, --backend xnnpack|reference, --winograd
+  // off|auto|2|4|6 at argv[*i]. Returns false if argv[*i] is none of them.
+  bool ParseRuntimeOption(int argc, char** argv, int* i, rvgg_options* options) const;
+
+  // Reads, verifies and loads `path`; dies with the runtime's message.
+  void LoadModel(const std::string& path, const rvgg_options& options, LoadedModel* model) const;
+
+ private:
+  const char* program_;
+  const char* usage_;
+};
+
+}  // namespace rvgg::tools
+
+#endif  // RVGG_EXAMPLES_COMMON_CLI_H_

@@ -1,0 +1,233 @@
+/*
+ * rvgg: inference runtime for re-parameterized (plain) RepVGG networks.
+ *
+ * The whole device-side API. Valid C99 and C++; no allocation happens inside
+ * rvgg_model_run().
+ *
+ * Life cycle
+ *   1. rvgg_model_verify()      optional: checks a buffer, fills rvgg_model_info.
+ *   2. rvgg_model_arena_size()  optional: activation bytes the caller may supply.
+ *   3. rvgg_model_load()        verifies, plans memory, prepares the backend
+ *                               (packs weights, builds XNNPACK operators and
+ *                               binds them to the arena). May allocate.
+ *   4. rvgg_model_run()         per image; allocates nothing, checks little.
+ *   5. rvgg_model_free()
+ *
+ * Ownership
+ *   - The model buffer passed to rvgg_model_verify/_load is borrowed: it must
+ *     stay valid and unchanged until rvgg_model_free(), because weights, names
+ *     and labels are read in place. It must be at least 4-byte aligned
+ *     (64 recommended: weight vectors are 64-byte aligned inside the file).
+ *   - An arena supplied through rvgg_options is borrowed the same way; it must
+ *     be 64-byte aligned and at least rvgg_model_arena_size() bytes.
+ *   - Strings and pointers returned by info functions point into the model
+ *     buffer or the loaded model and live as long as they do.
+ *
+ * Threads
+ *   A loaded model is used by one thread at a time. Different models may run
+ *   concurrently from different threads. rvgg_options.num_threads > 1 gives
+ *   the model its own worker pool (XNNPACK backend).
+ *
+ * Errors
+ *   Every fallible call returns an rvgg_status. Calls that take an
+ *   rvgg_message* (may be NULL) write one human-readable line there that
+ *   names the layer and the value, e.g.
+ *   "layer 7 (conv 3x3 'stage2.1'): weights hold 1200 floats, shape needs 1296".
+ */
+#ifndef RVGG_RVGG_H_
+#define RVGG_RVGG_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RVGG_VERSION_MAJOR 0
+#define RVGG_VERSION_MINOR 1
+#define RVGG_VERSION_PATCH 0
+#define RVGG_VERSION_STRING "0.1.0"
+
+/* Newest model schema version this runtime reads (see schema/rvgg.fbs). */
+#define RVGG_SCHEMA_VERSION 1
+
+/* Minimum alignment of an arena supplied by the caller. */
+#define RVGG_ARENA_ALIGNMENT 64
+
+typedef enum rvgg_status {
+  RVGG_STATUS_OK = 0,
+  /* A NULL pointer, an out-of-range option or index, a misaligned buffer. */
+  RVGG_STATUS_INVALID_ARGUMENT = 1,
+  /* The buffer is not a well-formed rvgg model (structure or meaning). */
+  RVGG_STATUS_INVALID_MODEL = 2,
+  /* Well-formed, but this build cannot run it (newer schema, missing backend). */
+  RVGG_STATUS_UNSUPPORTED = 3,
+  /* The caller-supplied arena is smaller than rvgg_model_arena_size(). */
+  RVGG_STATUS_ARENA_TOO_SMALL = 4,
+  /* An allocation at load time failed. */
+  RVGG_STATUS_OUT_OF_MEMORY = 5,
+  /* XNNPACK (or another backend) refused an operator. */
+  RVGG_STATUS_BACKEND_ERROR = 6
+} rvgg_status;
+
+/* Short constant name of a status, e.g. "invalid model". Never NULL. */
+const char* rvgg_status_string(rvgg_status status);
+
+/* One line of diagnostics. Functions that take an rvgg_message* accept NULL. */
+#define RVGG_MESSAGE_CAPACITY 256
+typedef struct rvgg_message {
+  char text[RVGG_MESSAGE_CAPACITY];
+} rvgg_message;
+
+typedef enum rvgg_backend {
+  /* XNNPACK operators for every layer (NEON on ARM, SSE/AVX on x86). */
+  RVGG_BACKEND_XNNPACK = 0,
+  /* Plain portable loops, single-threaded: the test oracle. */
+  RVGG_BACKEND_REFERENCE = 1
+} rvgg_backend;
+
+/* Winograd selection for stride-1 3x3 convolutions (value = output tile). */
+typedef enum rvgg_winograd {
+  RVGG_WINOGRAD_AUTO = 0, /* per layer, from the shape and the memory budget */
+  RVGG_WINOGRAD_OFF = 1,  /* always XNNPACK's direct convolution */
+  RVGG_WINOGRAD_F2 = 2,   /* F(2x2, 3x3) wherever it applies */
+  RVGG_WINOGRAD_F4 = 4,   /* F(4x4, 3x3) */
+  RVGG_WINOGRAD_F6 = 6    /* F(6x6, 3x3) */
+} rvgg_winograd;
+
+typedef enum rvgg_layout {
+  RVGG_LAYOUT_NCHW = 0, /* PyTorch's layout: planes of H x W per channel */
+  RVGG_LAYOUT_NHWC = 1  /* interleaved pixels, as cameras deliver them */
+} rvgg_layout;
+
+/* Load options. A zero-initialized struct means the defaults; so does
+ * rvgg_options_default(). */
+typedef struct rvgg_options {
+  rvgg_backend backend;
+  /* Worker threads for the XNNPACK backend; 0 and 1 mean the calling thread. */
+  uint32_t num_threads;
+  /* Reserved for future use; must be 0. */
+  uint32_t flags;
+  rvgg_winograd winograd;
+  /* Upper bound on memory spent on Winograd-transformed weights; 0 = no limit. */
+  size_t winograd_budget_bytes;
+  /* Optional caller-owned activation arena (RVGG_ARENA_ALIGNMENT-aligned,
+   * at least rvgg_model_arena_size() bytes). NULL: allocated at load. */
+  void* arena;
+  size_t arena_size;
+} rvgg_options;
+
+void rvgg_options_default(rvgg_options* options);
+
+typedef enum rvgg_dtype {
+  RVGG_DTYPE_FLOAT32 = 0,
+  RVGG_DTYPE_INT8 = 1
+} rvgg_dtype;
+
+/* What a model buffer holds. Pointers point into the model buffer. */
+typedef struct rvgg_model_info {
+  uint32_t schema_version;
+  uint32_t input_height;
+  uint32_t input_width;
+  uint32_t input_channels;
+  uint32_t num_outputs; /* logits per image (number of classes) */
+  uint32_t num_layers;
+  uint32_t num_labels;  /* 0 or num_outputs */
+  const float* mean;    /* input_channels values, or NULL when not recorded */
+  const float* std;     /* input_channels values, or NULL when not recorded */
+  uint64_t parameters;  /* weights and biases */
+  uint64_t weight_bytes;
+  uint64_t macs;        /* multiply-accumulates per image */
+  uint64_t recorded_arena_bytes; /* as planned by the converter */
+  const char* architecture;      /* "RepVGG-A0", "custom", ... ("" if absent) */
+  const char* source_file;
+  const char* source_format;
+  const char* converter_version;
+  const char* quantization;      /* "" for fp32 models */
+  float fusion_max_abs_diff;
+  float fusion_rel_diff;
+} rvgg_model_info;
+
+typedef enum rvgg_layer_type {
+  RVGG_LAYER_CONV2D = 0,
+  RVGG_LAYER_GLOBAL_AVERAGE_POOL = 1,
+  RVGG_LAYER_FULLY_CONNECTED = 2,
+  RVGG_LAYER_SQUEEZE_EXCITE = 3
+} rvgg_layer_type;
+
+typedef struct rvgg_layer_info {
+  const char* name; /* source block name, "" if absent */
+  rvgg_layer_type type;
+  rvgg_dtype compute_type;
+  uint32_t kernel_h, kernel_w, stride, padding, groups;
+  uint32_t input_height, input_width, input_channels;
+  uint32_t output_height, output_width, output_channels;
+  uint32_t relu; /* 1 when a ReLU is fused */
+  uint64_t parameters;
+  uint64_t macs;
+  /* Filled for loaded models only: what executes the layer ("xnnpack",
+   * "reference", "winograd-f4", ...) and the bytes it owns beyond the model
+   * file (packed or transformed weights). */
+  const char* kernel;
+  uint64_t kernel_bytes;
+} rvgg_layer_info;
+
+typedef struct rvgg_model rvgg_model;
+
+/* Checks `data` completely (structure with the FlatBuffers verifier, then
+ * meaning: shapes chain, sizes match, arithmetic cannot overflow) without
+ * allocating. `info` may be NULL.
+ * Returns OK, INVALID_ARGUMENT, INVALID_MODEL or UNSUPPORTED. */
+rvgg_status rvgg_model_verify(const void* data, size_t size,
+                              rvgg_model_info* info, rvgg_message* message);
+
+/* Describes layer `index` of a model buffer without loading it. */
+rvgg_status rvgg_model_verify_layer(const void* data, size_t size,
+                                    uint32_t index, rvgg_layer_info* info,
+                                    rvgg_message* message);
+
+/* Activation arena bytes rvgg_model_load() needs for `data` with `options`
+ * (NULL = defaults). Depends on the backend and Winograd choices. */
+rvgg_status rvgg_model_arena_size(const void* data, size_t size,
+                                  const rvgg_options* options,
+                                  size_t* arena_bytes, rvgg_message* message);
+
+/* Verifies and prepares a model. On success *model owns everything it
+ * allocated; free it with rvgg_model_free(). */
+rvgg_status rvgg_model_load(const void* data, size_t size,
+                            const rvgg_options* options, rvgg_model** model,
+                            rvgg_message* message);
+
+void rvgg_model_free(rvgg_model* model);
+
+rvgg_status rvgg_model_get_info(const rvgg_model* model, rvgg_model_info* info);
+
+rvgg_status rvgg_model_get_layer_info(const rvgg_model* model, uint32_t index,
+                                      rvgg_layer_info* info);
+
+/* Class label `index`, or NULL when the model has no labels or the index is
+ * out of range. */
+const char* rvgg_model_label(const rvgg_model* model, uint32_t index);
+
+/* Runs one image. `input` holds input_height * input_width * input_channels
+ * floats, already normalized, in `layout`; `output` receives num_outputs
+ * logits. Allocates nothing. */
+rvgg_status rvgg_model_run(rvgg_model* model, const float* input,
+                           rvgg_layout layout, float* output);
+
+/* Called after each layer during rvgg_model_run (for profiling); NULL clears. */
+typedef void (*rvgg_layer_callback)(void* user_data, uint32_t layer_index);
+void rvgg_model_set_layer_callback(rvgg_model* model,
+                                   rvgg_layer_callback callback,
+                                   void* user_data);
+
+/* The SIMD level XNNPACK's kernels use on this CPU, e.g. "aarch64 NEON+FMA",
+ * "x86-64 AVX-512F", or "reference" when built without XNNPACK. */
+const char* rvgg_kernel_isa(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* RVGG_RVGG_H_ */

@@ -1,0 +1,365 @@
+// The C API: load = verify + plan + prepare; run = walk the prepared kernels.
+#include <cstring>
+
+#include "rvgg/rvgg.h"
+#include "runtime/src/memory.h"
+#include "runtime/src/model.h"
+#include "runtime/src/ops/kernel.h"
+#include "runtime/src/plan.h"
+#include "runtime/src/status.h"
+
+#if RVGG_WITH_XNNPACK
+#include <pthreadpool.h>
+#endif
+
+struct rvgg_model {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  rvgg::ModelSummary summary;
+  rvgg_options options{};
+  rvgg::LayerDesc* layers = nullptr;
+  rvgg::Kernel** kernels = nullptr;
+  rvgg::ArenaPlan plan;
+  uint8_t* arena = nullptr;
+  bool owns_arena = false;
+  float* input = nullptr;         // NHWC input inside the arena
+  const float* output = nullptr;  // last layer's output inside the arena
+  pthreadpool_t threadpool = nullptr;
+  rvgg_layer_callback callback = nullptr;
+  void* callback_data = nullptr;
+};
+
+namespace rvgg {
+namespace {
+
+rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_message* message) {
+  rvgg_options_default(out);
+  if (options == nullptr) return RVGG_STATUS_OK;
+  *out = *options;
+  if (out->backend != RVGG_BACKEND_XNNPACK && out->backend != RVGG_BACKEND_REFERENCE) {
+    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown backend %d",
+                static_cast<int>(out->backend));
+  }
+  if (out->flags != 0) {
+    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "options.flags must be 0");
+  }
+  switch (out->winograd) {
+    case RVGG_WINOGRAD_AUTO:
+    case RVGG_WINOGRAD_OFF:
+    case RVGG_WINOGRAD_F2:
+    case RVGG_WINOGRAD_F4:
+    case RVGG_WINOGRAD_F6:
+      break;
+    default:
+      return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown winograd setting %d",
+                  static_cast<int>(out->winograd));
+  }
+  if (out->num_threads > 1024) {
+    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "num_threads %u is out of range",
+                out->num_threads);
+  }
+  if (out->arena != nullptr && reinterpret_cast<uintptr_t>(out->arena) % RVGG_ARENA_ALIGNMENT != 0) {
+    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "arena must be %d-byte aligned",
+                RVGG_ARENA_ALIGNMENT);
+  }
+  return RVGG_STATUS_OK;
+}
+
+// Second verification pass: records each layer and feeds the arena planner.
+struct PlanContext {
+  ArenaPlanner planner;
+  rvgg_backend backend;
+  LayerDesc* layers;  // may be null when only the plan is wanted
+};
+
+rvgg_status PlanLayer(void* context, const LayerDesc& desc, rvgg_message*) {
+  auto* plan = static_cast<PlanContext*>(context);
+  if (desc.index == 0) plan->planner.AddInput(desc.input_elements() * sizeof(float));
+  plan->planner.AddLayer(desc.output_elements() * sizeof(float), desc.in_place(),
+                         KernelScratchBytes(desc, plan->backend));
+  if (plan->layers != nullptr) plan->layers[desc.index] = desc;
+  return RVGG_STATUS_OK;
+}
+
+rvgg_status PlanModel(const void* data, size_t size, const rvgg_options& options,
+                      ModelSummary* summary, LayerDesc* layers, ArenaPlan* plan,
+                      rvgg_message* message) {
+  PlanContext context{ArenaPlanner(), options.backend, layers};
+  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, summary, PlanLayer, &context, message));
+  *plan = context.planner.Finish();
+  return RVGG_STATUS_OK;
+}
+
+const char* StringOrEmpty(const flatbuffers::String* s) { return s != nullptr ? s->c_str() : ""; }
+
+void FillModelInfo(const ModelSummary& s, rvgg_model_info* info) {
+  std::memset(info, 0, sizeof(*info));
+  const schema::Model* m = s.model;
+  info->schema_version = m->schema_version();
+  info->input_height = s.input_h;
+  info->input_width = s.input_w;
+  info->input_channels = s.input_c;
+  info->num_outputs = s.num_outputs;
+  info->num_layers = s.num_layers;
+  if (const auto* pre = m->preprocessing()) {
+    info->num_labels = pre->labels() != nullptr ? pre->labels()->size() : 0;
+    info->mean = pre->mean() != nullptr ? pre->mean()->data() : nullptr;
+    info->std = pre->std() != nullptr ? pre->std()->data() : nullptr;
+  }
+  info->parameters = s.parameters;
+  info->weight_bytes = s.weight_bytes;
+  info->macs = s.macs;
+  info->recorded_arena_bytes = m->arena_bytes();
+  const schema::Provenance* p = m->provenance();
+  info->architecture = p != nullptr ? StringOrEmpty(p->architecture()) : "";
+  info->source_file = p != nullptr ? StringOrEmpty(p->source_file()) : "";
+  info->source_format = p != nullptr ? StringOrEmpty(p->source_format()) : "";
+  info->converter_version = p != nullptr ? StringOrEmpty(p->converter_version()) : "";
+  info->quantization = p != nullptr ? StringOrEmpty(p->quantization()) : "";
+  info->fusion_max_abs_diff = p != nullptr ? p->fusion_max_abs_diff() : 0.0f;
+  info->fusion_rel_diff = p != nullptr ? p->fusion_rel_diff() : 0.0f;
+}
+
+struct FindLayer {
+  uint32_t index;
+  LayerDesc found;
+  bool ok = false;
+};
+
+rvgg_status VisitFindLayer(void* context, const LayerDesc& desc, rvgg_message*) {
+  auto* find = static_cast<FindLayer*>(context);
+  if (desc.index == find->index) {
+    find->found = desc;
+    find->ok = true;
+  }
+  return RVGG_STATUS_OK;
+}
+
+void FreeModel(rvgg_model* model) {
+  if (model == nullptr) return;
+  if (model->kernels != nullptr) {
+    for (uint32_t i = 0; i < model->summary.num_layers; ++i) DestroyKernel(model->kernels[i]);
+    FreeAligned(model->kernels);
+  }
+#if RVGG_WITH_XNNPACK
+  if (model->threadpool != nullptr) pthreadpool_destroy(model->threadpool);
+#endif
+  FreeAligned(model->layers);
+  if (model->owns_arena) FreeAligned(model->arena);
+  Delete(model);
+}
+
+rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_options,
+                      rvgg_model** out, rvgg_message* message) {
+  rvgg_options options;
+  RVGG_RETURN_IF_ERROR(CheckOptions(user_options, &options, message));
+  ModelSummary summary;
+  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, &summary, nullptr, nullptr, message));
+
+  rvgg_model* model = New<rvgg_model>();
+  if (model == nullptr) return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory");
+  model->data = static_cast<const uint8_t*>(data);
+  model->size = size;
+  model->options = options;
+  model->summary = summary;
+
+  const uint32_t n = summary.num_layers;  // bounded by kMaxLayers
+  model->layers = static_cast<LayerDesc*>(AllocateAligned(n * sizeof(LayerDesc), kAlignment));
+  model->kernels = static_cast<Kernel**>(AllocateAligned(n * sizeof(Kernel*), kAlignment));
+  if (model->layers == nullptr || model->kernels == nullptr) {
+    FreeModel(model);
+    return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory for %u layers", n);
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    new (&model->layers[i]) LayerDesc();
+    model->kernels[i] = nullptr;
+  }
+  rvgg_status status =
+      PlanModel(data, size, options, &model->summary, model->layers, &model->plan, message);
+  if (status != RVGG_STATUS_OK) {
+    FreeModel(model);
+    return status;
+  }
+
+  const size_t arena_bytes = model->plan.total_bytes;
+  if (options.arena != nullptr) {
+    if (options.arena_size < arena_bytes) {
+      FreeModel(model);
+      return Fail(message, RVGG_STATUS_ARENA_TOO_SMALL,
+                  "arena is %zu bytes, the model needs %zu", options.arena_size, arena_bytes);
+    }
+    model->arena = static_cast<uint8_t*>(options.arena);
+  } else {
+    model->arena = static_cast<uint8_t*>(AllocateAligned(arena_bytes, kAlignment));
+    model->owns_arena = true;
+    if (model->arena == nullptr) {
+      FreeModel(model);
+      return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "cannot allocate a %zu-byte arena",
+                  arena_bytes);
+    }
+  }
+  // Deterministic contents (the XNNPACK tail bytes are read, never used).
+  std::memset(model->arena, 0, arena_bytes);
+
+#if RVGG_WITH_XNNPACK
+  if (options.backend == RVGG_BACKEND_XNNPACK && options.num_threads > 1) {
+    model->threadpool = pthreadpool_create(options.num_threads);
+    if (model->threadpool == nullptr) {
+      FreeModel(model);
+      return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "cannot create a pool of %u threads",
+                  options.num_threads);
+    }
+  }
+#endif
+
+  uint8_t* buffers[2] = {model->arena + model->plan.buffer_offset[0],
+                         model->arena + model->plan.buffer_offset[1]};
+  int current = 0;
+  model->input = reinterpret_cast<float*>(buffers[0]);
+  for (uint32_t i = 0; i < n; ++i) {
+    const LayerDesc& desc = model->layers[i];
+    Bindings bindings;
+    bindings.input = buffers[current];
+    if (!desc.in_place()) current = 1 - current;
+    bindings.output = buffers[current];
+    bindings.scratch = model->arena + model->plan.scratch_offset;
+    bindings.scratch_bytes = model->plan.scratch_bytes;
+    status = CreateKernel(desc, options.backend, bindings, model->threadpool, &model->kernels[i],
+                          message);
+    if (status != RVGG_STATUS_OK) {
+      FreeModel(model);
+      return status;
+    }
+  }
+  model->output = reinterpret_cast<const float*>(buffers[current]);
+  *out = model;
+  return RVGG_STATUS_OK;
+}
+
+void CopyInput(const rvgg_model* model, const float* input, rvgg_layout layout) {
+  const uint32_t h = model->summary.input_h, w = model->summary.input_w, c = model->summary.input_c;
+  const size_t pixels = size_t{h} * w;
+  if (layout == RVGG_LAYOUT_NHWC || c == 1) {
+    std::memcpy(model->input, input, pixels * c * sizeof(float));
+    return;
+  }
+  for (uint32_t ch = 0; ch < c; ++ch) {
+    const float* plane = input + ch * pixels;
+    float* dst = model->input + ch;
+    for (size_t p = 0; p < pixels; ++p) dst[p * c] = plane[p];
+  }
+}
+
+}  // namespace
+}  // namespace rvgg
+
+extern "C" {
+
+void rvgg_options_default(rvgg_options* options) {
+  if (options == nullptr) return;
+  std::memset(options, 0, sizeof(*options));
+  options->backend = RVGG_BACKEND_XNNPACK;
+  options->num_threads = 1;
+  options->winograd = RVGG_WINOGRAD_AUTO;
+}
+
+rvgg_status rvgg_model_verify(const void* data, size_t size, rvgg_model_info* info,
+                              rvgg_message* message) {
+  rvgg::ModelSummary summary;
+  RVGG_RETURN_IF_ERROR(rvgg::VerifyModel(data, size, &summary, nullptr, nullptr, message));
+  if (info != nullptr) rvgg::FillModelInfo(summary, info);
+  return RVGG_STATUS_OK;
+}
+
+rvgg_status rvgg_model_verify_layer(const void* data, size_t size, uint32_t index,
+                                    rvgg_layer_info* info, rvgg_message* message) {
+  if (info == nullptr) {
+    return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "info is NULL");
+  }
+  rvgg::FindLayer find{index, {}};
+  rvgg::ModelSummary summary;
+  RVGG_RETURN_IF_ERROR(
+      rvgg::VerifyModel(data, size, &summary, rvgg::VisitFindLayer, &find, message));
+  if (!find.ok) {
+    return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "layer %u is out of range (%u layers)",
+                      index, summary.num_layers);
+  }
+  rvgg::FillLayerInfo(find.found, info);
+  return RVGG_STATUS_OK;
+}
+
+rvgg_status rvgg_model_arena_size(const void* data, size_t size, const rvgg_options* options,
+                                  size_t* arena_bytes, rvgg_message* message) {
+  if (arena_bytes == nullptr) {
+    return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "arena_bytes is NULL");
+  }
+  rvgg_options checked;
+  RVGG_RETURN_IF_ERROR(rvgg::CheckOptions(options, &checked, message));
+  rvgg::ModelSummary summary;
+  rvgg::ArenaPlan plan;
+  RVGG_RETURN_IF_ERROR(rvgg::PlanModel(data, size, checked, &summary, nullptr, &plan, message));
+  *arena_bytes = plan.total_bytes;
+  return RVGG_STATUS_OK;
+}
+
+rvgg_status rvgg_model_load(const void* data, size_t size, const rvgg_options* options,
+                            rvgg_model** model, rvgg_message* message) {
+  rvgg::ClearMessage(message);
+  if (model == nullptr) {
+    return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "model output pointer is NULL");
+  }
+  *model = nullptr;
+  return rvgg::LoadModel(data, size, options, model, message);
+}
+
+void rvgg_model_free(rvgg_model* model) { rvgg::FreeModel(model); }
+
+rvgg_status rvgg_model_get_info(const rvgg_model* model, rvgg_model_info* info) {
+  if (model == nullptr || info == nullptr) return RVGG_STATUS_INVALID_ARGUMENT;
+  rvgg::FillModelInfo(model->summary, info);
+  return RVGG_STATUS_OK;
+}
+
+rvgg_status rvgg_model_get_layer_info(const rvgg_model* model, uint32_t index,
+                                      rvgg_layer_info* info) {
+  if (model == nullptr || info == nullptr || index >= model->summary.num_layers) {
+    return RVGG_STATUS_INVALID_ARGUMENT;
+  }
+  rvgg::FillLayerInfo(model->layers[index], info);
+  info->kernel = model->kernels[index]->name();
+  info->kernel_bytes = model->kernels[index]->owned_bytes();
+  return RVGG_STATUS_OK;
+}
+
+const char* rvgg_model_label(const rvgg_model* model, uint32_t index) {
+  if (model == nullptr) return nullptr;
+  const auto* pre = model->summary.model->preprocessing();
+  if (pre == nullptr || pre->labels() == nullptr || index >= pre->labels()->size()) return nullptr;
+  return pre->labels()->Get(index)->c_str();
+}
+
+rvgg_status rvgg_model_run(rvgg_model* model, const float* input, rvgg_layout layout,
+                           float* output) {
+  if (model == nullptr || input == nullptr || output == nullptr ||
+      (layout != RVGG_LAYOUT_NCHW && layout != RVGG_LAYOUT_NHWC)) {
+    return RVGG_STATUS_INVALID_ARGUMENT;
+  }
+  rvgg::CopyInput(model, input, layout);
+  const uint32_t n = model->summary.num_layers;
+  for (uint32_t i = 0; i < n; ++i) {
+    const rvgg_status status = model->kernels[i]->Run();
+    if (status != RVGG_STATUS_OK) return status;
+    if (model->callback != nullptr) model->callback(model->callback_data, i);
+  }
+  std::memcpy(output, model->output, size_t{model->summary.num_outputs} * sizeof(float));
+  return RVGG_STATUS_OK;
+}
+
+void rvgg_model_set_layer_callback(rvgg_model* model, rvgg_layer_callback callback,
+                                   void* user_data) {
+  if (model == nullptr) return;
+  model->callback = callback;
+  model->callback_data = user_data;
+}
+
+}  // extern "C"

@@ -1,0 +1,76 @@
+#include "runtime/src/ops/kernel.h"
+
+#include "runtime/src/ops/reference.h"
+#include "runtime/src/status.h"
+#if RVGG_WITH_XNNPACK
+#include "runtime/src/ops/xnnpack/xnnpack.h"
+#endif
+
+namespace rvgg {
+
+size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend) {
+  if (desc.kind != LayerKind::kSqueezeExcite) return 0;
+#if RVGG_WITH_XNNPACK
+  if (backend == RVGG_BACKEND_XNNPACK) return xnn::SqueezeExciteScratchBytes(desc);
+#endif
+  return (size_t{desc.in_c} + desc.reduced) * sizeof(float);
+}
+
+rvgg_status CreateReferenceKernel(const LayerDesc& desc, const Bindings& bindings,
+                                  Kernel** kernel, rvgg_message* message) {
+  switch (desc.kind) {
+    case LayerKind::kConv2D:
+      return ref::CreateConv2DReferenceKernel(desc, bindings, kernel, message);
+    case LayerKind::kGlobalAveragePool:
+      return ref::CreateGlobalAveragePoolReferenceKernel(desc, bindings, kernel, message);
+    case LayerKind::kFullyConnected:
+      return ref::CreateFullyConnectedReferenceKernel(desc, bindings, kernel, message);
+    case LayerKind::kSqueezeExcite:
+      return ref::CreateSqueezeExciteReferenceKernel(desc, bindings, kernel, message);
+  }
+  return Fail(message, RVGG_STATUS_UNSUPPORTED, "layer %u: no reference kernel", desc.index);
+}
+
+rvgg_status CreateXnnpackKernel(const LayerDesc& desc, const Bindings& bindings,
+                                pthreadpool_t threadpool, Kernel** kernel,
+                                rvgg_message* message) {
+#if RVGG_WITH_XNNPACK
+  RVGG_RETURN_IF_ERROR(xnn::EnsureInitialized(message));
+  switch (desc.kind) {
+    case LayerKind::kConv2D:
+      return xnn::CreateConv2DKernel(desc, bindings, threadpool, kernel, message);
+    case LayerKind::kGlobalAveragePool:
+      return xnn::CreateGlobalAveragePoolKernel(desc, bindings, threadpool, kernel, message);
+    case LayerKind::kFullyConnected:
+      return xnn::CreateFullyConnectedKernel(desc, bindings, threadpool, kernel, message);
+    case LayerKind::kSqueezeExcite:
+      return xnn::CreateSqueezeExciteKernel(desc, bindings, threadpool, kernel, message);
+  }
+  return Fail(message, RVGG_STATUS_UNSUPPORTED, "layer %u: no XNNPACK kernel", desc.index);
+#else
+  return Fail(message, RVGG_STATUS_UNSUPPORTED,
+              "this rvgg build has no XNNPACK backend (built with RVGG_WITH_XNNPACK=OFF); "
+              "use the reference backend");
+#endif
+}
+
+rvgg_status CreateKernel(const LayerDesc& desc, rvgg_backend backend, const Bindings& bindings,
+                         pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
+  *kernel = nullptr;
+  if (desc.compute_type != RVGG_DTYPE_FLOAT32) {
+    return Fail(message, RVGG_STATUS_UNSUPPORTED,
+                "layer %u (%s '%.80s'): int8 layers are not supported by this runtime yet",
+                desc.index, desc.kind_name(), desc.name);
+  }
+  switch (backend) {
+    case RVGG_BACKEND_REFERENCE:
+      return CreateReferenceKernel(desc, bindings, kernel, message);
+    case RVGG_BACKEND_XNNPACK:
+      return CreateXnnpackKernel(desc, bindings, threadpool, kernel, message);
+  }
+  return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown backend %d", static_cast<int>(backend));
+}
+
+void DestroyKernel(Kernel* kernel) { Delete(kernel); }
+
+}  // namespace rvgg

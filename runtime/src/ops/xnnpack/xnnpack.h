@@ -1,0 +1,92 @@
+// Shared pieces of the XNNPACK backend: one-time initialization with rvgg's
+// allocator, status translation, and a kernel that runs a fixed sequence of
+// operators created and set up at load.
+#ifndef RVGG_RUNTIME_SRC_OPS_XNNPACK_XNNPACK_H_
+#define RVGG_RUNTIME_SRC_OPS_XNNPACK_XNNPACK_H_
+
+#include <xnnpack.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/src/ops/kernel.h"
+
+namespace rvgg::xnn {
+
+// Initializes XNNPACK once per process, routing its allocations through
+// rvgg's allocator. Thread-safe.
+rvgg_status EnsureInitialized(rvgg_message* message);
+
+// Bytes XNNPACK allocated minus bytes it freed on the calling thread; the
+// growth across a kernel's creation is the memory that kernel owns (packed
+// weights, indirection buffers).
+int64_t LiveBytesOnThisThread();
+
+// Translates a failed xnn_status into an rvgg status with a message naming
+// the layer and the XNNPACK call.
+rvgg_status Check(enum xnn_status status, const LayerDesc& desc, const char* call,
+                  rvgg_message* message);
+
+// Runs up to kMaxOperators XNNPACK operators in order.
+class OperatorSequence final : public Kernel {
+ public:
+  static constexpr int kMaxOperators = 6;
+
+  OperatorSequence(pthreadpool_t threadpool, size_t owned_bytes)
+      : threadpool_(threadpool), owned_bytes_(owned_bytes) {}
+  ~OperatorSequence() override;
+
+  // Takes ownership of the operators.
+  void Adopt(xnn_operator_t* operators, int count);
+
+  rvgg_status Run() override;
+  const char* name() const override { return "xnnpack"; }
+  size_t owned_bytes() const override { return owned_bytes_; }
+
+ private:
+  xnn_operator_t operators_[kMaxOperators] = {};
+  int count_ = 0;
+  pthreadpool_t threadpool_;
+  size_t owned_bytes_;
+};
+
+// Builds an OperatorSequence kernel: holds the operators created so far and
+// deletes them if the build fails part-way.
+class SequenceBuilder {
+ public:
+  SequenceBuilder(const LayerDesc& desc, pthreadpool_t threadpool)
+      : desc_(desc), threadpool_(threadpool), start_bytes_(LiveBytesOnThisThread()) {}
+  ~SequenceBuilder();
+
+  // Slot for the next operator (null until created).
+  xnn_operator_t* Next() { return &operators_[count_++]; }
+  pthreadpool_t threadpool() const { return threadpool_; }
+
+  rvgg_status Finish(Kernel** kernel, rvgg_message* message);
+
+ private:
+  const LayerDesc& desc_;
+  pthreadpool_t threadpool_;
+  int64_t start_bytes_;
+  xnn_operator_t operators_[OperatorSequence::kMaxOperators] = {};
+  int count_ = 0;
+};
+
+rvgg_status CreateConv2DKernel(const LayerDesc& desc, const Bindings& bindings,
+                               pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message);
+rvgg_status CreateGlobalAveragePoolKernel(const LayerDesc& desc, const Bindings& bindings,
+                                          pthreadpool_t threadpool, Kernel** kernel,
+                                          rvgg_message* message);
+rvgg_status CreateFullyConnectedKernel(const LayerDesc& desc, const Bindings& bindings,
+                                       pthreadpool_t threadpool, Kernel** kernel,
+                                       rvgg_message* message);
+rvgg_status CreateSqueezeExciteKernel(const LayerDesc& desc, const Bindings& bindings,
+                                      pthreadpool_t threadpool, Kernel** kernel,
+                                      rvgg_message* message);
+
+// Scratch the squeeze-excite kernel needs (pooled, hidden and scale vectors).
+size_t SqueezeExciteScratchBytes(const LayerDesc& desc);
+
+}  // namespace rvgg::xnn
+
+#endif  // RVGG_RUNTIME_SRC_OPS_XNNPACK_XNNPACK_H_

@@ -1,0 +1,66 @@
+// Runs one layer through a backend's kernel, outside any model, so each
+// optimized operator can be compared with its reference twin.
+#ifndef RVGG_TESTS_RUNTIME_LAYER_HARNESS_H_
+#define RVGG_TESTS_RUNTIME_LAYER_HARNESS_H_
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "runtime/src/memory.h"
+#include "runtime/src/model.h"
+#include "runtime/src/ops/kernel.h"
+#include "runtime/src/plan.h"
+
+namespace rvgg::testing {
+
+// Owns the constants a hand-made LayerDesc points to.
+struct LayerData {
+  std::vector<float> weights, bias, down_w, down_b, up_w, up_b;
+};
+
+inline std::vector<float> RunLayer(const LayerDesc& desc, rvgg_backend backend,
+                                   const std::vector<float>& input) {
+  const size_t in_bytes = desc.input_elements() * sizeof(float) + kTensorTailBytes;
+  const size_t out_bytes = desc.output_elements() * sizeof(float) + kTensorTailBytes;
+  const size_t scratch_bytes = KernelScratchBytes(desc, backend) + kTensorTailBytes;
+  auto* in = static_cast<float*>(AllocateAligned(in_bytes, kAlignment));
+  auto* out = desc.in_place() ? in : static_cast<float*>(AllocateAligned(out_bytes, kAlignment));
+  auto* scratch = AllocateAligned(scratch_bytes, kAlignment);
+  std::copy(input.begin(), input.end(), in);
+  Bindings b;
+  b.input = in;
+  b.output = out;
+  b.scratch = scratch;
+  b.scratch_bytes = scratch_bytes;
+  Kernel* kernel = nullptr;
+  rvgg_message message;
+  const rvgg_status status = CreateKernel(desc, backend, b, nullptr, &kernel, &message);
+  INFO(message.text);
+  REQUIRE(status == RVGG_STATUS_OK);
+  REQUIRE(kernel->Run() == RVGG_STATUS_OK);
+  std::vector<float> result(out, out + desc.output_elements());
+  DestroyKernel(kernel);
+  if (out != in) FreeAligned(out);
+  FreeAligned(in);
+  FreeAligned(scratch);
+  return result;
+}
+
+// max |a - b| <= tolerance * max(1, max |b|)
+inline void CheckClose(const std::vector<float>& a, const std::vector<float>& b, double tolerance) {
+  REQUIRE(a.size() == b.size());
+  double scale = 1.0, worst = 0.0;
+  for (float v : b) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
+  }
+  INFO("max |diff| = " << worst << ", scale = " << scale);
+  CHECK(worst <= tolerance * scale);
+}
+
+}  // namespace rvgg::testing
+
+#endif  // RVGG_TESTS_RUNTIME_LAYER_HARNESS_H_
