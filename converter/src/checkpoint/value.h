@@ -25,9 +25,12 @@ enum class DType {
   kBool
 };
 
+// torch's name: "float32", "bfloat16", "int64", "bool", ...
 const char* DTypeName(DType dtype);
 
-// A dense tensor, row-major (C-contiguous), values upcast to float.
+// A dense tensor, row-major (C-contiguous), values upcast to float (exact
+// for float16/bfloat16 and small integers; float64 and large int64 values
+// round to nearest, as torch's .float() does). data.size() == numel().
 struct Tensor {
   std::vector<int64_t> shape;
   DType source_dtype = DType::kFloat32;
@@ -45,7 +48,7 @@ using ValuePtr = std::shared_ptr<const Value>;
 // become kObject with their qualified name; nothing is ever executed.
 //
 // How pickled Python maps onto it: None, bool, int (64-bit), float, str,
-// bytes/bytearray (kBytes), tensors and nn.Parameters (kTensor), list, set
+// bytes and bytearray (kBytes), tensors and nn.Parameters (kTensor), list, set
 // and frozenset (kList), tuple and torch.Size (kTuple), dict, OrderedDict and
 // defaultdict (kDict; keys may be any kind, in insertion order, a repeated
 // key replaces the earlier value as in Python). Anything else is kObject:
@@ -55,7 +58,8 @@ using ValuePtr = std::shared_ptr<const Value>;
 // pickle gave it (a dict), for information only. A class or function that is
 // referenced but never called is a kObject with empty items and entries.
 // The tree is acyclic (the readers reject recursive structures), nesting is
-// bounded, and values may be shared (the same tensor reached twice).
+// at most 1000 levels, and values may be shared (the same tensor reached
+// twice). It owns all its data: nothing points into the file's bytes.
 struct Value {
   enum class Kind {
     kNone,
@@ -76,8 +80,8 @@ struct Value {
   double float_value = 0.0;
   std::string string_value;  // kString, kBytes, kObject (qualified name)
   std::shared_ptr<const Tensor> tensor;
-  std::vector<ValuePtr> items;                        // kList, kTuple
-  std::vector<std::pair<ValuePtr, ValuePtr>> entries; // kDict, in order
+  std::vector<ValuePtr> items;                         // kList, kTuple; kObject args
+  std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // kDict, in order; kObject state
 
   // Dict lookup by string key (linear); nullptr when absent or not a dict.
   // The returned pointer lives as long as this value.
@@ -95,17 +99,23 @@ struct Checkpoint {
 };
 
 // Reads any supported container, detected from the bytes (never from the
-// file name): PyTorch's torch.save zip format (>= 1.6) and safetensors.
-// Throws ConvertError with one line naming the problem: missing file,
-// directory, empty file, legacy (pre-1.6) torch.save format with how to
-// re-save it, truncated or corrupt archive, unsupported pickle content,
-// out-of-range offsets.
+// file name): PyTorch's torch.save zip format (>= 1.6; pickle protocols 2 to
+// 5) and safetensors. Every tensor reachable from the root is materialized.
+// What a crafted file can make it allocate is bounded: tensors get at most 4
+// floats per storage byte plus 2^24 in all, a pickle at most 2^22 values,
+// a zip entry at most 1032 times its compressed size.
+// Throws ConvertError with one line, prefixed with `path`, naming the
+// problem: missing file, directory, empty file, legacy (pre-1.6) torch.save
+// format with how to re-save it, unrecognized content, truncated or corrupt
+// archive, big-endian archive, unsupported pickle opcode (with its byte
+// offset), recursive structure, unsupported dtype, a tensor view or
+// safetensors offsets outside the data (naming the tensor).
+// Reentrant: no global state.
 Checkpoint ReadCheckpoint(const std::string& path);
 
-// The same, from bytes in memory (`name` is used in messages). Fuzz targets
-// and tests use this.
-Checkpoint ReadCheckpointBytes(const uint8_t* data, size_t size,
-                               const std::string& name);
+// The same, from bytes in memory (`name` is used in messages). The bytes are
+// only read during the call. Fuzz targets and tests use this.
+Checkpoint ReadCheckpointBytes(const uint8_t* data, size_t size, const std::string& name);
 
 }  // namespace rvgg::convert
 
