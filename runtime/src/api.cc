@@ -258,7 +258,9 @@ extern "C" {
 void rvgg_options_default(rvgg_options* options) {
   if (options == nullptr) return;
   std::memset(options, 0, sizeof(*options));
-  options->backend = RVGG_BACKEND_XNNPACK;
+  // The best backend this build has: a build without XNNPACK defaults to the
+  // reference kernels rather than to a backend it would refuse.
+  options->backend = RVGG_WITH_XNNPACK ? RVGG_BACKEND_XNNPACK : RVGG_BACKEND_REFERENCE;
   options->num_threads = 1;
   options->winograd = RVGG_WINOGRAD_AUTO;
 }
