@@ -32,18 +32,29 @@ struct rvgg_model {
 namespace rvgg {
 namespace {
 
+// Enum fields come from C, where they may hold any int; loading an
+// out-of-range value through the C++ enum type is undefined, so read the int.
+template <typename Enum>
+int EnumBits(const Enum& field) {
+  static_assert(sizeof(Enum) == sizeof(int), "C API enums are int-sized");
+  int value;
+  std::memcpy(&value, &field, sizeof(value));
+  return value;
+}
+
 rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_message* message) {
   rvgg_options_default(out);
   if (options == nullptr) return RVGG_STATUS_OK;
   *out = *options;
-  if (out->backend != RVGG_BACKEND_XNNPACK && out->backend != RVGG_BACKEND_REFERENCE) {
-    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown backend %d",
-                static_cast<int>(out->backend));
+  const int backend = EnumBits(out->backend);
+  if (backend != RVGG_BACKEND_XNNPACK && backend != RVGG_BACKEND_REFERENCE) {
+    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown backend %d", backend);
   }
   if (out->flags != 0) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "options.flags must be 0");
   }
-  switch (out->winograd) {
+  const int winograd = EnumBits(out->winograd);
+  switch (winograd) {
     case RVGG_WINOGRAD_AUTO:
     case RVGG_WINOGRAD_OFF:
     case RVGG_WINOGRAD_F2:
@@ -51,8 +62,7 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
     case RVGG_WINOGRAD_F6:
       break;
     default:
-      return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown winograd setting %d",
-                  static_cast<int>(out->winograd));
+      return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown winograd setting %d", winograd);
   }
   if (out->num_threads > 1024) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "num_threads %u is out of range",
@@ -258,7 +268,9 @@ extern "C" {
 void rvgg_options_default(rvgg_options* options) {
   if (options == nullptr) return;
   std::memset(options, 0, sizeof(*options));
-  options->backend = RVGG_BACKEND_XNNPACK;
+  // The best backend this build has: a build without XNNPACK defaults to the
+  // reference kernels rather than to a backend it would refuse.
+  options->backend = RVGG_WITH_XNNPACK ? RVGG_BACKEND_XNNPACK : RVGG_BACKEND_REFERENCE;
   options->num_threads = 1;
   options->winograd = RVGG_WINOGRAD_AUTO;
 }

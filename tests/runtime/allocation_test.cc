@@ -91,6 +91,7 @@ TEST_CASE("allocation: the counter sees allocations (the check can fail)") {
   CHECK(g_calls.load() - before >= 4);
 }
 
+#if RVGG_WITH_XNNPACK
 TEST_CASE("allocation: rvgg_model_run allocates nothing (xnnpack, 1 thread)") {
   const auto bytes = BuildModel(SmallRepVGGLikeSpec());
   CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 1, 1) == 0);
@@ -101,6 +102,7 @@ TEST_CASE("allocation: rvgg_model_run allocates nothing (xnnpack, 2 threads)") {
   const auto bytes = BuildModel(SmallRepVGGLikeSpec());
   CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10) == 0);
 }
+#endif  // RVGG_WITH_XNNPACK
 
 TEST_CASE("allocation: rvgg_model_run allocates nothing (reference)") {
   const auto bytes = BuildModel(SmallRepVGGLikeSpec());

@@ -101,8 +101,10 @@ typedef enum rvgg_layout {
   RVGG_LAYOUT_NHWC = 1  /* interleaved pixels, as cameras deliver them */
 } rvgg_layout;
 
-/* Load options. A zero-initialized struct means the defaults; so does
- * rvgg_options_default(). */
+/* Load options. Start from rvgg_options_default(): XNNPACK, one thread, no
+ * caller arena (in a build without XNNPACK, RVGG_WITH_XNNPACK=OFF, the
+ * default backend is RVGG_BACKEND_REFERENCE). A zero-initialized struct means
+ * the same in an XNNPACK build. */
 typedef struct rvgg_options {
   rvgg_backend backend;
   /* Worker threads for the XNNPACK backend; 0 and 1 mean the calling thread. */
