@@ -2,7 +2,8 @@
 // just runs) a synthetic fused RepVGG, so kernels can be compared without a
 // checkpoint.
 //
-//   rvgg-synth-bench (--variant A0 [--size 224] | --model M.rvgg) [--write M.rvgg]
+//   rvgg-synth-bench (--variant A0 [--size 224] | --model M.rvgg |
+//                     --single H,W,CIN,COUT,STRIDE) [--write M.rvgg]
 //                    [--runs N] [--warmup N] [--layers] [--compare]
 //                    [--threads N] [--winograd off|auto|2|4|6] [--budget BYTES]
 //
@@ -29,7 +30,8 @@
 namespace {
 
 const char kUsage[] =
-    "usage: rvgg-synth-bench (--variant A0 [--size 224] | --model M.rvgg) [--write M.rvgg]\n"
+    "usage: rvgg-synth-bench (--variant A0 [--size 224] | --model M.rvgg |\n"
+    "                         --single H,W,CIN,COUT,STRIDE) [--write M.rvgg]\n"
     "                        [--runs N] [--warmup N] [--layers] [--compare]\n"
     "                        [--threads N] [--winograd off|auto|2|4|6] [--budget BYTES]\n";
 
@@ -117,7 +119,7 @@ void PrintLayers(const char* title, Loaded* l) {
 
 int main(int argc, char** argv) {
   rvgg::tools::Cli cli("rvgg-synth-bench", kUsage);
-  std::string variant, model_path, write_path;
+  std::string variant, model_path, write_path, single;
   uint32_t size = 224, runs = 10, warmup = 2;
   bool layers = false, compare = false;
   rvgg_options options;
@@ -131,6 +133,9 @@ int main(int argc, char** argv) {
       variant = cli.Value(argc, argv, &i);
     } else if (arg == "--size") {
       size = cli.Count(arg, cli.Value(argc, argv, &i), 8, 4096);
+    } else if (arg == "--single") {
+      // One 3x3 convolution: --single H,W,CIN,COUT,STRIDE (then pool + FC).
+      single = cli.Value(argc, argv, &i);
     } else if (arg == "--model") {
       model_path = cli.Value(argc, argv, &i);
     } else if (arg == "--write") {
@@ -154,6 +159,18 @@ int main(int argc, char** argv) {
   std::string error;
   if (!model_path.empty()) {
     if (!rvgg::tools::ReadFile(model_path, &bytes, &error)) cli.Die(error);
+  } else if (!single.empty()) {
+    unsigned h = 0, w = 0, cin = 0, cout = 0, stride = 0;
+    if (std::sscanf(single.c_str(), "%u,%u,%u,%u,%u", &h, &w, &cin, &cout, &stride) != 5) {
+      cli.Die("--single expects H,W,CIN,COUT,STRIDE");
+    }
+    rvgg::testing::ModelSpec spec;
+    spec.height = h;
+    spec.width = w;
+    spec.channels = cin;
+    spec.classes = 10;
+    spec.convs = {rvgg::testing::ConvSpec{cout, 3, stride}};
+    bytes = rvgg::testing::BuildModel(spec);
   } else {
     rvgg::testing::ModelSpec spec;
     if (!rvgg::testing::RepVGGSpec(variant, size, &spec)) cli.Die("unknown variant '" + variant + "'");

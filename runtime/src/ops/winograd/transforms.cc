@@ -6,25 +6,33 @@
 
 namespace rvgg::winograd {
 
-TransformSet GetWinogradTransforms(int m) {
-  TransformSet set{nullptr, nullptr, nullptr};
+int AvailableWinogradTransforms(int m, TransformSet* sets, int capacity) {
+  int count = 0;
+  auto add = [&](const TransformSet& set) {
+    if (set.isa != nullptr && count < capacity) sets[count++] = set;
+  };
+  add(ScalarTransforms(m));
   const bool cpuinfo_ok = cpuinfo_initialize();
 #if defined(__x86_64__) || defined(__i386__)
-  if (cpuinfo_ok && cpuinfo_has_x86_avx512f()) set = Avx512Transforms(m);
-  if (set.isa == nullptr && cpuinfo_ok && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) {
-    set = Avx2Transforms(m);
-  }
-  if (set.isa == nullptr) set = Sse2Transforms(m);
+  add(Sse2Transforms(m));
+  if (cpuinfo_ok && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) add(Avx2Transforms(m));
+  if (cpuinfo_ok && cpuinfo_has_x86_avx512f()) add(Avx512Transforms(m));
 #elif defined(__aarch64__)
   (void)cpuinfo_ok;
-  set = NeonTransforms(m);
+  add(NeonTransforms(m));
 #elif defined(__arm__)
-  if (cpuinfo_ok && cpuinfo_has_arm_neon()) set = NeonTransforms(m);
+  if (cpuinfo_ok && cpuinfo_has_arm_neon()) add(NeonTransforms(m));
 #else
   (void)cpuinfo_ok;
 #endif
-  if (set.isa == nullptr) set = ScalarTransforms(m);
-  return set;
+  return count;
+}
+
+// The sets are listed from the most portable to the fastest.
+TransformSet GetWinogradTransforms(int m) {
+  TransformSet sets[8];
+  const int count = AvailableWinogradTransforms(m, sets, 8);
+  return sets[count - 1];
 }
 
 }  // namespace rvgg::winograd

@@ -61,6 +61,10 @@ TransformSet Avx512Transforms(int m);
 // The fastest set this CPU runs (cpuinfo), for m in {2, 4, 6}.
 TransformSet GetWinogradTransforms(int m);
 
+// Every set this CPU runs for m, scalar first (for tests); returns how many
+// were written to `sets` (at most `capacity`).
+int AvailableWinogradTransforms(int m, TransformSet* sets, int capacity);
+
 }  // namespace rvgg::winograd
 
 #endif  // RVGG_RUNTIME_SRC_OPS_WINOGRAD_TRANSFORMS_H_
