@@ -188,7 +188,7 @@ template <int M, class V, bool kFull>
 RVGG_WINOGRAD_INLINE uint32_t InputChannels(const InputTransformParams& p, uint32_t c0,
                                             ptrdiff_t base, const Window& win, float* v) {
   const ptrdiff_t c = p.c;
-  const ptrdiff_t row_stride = ptrdiff_t{p.w} * c;
+  const ptrdiff_t row_stride = static_cast<ptrdiff_t>(p.w) * c;
   for (; c0 + V::kWidth <= p.c; c0 += V::kWidth) {
     InputTile<M, V, kFull>(p.input + c0, base, row_stride, c, win, v + c0, p.position_stride);
   }
@@ -231,7 +231,7 @@ template <int M, class V, bool kFull, bool kRelu>
 RVGG_WINOGRAD_INLINE uint32_t OutputChannels(const OutputTransformParams& p, uint32_t c0,
                                              const float* mm, float* out, int rows, int cols) {
   const ptrdiff_t c = p.c;
-  const ptrdiff_t row_stride = ptrdiff_t{p.w} * c;
+  const ptrdiff_t row_stride = static_cast<ptrdiff_t>(p.w) * c;
   for (; c0 + V::kWidth <= p.c; c0 += V::kWidth) {
     const typename V::T bias = p.bias != nullptr ? V::Load(p.bias + c0) : V::Zero();
     OutputTile<M, V, kFull, kRelu>(mm + c0, p.position_stride, bias, out + c0, row_stride, c,
