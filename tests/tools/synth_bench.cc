@@ -115,6 +115,24 @@ void PrintLayers(const char* title, Loaded* l) {
   std::printf("  kernel bytes total %llu\n", static_cast<unsigned long long>(bytes));
 }
 
+// Bytes held by Winograd layers, and how many layers run each way.
+void PrintMemory(const char* title, Loaded* l) {
+  uint64_t winograd = 0, all = 0;
+  int counts[7] = {0, 0, 0, 0, 0, 0, 0};
+  for (uint32_t i = 0; i < l->info.num_layers; ++i) {
+    rvgg_layer_info li;
+    rvgg_model_get_layer_info(l->model, i, &li);
+    all += li.kernel_bytes;
+    const std::string kernel = li.kernel;
+    if (kernel.rfind("winograd-f", 0) == 0) {
+      winograd += li.kernel_bytes;
+      ++counts[kernel.back() - '0'];
+    }
+  }
+  std::printf("%s: kernel bytes %.1f MiB, of which winograd %.1f MiB (F2 x%d, F4 x%d, F6 x%d)\n",
+              title, all / 1048576.0, winograd / 1048576.0, counts[2], counts[4], counts[6]);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -203,6 +221,7 @@ int main(int argc, char** argv) {
     RunOnce(&main_model, input, &out_main, record);
     if (compare) RunOnce(&off_model, input, &out_off, record);
   }
+  PrintMemory("memory", &main_model);
   if (runs > 0) {
     std::printf("%s: %s\n", g_cpu_time ? "thread CPU time" : "wall time", rvgg_kernel_isa());
     std::printf("median %.3f ms (min %.3f) over %u runs, %u thread(s), winograd %d\n",

@@ -3,6 +3,7 @@
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -31,11 +32,12 @@ class WinogradConv2DKernel final : public Kernel {
   rvgg_status Run() override {
     // With a null pool pthreadpool runs the chunks on this thread.
     pthreadpool_parallelize_1d_tile_1d(threadpool_, InputTask, this, tiles_, chunk_, 0);
-    for (size_t i = 0; i < num_operators_; ++i) {
-      if (xnn_run_operator(operators_[i], threadpool_) != xnn_status_success) {
-        return RVGG_STATUS_BACKEND_ERROR;
-      }
-    }
+    // The (m+2)^2 GEMMs are independent and small (tiles rows each): with a
+    // pool, threads take whole operators (one dispatch per layer instead of
+    // one per operator); each operator runs single-threaded.
+    failed_.store(false, std::memory_order_relaxed);
+    pthreadpool_parallelize_1d(threadpool_, GemmTask, this, num_operators_, 0);
+    if (failed_.load(std::memory_order_relaxed)) return RVGG_STATUS_BACKEND_ERROR;
     pthreadpool_parallelize_1d_tile_1d(threadpool_, OutputTask, this, tiles_, chunk_, 0);
     return RVGG_STATUS_OK;
   }
@@ -49,6 +51,12 @@ class WinogradConv2DKernel final : public Kernel {
   static void InputTask(void* context, size_t start, size_t count) {
     auto* k = static_cast<WinogradConv2DKernel*>(context);
     k->transforms_.input(k->input_, start, start + count);
+  }
+  static void GemmTask(void* context, size_t index) {
+    auto* k = static_cast<WinogradConv2DKernel*>(context);
+    if (xnn_run_operator(k->operators_[index], /*threadpool=*/nullptr) != xnn_status_success) {
+      k->failed_.store(true, std::memory_order_relaxed);
+    }
   }
   static void OutputTask(void* context, size_t start, size_t count) {
     auto* k = static_cast<WinogradConv2DKernel*>(context);
@@ -65,6 +73,7 @@ class WinogradConv2DKernel final : public Kernel {
   xnn_operator_t* operators_ = nullptr;
   size_t num_operators_ = 0;
   size_t owned_bytes_ = 0;
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace
@@ -139,7 +148,8 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, int m, const Bindings& b,
       if (status != RVGG_STATUS_OK) break;
       status = xnn::Check(
           xnn_setup_fully_connected_nc_f32(*op, tiles, v + p * tiles * d.in_c + g * group_in,
-                                           mm + p * tiles * d.out_c + g * group_out, threadpool),
+                                           mm + p * tiles * d.out_c + g * group_out,
+                                           /*threadpool=*/nullptr),
           d, "xnn_setup_fully_connected_nc_f32", message);
     }
   }
