@@ -140,6 +140,10 @@ TEST_CASE("winograd: every transform implementation this CPU runs agrees with th
     const int count = winograd::AvailableWinogradTransforms(m, sets, 8);
     REQUIRE(count >= 1);
     CHECK(std::string(sets[0].isa) == "scalar");
+    std::string names;
+    for (int i = 0; i < count; ++i) names += std::string(i ? ", " : "") + sets[i].isa;
+    MESSAGE("F(" << m << ") transforms on this CPU: " << names << " (the last one runs)");
+    CHECK(std::string(winograd::GetWinogradTransforms(m).isa) == sets[count - 1].isa);
     // 11 x 13 pixels, 37 channels: every vector width plus a scalar tail,
     // border tiles on all sides.
     const uint32_t h = 11, w = 13, c = 37;
