@@ -195,6 +195,27 @@ TEST_CASE("winograd: applies only to 3x3 stride-1 padding-1 fp32 convolutions") 
   CHECK_FALSE(winograd::Applies(pool));
 }
 
+TEST_CASE("winograd: layers whose transform scratch would not fit the address space stay direct") {
+  LayerDesc d;
+  d.kind = LayerKind::kConv2D;
+  d.in_h = d.out_h = d.in_w = d.out_w = 16384;
+  d.in_c = d.out_c = 4096;
+  d.kernel_h = d.kernel_w = 3;
+  d.padding = 1;
+  REQUIRE(winograd::Applies(d));
+  CHECK_FALSE(winograd::FitsScratch(d, 2));  // 16 x 8192^2 x 8192 floats: 35 TB
+  uint8_t tile = 99;
+  winograd::ChooseTiles(&d, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_F2, 0, &tile);
+  CHECK(tile == 0);
+  winograd::ChooseTiles(&d, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0, &tile);
+  CHECK(tile == 0);
+  Kernel* kernel = nullptr;
+  rvgg_message message;
+  CHECK(winograd::CreateConv2DKernel(d, 2, Bindings{}, nullptr, &kernel, &message) ==
+        RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(kernel == nullptr);
+}
+
 // RepVGG-A0's layers at 224 (conv part): stem, stage1 (56), stage2 (28),
 // stage3 (14), stage4.
 std::vector<LayerDesc> A0Layers(std::vector<LayerData>* data) {

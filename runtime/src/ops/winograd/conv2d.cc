@@ -81,7 +81,7 @@ class WinogradConv2DKernel final : public Kernel {
 rvgg_status CreateConv2DKernel(const LayerDesc& d, int m, const Bindings& b,
                                pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
   *kernel = nullptr;
-  if (!Applies(d) || (m != 2 && m != 4 && m != 6)) {
+  if (!Applies(d) || (m != 2 && m != 4 && m != 6) || !FitsScratch(d, m)) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
                 "layer %u (%s '%.80s'): Winograd F(%d) cannot run this layer", d.index,
                 d.kind_name(), d.name, m);

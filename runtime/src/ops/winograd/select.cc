@@ -70,14 +70,22 @@ uint32_t TileCount(const LayerDesc& d, int m) {
 }
 
 // Verified shapes keep these products far below 2^63 (kMaxSpatial,
-// kMaxChannels); size_t is 32-bit on armv7, hence the 64-bit arithmetic and
-// the saturation.
-size_t ScratchBytes(const LayerDesc& d, int m) {
+// kMaxChannels), so they are computed in 64 bits; size_t is 32-bit on armv7.
+uint64_t ScratchBytes64(const LayerDesc& d, int m) {
   const uint64_t positions = uint64_t(m + 2) * (m + 2);
   const uint64_t tiles = TileCount(d, m);
   const uint64_t v = RoundUp(positions * tiles * d.in_c * sizeof(float), kAlignment);
-  const uint64_t total = v + positions * tiles * d.out_c * sizeof(float);
-  return total > SIZE_MAX / 2 ? SIZE_MAX / 2 : static_cast<size_t>(total);
+  return v + positions * tiles * d.out_c * sizeof(float);
+}
+
+bool FitsScratch(const LayerDesc& d, int m) { return ScratchBytes64(d, m) <= kMaxScratchBytes; }
+
+size_t ScratchBytes(const LayerDesc& d, int m) {
+  // Callers only plan layers that FitsScratch(); the clamp keeps others
+  // from wrapping around.
+  const uint64_t bytes = ScratchBytes64(d, m);
+  return bytes > kMaxScratchBytes ? static_cast<size_t>(kMaxScratchBytes)
+                                  : static_cast<size_t>(bytes);
 }
 
 uint64_t WeightBytes(const LayerDesc& d, int m) {
@@ -118,13 +126,14 @@ void ChooseTiles(const LayerDesc* layers, uint32_t count, rvgg_backend backend,
     if (setting == RVGG_WINOGRAD_AUTO) {
       double best_cost = EstimatedCost(layers[i], 0);
       for (int m : {2, 4, 6}) {
+        if (!FitsScratch(layers[i], m)) continue;
         const double cost = EstimatedCost(layers[i], m);
         if (cost < best_cost) {
           best = m;
           best_cost = cost;
         }
       }
-    } else {
+    } else if (FitsScratch(layers[i], static_cast<int>(setting))) {
       best = static_cast<int>(setting);
     }
     tiles[i] = static_cast<uint8_t>(best);
@@ -145,7 +154,7 @@ void ChooseTiles(const LayerDesc* layers, uint32_t count, rvgg_backend backend,
       if (setting == RVGG_WINOGRAD_AUTO) {
         const double direct = EstimatedCost(layers[i], 0);
         for (int m = from - 2; m >= 2; m -= 2) {
-          if (EstimatedCost(layers[i], m) < direct) {
+          if (FitsScratch(layers[i], m) && EstimatedCost(layers[i], m) < direct) {
             to = m;
             break;
           }

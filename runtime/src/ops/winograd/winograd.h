@@ -37,7 +37,12 @@ bool Applies(const LayerDesc& desc);
 uint32_t TilesX(const LayerDesc& desc, int m);
 uint32_t TileCount(const LayerDesc& desc, int m);
 
-// Arena scratch for V and M.
+// Arena scratch for V and M. Layers whose scratch would exceed
+// kMaxScratchBytes (a quarter of the address space on 32-bit targets) never
+// run as Winograd: ChooseTiles() skips them and the kernel refuses them.
+constexpr uint64_t kMaxScratchBytes =
+    SIZE_MAX / 4 < (uint64_t{1} << 40) ? SIZE_MAX / 4 : (uint64_t{1} << 40);
+bool FitsScratch(const LayerDesc& desc, int m);
 size_t ScratchBytes(const LayerDesc& desc, int m);
 
 // Upper estimate of the memory the layer's operators hold (XNNPACK's packed
