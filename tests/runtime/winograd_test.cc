@@ -1,5 +1,7 @@
 // runtime/src/ops/winograd/: transforms, kernel, selection and their use
 // through the C API. The reference convolution is the oracle throughout.
+#include "runtime/src/ops/winograd/winograd.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,9 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "rvgg/rvgg.h"
 #include "runtime/src/ops/winograd/transforms.h"
-#include "runtime/src/ops/winograd/winograd.h"
+#include "rvgg/rvgg.h"
 #include "tests/runtime/layer_harness.h"
 #include "tests/runtime/test_models.h"
 
@@ -72,24 +73,21 @@ void CheckMatchesReference(const Shape& s, int m) {
   const std::string what = "F(" + std::to_string(m) + ") " + std::to_string(s.h) + "x" +
                            std::to_string(s.w) + "x" + std::to_string(s.in_c) + " -> " +
                            std::to_string(s.out_c) + " groups " + std::to_string(s.groups) +
-                           (s.relu ? " relu" : "") + ": relative error " + std::to_string(err * 1e6) +
-                           "e-6";
+                           (s.relu ? " relu" : "") + ": relative error " +
+                           std::to_string(err * 1e6) + "e-6";
   INFO(what);
   CHECK(err <= Tolerance(m));
   if (s.relu) CHECK(*std::min_element(win.begin(), win.end()) >= 0.0f);
 }
 
 const Shape kShapes[] = {
-    {9, 7, 8, 16, 1, true},     // H, W not multiples of any m
+    {9, 7, 8, 16, 1, true},      // H, W not multiples of any m
     {13, 11, 12, 20, 1, false},  // channels not multiples of 8 or 16, no ReLU
     {14, 14, 64, 48, 1, true},   // a RepVGG-like stage
     {6, 12, 5, 7, 1, false},     // odd channels: scalar tails everywhere
     {1, 1, 8, 8, 1, true},       // one pixel: all but the centre tap padded
-    {2, 2, 16, 4, 1, false},
-    {1, 9, 4, 12, 1, true},
-    {10, 9, 16, 24, 2, true},    // grouped
-    {7, 8, 32, 32, 4, false},
-    {16, 16, 24, 40, 1, true},   // exact multiples of 2 and 4
+    {2, 2, 16, 4, 1, false},    {1, 9, 4, 12, 1, true},    {10, 9, 16, 24, 2, true},  // grouped
+    {7, 8, 32, 32, 4, false},   {16, 16, 24, 40, 1, true},  // exact multiples of 2 and 4
 };
 
 TEST_CASE("winograd: F(2x2, 3x3) matches the reference on odd, tiny and grouped shapes") {
@@ -154,15 +152,15 @@ TEST_CASE("winograd: every transform implementation this CPU runs agrees with th
     std::vector<std::vector<float>> v(count), out(count);
     for (int i = 0; i < count; ++i) {
       v[i].assign(positions * tiles * c, -1.0f);
-      winograd::InputTransformParams ip{input.data(), h, w, c, tiles_x, size_t{tiles} * c,
-                                        v[i].data()};
+      winograd::InputTransformParams ip{input.data(),      h,          w, c, tiles_x,
+                                        size_t{tiles} * c, v[i].data()};
       // Two ranges, as the thread pool would split them.
       sets[i].input(ip, 0, tiles / 2);
       sets[i].input(ip, tiles / 2, tiles);
       out[i].assign(size_t{h} * w * c, -7.0f);
       // The output transform of the (scalar) V itself: any data will do.
-      winograd::OutputTransformParams op{v[0].data(), bias.data(), true, h, w, c, tiles_x,
-                                         size_t{tiles} * c, out[i].data()};
+      winograd::OutputTransformParams op{v[0].data(), bias.data(),       true,         h, w, c,
+                                         tiles_x,     size_t{tiles} * c, out[i].data()};
       sets[i].output(op, 0, tiles);
     }
     for (int i = 1; i < count; ++i) {
@@ -244,7 +242,8 @@ std::vector<LayerDesc> A0Layers(std::vector<LayerData>* data) {
   return layers;
 }
 
-TEST_CASE("winograd: AUTO picks a tile for every stride-1 layer of RepVGG-A0 and none for stride 2") {
+TEST_CASE(
+    "winograd: AUTO picks a tile for every stride-1 layer of RepVGG-A0 and none for stride 2") {
   std::vector<LayerData> data;
   const auto layers = A0Layers(&data);
   std::vector<uint8_t> tiles(layers.size(), 99);
@@ -264,15 +263,16 @@ TEST_CASE("winograd: AUTO picks a tile for every stride-1 layer of RepVGG-A0 and
   }
   CHECK(chosen == 17);  // 1 + 3 + 13 stride-1 blocks in stages 1-3
   // The reference backend and OFF never use Winograd.
-  winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()),
-                        RVGG_BACKEND_REFERENCE, RVGG_WINOGRAD_F4, 0, tiles.data());
+  winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_REFERENCE,
+                        RVGG_WINOGRAD_F4, 0, tiles.data());
   CHECK(std::count(tiles.begin(), tiles.end(), 0) == static_cast<long>(layers.size()));
   winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_XNNPACK,
                         RVGG_WINOGRAD_OFF, 0, tiles.data());
   CHECK(std::count(tiles.begin(), tiles.end(), 0) == static_cast<long>(layers.size()));
 }
 
-TEST_CASE("winograd: the budget bounds the estimated weight bytes, and AUTO steps down before dropping") {
+TEST_CASE(
+    "winograd: the budget bounds the estimated weight bytes, and AUTO steps down before dropping") {
   std::vector<LayerData> data;
   const auto layers = A0Layers(&data);
   const uint32_t n = static_cast<uint32_t>(layers.size());
@@ -316,9 +316,9 @@ ModelSpec WinogradModelSpec() {
   spec.channels = 3;
   spec.weight_gain = 0.5f;
   spec.fused_identity = true;
-  spec.convs = {ConvSpec{16, 3, 2},       ConvSpec{16, 3, 1},       ConvSpec{24, 3, 2},
-                ConvSpec{24, 3, 1, 1, 2}, ConvSpec{24, 3, 1},       ConvSpec{40, 3, 2},
-                ConvSpec{40, 3, 1},       ConvSpec{40, 3, 1, 1, 1, false}};
+  spec.convs = {
+      ConvSpec{16, 3, 2}, ConvSpec{16, 3, 1}, ConvSpec{24, 3, 2}, ConvSpec{24, 3, 1, 1, 2},
+      ConvSpec{24, 3, 1}, ConvSpec{40, 3, 2}, ConvSpec{40, 3, 1}, ConvSpec{40, 3, 1, 1, 1, false}};
   spec.classes = 10;
   return spec;
 }
@@ -457,14 +457,14 @@ TEST_CASE("winograd: a small budget keeps the plain XNNPACK path, a mid one is h
   CHECK(direct_stride1 > 0);
 }
 
-TEST_CASE("winograd: the arena grows by the transform scratch and a caller arena of that size works") {
+TEST_CASE(
+    "winograd: the arena grows by the transform scratch and a caller arena of that size works") {
   const auto bytes = BuildModel(WinogradModelSpec());
   size_t off = 0, f6 = 0;
   rvgg_options o_off = Options(RVGG_WINOGRAD_OFF), o_f6 = Options(RVGG_WINOGRAD_F6);
   REQUIRE(rvgg_model_arena_size(bytes.data(), bytes.size(), &o_off, &off, nullptr) ==
           RVGG_STATUS_OK);
-  REQUIRE(rvgg_model_arena_size(bytes.data(), bytes.size(), &o_f6, &f6, nullptr) ==
-          RVGG_STATUS_OK);
+  REQUIRE(rvgg_model_arena_size(bytes.data(), bytes.size(), &o_f6, &f6, nullptr) == RVGG_STATUS_OK);
   // Layer 1 (15x13x16, F6: 3x3 tiles): V and M are 64 positions x 9 tiles x 16.
   CHECK(f6 >= off + 2 * 64 * 9 * 16 * sizeof(float));
   std::vector<uint8_t> storage(f6 + 64);
@@ -486,8 +486,10 @@ TEST_CASE("winograd: accuracy per tile size on RepVGG-like layers and activation
   // Fused RepVGG weights: He-scaled 3x3 (half gain) plus the identity at the
   // centre tap; inputs are post-ReLU activations (non-negative, mean > 0).
   // RepVGG widths at reduced spatial size (the reference is slow under qemu).
-  const Shape shapes[] = {{30, 30, 48, 48, 1, true}, {20, 20, 96, 96, 1, true},
-                          {10, 10, 192, 192, 1, true}, {8, 8, 256, 256, 2, false}};
+  const Shape shapes[] = {{30, 30, 48, 48, 1, true},
+                          {20, 20, 96, 96, 1, true},
+                          {10, 10, 192, 192, 1, true},
+                          {8, 8, 256, 256, 2, false}};
   for (const Shape& s : shapes) {
     LayerData data;
     LayerDesc d = MakeConv3x3(s, &data, 31);
@@ -499,8 +501,7 @@ TEST_CASE("winograd: accuracy per tile size on RepVGG-like layers and activation
     const auto ref = RunLayer(d, RVGG_BACKEND_REFERENCE, input);
     const auto direct = RunLayer(d, RVGG_BACKEND_XNNPACK, input);
     std::string line = std::to_string(s.h) + "x" + std::to_string(s.w) + "x" +
-                       std::to_string(s.in_c) + " g" + std::to_string(s.groups) +
-                       ": direct ";
+                       std::to_string(s.in_c) + " g" + std::to_string(s.groups) + ": direct ";
     char direct_text[32];
     std::snprintf(direct_text, sizeof(direct_text), "%.2e", RelativeError(direct, ref));
     line += direct_text;

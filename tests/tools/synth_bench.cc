@@ -13,9 +13,9 @@
 // --winograd off and with the given setting) and alternates their runs, so
 // both medians come from the same conditions. --layers prints per-layer
 // medians and kernels.
-#include <algorithm>
 #include <time.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -106,8 +106,8 @@ void PrintLayers(const char* title, Loaded* l) {
     rvgg_layer_info li;
     rvgg_model_get_layer_info(l->model, i, &li);
     char in[32];
-    std::snprintf(in, sizeof(in), "%ux%ux%u%s", li.input_height, li.input_width,
-                  li.input_channels, li.type == RVGG_LAYER_CONV2D && li.stride == 2 ? "/2" : "");
+    std::snprintf(in, sizeof(in), "%ux%ux%u%s", li.input_height, li.input_width, li.input_channels,
+                  li.type == RVGG_LAYER_CONV2D && li.stride == 2 ? "/2" : "");
     std::printf("  %3u %-14.14s %-16s %-16s %8.3f %12llu\n", i, li.name, in, li.kernel,
                 Median(l->layer_ms[i]), static_cast<unsigned long long>(li.kernel_bytes));
     bytes += li.kernel_bytes;
@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
     bytes = rvgg::testing::BuildModel(spec);
   } else {
     rvgg::testing::ModelSpec spec;
-    if (!rvgg::testing::RepVGGSpec(variant, size, &spec)) cli.Die("unknown variant '" + variant + "'");
+    if (!rvgg::testing::RepVGGSpec(variant, size, &spec))
+      cli.Die("unknown variant '" + variant + "'");
     bytes = rvgg::testing::BuildModel(spec);
   }
   if (!write_path.empty()) {

@@ -46,7 +46,7 @@ class WinogradConv2DKernel final : public Kernel {
 
  private:
   friend rvgg_status rvgg::winograd::CreateConv2DKernel(const LayerDesc&, int, const Bindings&,
-                                                         pthreadpool_t, Kernel**, rvgg_message*);
+                                                        pthreadpool_t, Kernel**, rvgg_message*);
 
   static void InputTask(void* context, size_t start, size_t count) {
     auto* k = static_cast<WinogradConv2DKernel*>(context);
@@ -96,9 +96,9 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, int m, const Bindings& b,
   const size_t tiles = TileCount(d, m);
   const uint32_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
   float* v = static_cast<float*>(b.scratch);
-  float* mm = reinterpret_cast<float*>(static_cast<uint8_t*>(b.scratch) +
-                                       AlignUp(positions * tiles * d.in_c * sizeof(float),
-                                               kAlignment));
+  float* mm =
+      reinterpret_cast<float*>(static_cast<uint8_t*>(b.scratch) +
+                               AlignUp(positions * tiles * d.in_c * sizeof(float), kAlignment));
 
   Kernel* made = nullptr;
   RVGG_RETURN_IF_ERROR(MakeKernel<WinogradConv2DKernel>(d, &made, message, m, threadpool));
@@ -113,10 +113,10 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, int m, const Bindings& b,
   } else {
     k->chunk_ = tiles;
   }
-  k->input_ = InputTransformParams{static_cast<const float*>(b.input), d.in_h, d.in_w, d.in_c,
-                                   TilesX(d, m), tiles * d.in_c, v};
-  k->output_ = OutputTransformParams{mm,      d.bias,          d.relu,
-                                     d.out_h, d.out_w,         d.out_c,
+  k->input_ = InputTransformParams{
+      static_cast<const float*>(b.input), d.in_h, d.in_w, d.in_c, TilesX(d, m), tiles * d.in_c, v};
+  k->output_ = OutputTransformParams{mm,           d.bias,          d.relu,
+                                     d.out_h,      d.out_w,         d.out_c,
                                      TilesX(d, m), tiles * d.out_c, static_cast<float*>(b.output)};
 
   const size_t num_operators = size_t{positions} * d.groups;
@@ -127,8 +127,8 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, int m, const Bindings& b,
   if (k->operators_ == nullptr || u == nullptr) {
     FreeAligned(u);
     DestroyKernel(k);
-    return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.80s'): out of memory",
-                d.index, d.kind_name(), d.name);
+    return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.80s'): out of memory", d.index,
+                d.kind_name(), d.name);
   }
   std::memset(k->operators_, 0, num_operators * sizeof(xnn_operator_t));
   k->num_operators_ = num_operators;
@@ -141,8 +141,8 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, int m, const Bindings& b,
       TransformWeights(d, m, static_cast<int>(p) / n, static_cast<int>(p) % n, g, u);
       xnn_operator_t* op = &k->operators_[size_t{p} * d.groups + g];
       // Bias and ReLU belong to the output transform: the GEMM is plain.
-      status = xnn::Check(xnn_create_fully_connected_nc_f32(group_in, group_out, d.in_c, d.out_c,
-                                                            u, /*bias=*/nullptr, -inf, inf,
+      status = xnn::Check(xnn_create_fully_connected_nc_f32(group_in, group_out, d.in_c, d.out_c, u,
+                                                            /*bias=*/nullptr, -inf, inf,
                                                             /*flags=*/0, op),
                           d, "xnn_create_fully_connected_nc_f32", message);
       if (status != RVGG_STATUS_OK) break;
@@ -159,7 +159,8 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, int m, const Bindings& b,
     return status;
   }
   const int64_t grown = xnn::LiveBytesOnThisThread() - start_bytes;
-  k->owned_bytes_ = (grown > 0 ? static_cast<size_t>(grown) : 0) + num_operators * sizeof(xnn_operator_t);
+  k->owned_bytes_ =
+      (grown > 0 ? static_cast<size_t>(grown) : 0) + num_operators * sizeof(xnn_operator_t);
   *kernel = k;
   return RVGG_STATUS_OK;
 }

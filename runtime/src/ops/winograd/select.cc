@@ -57,17 +57,15 @@ constexpr uint64_t kOperatorBytes = 4096;
 }  // namespace
 
 bool Applies(const LayerDesc& d) {
-  return d.kind == LayerKind::kConv2D && d.compute_type == RVGG_DTYPE_FLOAT32 &&
-         d.kernel_h == 3 && d.kernel_w == 3 && d.stride == 1 && d.padding == 1 &&
-         d.out_h == d.in_h && d.out_w == d.in_w && d.groups > 0 &&
-         d.in_c / d.groups >= kMinGroupChannels && d.out_c / d.groups >= kMinGroupChannels;
+  return d.kind == LayerKind::kConv2D && d.compute_type == RVGG_DTYPE_FLOAT32 && d.kernel_h == 3 &&
+         d.kernel_w == 3 && d.stride == 1 && d.padding == 1 && d.out_h == d.in_h &&
+         d.out_w == d.in_w && d.groups > 0 && d.in_c / d.groups >= kMinGroupChannels &&
+         d.out_c / d.groups >= kMinGroupChannels;
 }
 
 uint32_t TilesX(const LayerDesc& d, int m) { return (d.out_w + m - 1) / m; }
 
-uint32_t TileCount(const LayerDesc& d, int m) {
-  return TilesX(d, m) * ((d.out_h + m - 1) / m);
-}
+uint32_t TileCount(const LayerDesc& d, int m) { return TilesX(d, m) * ((d.out_h + m - 1) / m); }
 
 // Verified shapes keep these products far below 2^63 (kMaxSpatial,
 // kMaxChannels), so they are computed in 64 bits; size_t is 32-bit on armv7.
@@ -93,8 +91,8 @@ uint64_t WeightBytes(const LayerDesc& d, int m) {
   const uint64_t positions = uint64_t(m + 2) * (m + 2);
   const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
   // Packed: per nr-column panel, nr biases then K x nr weights.
-  const uint64_t packed = RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) *
-                          (RoundUp(group_in, 4) + 1) * sizeof(float);
+  const uint64_t packed =
+      RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) * (RoundUp(group_in, 4) + 1) * sizeof(float);
   return positions * d.groups * (packed + kOperatorBytes);
 }
 
@@ -107,10 +105,10 @@ double EstimatedCost(const LayerDesc& d, int m) {
   const double positions = double(m + 2) * (m + 2);
   const double tiles = TileCount(d, m);
   const double rows = double(RoundUp(TileCount(d, m), gemm.mr));
-  const double gemms = rows * positions * group_in * RoundUp(uint64_t(group_out), gemm.nr) *
-                       d.groups;
-  const double transforms = tiles * positions *
-                            (d.in_c * InputTransformCost(m) + d.out_c * OutputTransformCost(m));
+  const double gemms =
+      rows * positions * group_in * RoundUp(uint64_t(group_out), gemm.nr) * d.groups;
+  const double transforms =
+      tiles * positions * (d.in_c * InputTransformCost(m) + d.out_c * OutputTransformCost(m));
   const double cost = gemms + transforms + kOperatorCost * positions * d.groups;
   return m == 6 ? cost * kF6Penalty : cost;
 }

@@ -159,9 +159,9 @@ RVGG_WINOGRAD_INLINE void InputTile(const float* in, ptrdiff_t base, ptrdiff_t r
 }
 
 template <int M, class V, bool kFull, bool kRelu>
-RVGG_WINOGRAD_INLINE void OutputTile(const float* mm, size_t position_stride,
-                                     typename V::T bias, float* out, ptrdiff_t row_stride,
-                                     ptrdiff_t c, int rows, int cols) {
+RVGG_WINOGRAD_INLINE void OutputTile(const float* mm, size_t position_stride, typename V::T bias,
+                                     float* out, ptrdiff_t row_stride, ptrdiff_t c, int rows,
+                                     int cols) {
   constexpr int N = M + 2;
   using T = typename V::T;
   T tmp[N][M];
@@ -234,8 +234,8 @@ RVGG_WINOGRAD_INLINE uint32_t OutputChannels(const OutputTransformParams& p, uin
   const ptrdiff_t row_stride = static_cast<ptrdiff_t>(p.w) * c;
   for (; c0 + V::kWidth <= p.c; c0 += V::kWidth) {
     const typename V::T bias = p.bias != nullptr ? V::Load(p.bias + c0) : V::Zero();
-    OutputTile<M, V, kFull, kRelu>(mm + c0, p.position_stride, bias, out + c0, row_stride, c,
-                                   rows, cols);
+    OutputTile<M, V, kFull, kRelu>(mm + c0, p.position_stride, bias, out + c0, row_stride, c, rows,
+                                   cols);
   }
   return c0;
 }

@@ -29,13 +29,13 @@ struct InputTransformParams {
 };
 
 struct OutputTransformParams {
-  const float* m;  // [n*n][tiles][c]
+  const float* m;     // [n*n][tiles][c]
   const float* bias;  // c values, or null
   bool relu;
   uint32_t h, w, c;
   uint32_t tiles_x;
   size_t position_stride;  // tiles * c
-  float* output;  // [h][w][c]
+  float* output;           // [h][w][c]
 };
 
 // Transform tiles [tile_begin, tile_end).

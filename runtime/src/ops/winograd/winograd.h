@@ -21,9 +21,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "rvgg/rvgg.h"
 #include "runtime/src/model.h"
 #include "runtime/src/ops/kernel.h"
+#include "rvgg/rvgg.h"
 
 namespace rvgg::winograd {
 
