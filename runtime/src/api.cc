@@ -19,6 +19,7 @@ struct rvgg_model {
   rvgg_options options{};
   rvgg::LayerDesc* layers = nullptr;
   rvgg::Kernel** kernels = nullptr;
+  uint8_t* winograd_tiles = nullptr;  // per layer: Winograd m, 0 = direct
   rvgg::ArenaPlan plan;
   uint8_t* arena = nullptr;
   bool owns_arena = false;
@@ -75,28 +76,30 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
   return RVGG_STATUS_OK;
 }
 
-// Second verification pass: records each layer and feeds the arena planner.
-struct PlanContext {
-  ArenaPlanner planner;
-  rvgg_backend backend;
-  LayerDesc* layers;  // may be null when only the plan is wanted
-};
-
-rvgg_status PlanLayer(void* context, const LayerDesc& desc, rvgg_message*) {
-  auto* plan = static_cast<PlanContext*>(context);
-  if (desc.index == 0) plan->planner.AddInput(desc.input_elements() * sizeof(float));
-  plan->planner.AddLayer(desc.output_elements() * sizeof(float), desc.in_place(),
-                         KernelScratchBytes(desc, plan->backend));
-  if (plan->layers != nullptr) plan->layers[desc.index] = desc;
+// Second verification pass: records each layer.
+rvgg_status RecordLayer(void* context, const LayerDesc& desc, rvgg_message*) {
+  static_cast<LayerDesc*>(context)[desc.index] = desc;
   return RVGG_STATUS_OK;
 }
 
+// Records the layers (`layers` and `winograd_tiles` hold summary->num_layers
+// entries, known from a first verification), chooses the kernels that change
+// memory needs (Winograd, which needs the whole model to share its budget),
+// and plans the arena.
 rvgg_status PlanModel(const void* data, size_t size, const rvgg_options& options,
-                      ModelSummary* summary, LayerDesc* layers, ArenaPlan* plan,
-                      rvgg_message* message) {
-  PlanContext context{ArenaPlanner(), options.backend, layers};
-  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, summary, PlanLayer, &context, message));
-  *plan = context.planner.Finish();
+                      ModelSummary* summary, LayerDesc* layers, uint8_t* winograd_tiles,
+                      ArenaPlan* plan, rvgg_message* message) {
+  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, summary, RecordLayer, layers, message));
+  const uint32_t n = summary->num_layers;
+  ChooseWinogradTiles(layers, n, options, winograd_tiles);
+  ArenaPlanner planner;
+  for (uint32_t i = 0; i < n; ++i) {
+    const LayerDesc& desc = layers[i];
+    if (i == 0) planner.AddInput(desc.input_elements() * sizeof(float));
+    planner.AddLayer(desc.output_elements() * sizeof(float), desc.in_place(),
+                     KernelScratchBytes(desc, options.backend, winograd_tiles[i]));
+  }
+  *plan = planner.Finish();
   return RVGG_STATUS_OK;
 }
 
@@ -151,6 +154,7 @@ void FreeModel(rvgg_model* model) {
     for (uint32_t i = 0; i < model->summary.num_layers; ++i) DestroyKernel(model->kernels[i]);
     FreeAligned(model->kernels);
   }
+  FreeAligned(model->winograd_tiles);
 #if RVGG_WITH_XNNPACK
   if (model->threadpool != nullptr) pthreadpool_destroy(model->threadpool);
 #endif
@@ -176,7 +180,8 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
   const uint32_t n = summary.num_layers;  // bounded by kMaxLayers
   model->layers = static_cast<LayerDesc*>(AllocateAligned(n * sizeof(LayerDesc), kAlignment));
   model->kernels = static_cast<Kernel**>(AllocateAligned(n * sizeof(Kernel*), kAlignment));
-  if (model->layers == nullptr || model->kernels == nullptr) {
+  model->winograd_tiles = static_cast<uint8_t*>(AllocateAligned(n, kAlignment));
+  if (model->layers == nullptr || model->kernels == nullptr || model->winograd_tiles == nullptr) {
     FreeModel(model);
     return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory for %u layers", n);
   }
@@ -184,8 +189,8 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
     new (&model->layers[i]) LayerDesc();
     model->kernels[i] = nullptr;
   }
-  rvgg_status status =
-      PlanModel(data, size, options, &model->summary, model->layers, &model->plan, message);
+  rvgg_status status = PlanModel(data, size, options, &model->summary, model->layers,
+                                 model->winograd_tiles, &model->plan, message);
   if (status != RVGG_STATUS_OK) {
     FreeModel(model);
     return status;
@@ -235,7 +240,7 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
     bindings.scratch = model->arena + model->plan.scratch_offset;
     bindings.scratch_bytes = model->plan.scratch_bytes;
     status = CreateKernel(desc, options.backend, bindings, model->threadpool, &model->kernels[i],
-                          message);
+                          message, model->winograd_tiles[i]);
     if (status != RVGG_STATUS_OK) {
       FreeModel(model);
       return status;
@@ -308,10 +313,24 @@ rvgg_status rvgg_model_arena_size(const void* data, size_t size, const rvgg_opti
   rvgg_options checked;
   RVGG_RETURN_IF_ERROR(rvgg::CheckOptions(options, &checked, message));
   rvgg::ModelSummary summary;
-  rvgg::ArenaPlan plan;
-  RVGG_RETURN_IF_ERROR(rvgg::PlanModel(data, size, checked, &summary, nullptr, &plan, message));
-  *arena_bytes = plan.total_bytes;
-  return RVGG_STATUS_OK;
+  RVGG_RETURN_IF_ERROR(rvgg::VerifyModel(data, size, &summary, nullptr, nullptr, message));
+  // The plan needs every layer at once (Winograd choices share one budget).
+  const uint32_t n = summary.num_layers;  // bounded by kMaxLayers
+  auto* layers = static_cast<rvgg::LayerDesc*>(
+      rvgg::AllocateAligned(n * sizeof(rvgg::LayerDesc), rvgg::kAlignment));
+  auto* tiles = static_cast<uint8_t*>(rvgg::AllocateAligned(n, rvgg::kAlignment));
+  rvgg_status status = RVGG_STATUS_OK;
+  if (layers == nullptr || tiles == nullptr) {
+    status = rvgg::Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory for %u layers", n);
+  } else {
+    for (uint32_t i = 0; i < n; ++i) new (&layers[i]) rvgg::LayerDesc();
+    rvgg::ArenaPlan plan;
+    status = rvgg::PlanModel(data, size, checked, &summary, layers, tiles, &plan, message);
+    if (status == RVGG_STATUS_OK) *arena_bytes = plan.total_bytes;
+  }
+  rvgg::FreeAligned(layers);
+  rvgg::FreeAligned(tiles);
+  return status;
 }
 
 rvgg_status rvgg_model_load(const void* data, size_t size, const rvgg_options* options,

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <string>
 
 #include "rvgg/rvgg.h"
 #include "tests/runtime/test_models.h"
@@ -57,16 +58,28 @@ void* memalign(size_t alignment, size_t n) {
 namespace rvgg::testing {
 namespace {
 
-long CountRuns(const std::vector<uint8_t>& bytes, rvgg_backend backend, uint32_t threads, int runs) {
+long CountRuns(const std::vector<uint8_t>& bytes, rvgg_backend backend, uint32_t threads, int runs,
+               rvgg_winograd winograd = RVGG_WINOGRAD_OFF) {
   rvgg_options o;
   rvgg_options_default(&o);
   o.backend = backend;
   o.num_threads = threads;
+  o.winograd = winograd;
   rvgg_model* model = nullptr;
   rvgg_message message;
   REQUIRE(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_OK);
   rvgg_model_info info;
   rvgg_model_get_info(model, &info);
+  if (backend == RVGG_BACKEND_XNNPACK && winograd != RVGG_WINOGRAD_OFF) {
+    // The check means something only if Winograd layers really run.
+    int winograd_layers = 0;
+    for (uint32_t i = 0; i < info.num_layers; ++i) {
+      rvgg_layer_info layer;
+      rvgg_model_get_layer_info(model, i, &layer);
+      if (std::string(layer.kernel).rfind("winograd", 0) == 0) ++winograd_layers;
+    }
+    CHECK(winograd_layers > 0);
+  }
   std::vector<float> input(size_t{info.input_channels} * info.input_height * info.input_width, 0.25f);
   std::vector<float> output(info.num_outputs);
   // No warm-up: a lazy first-run allocation must show up in the count too.
@@ -103,6 +116,34 @@ TEST_CASE("allocation: rvgg_model_run allocates nothing (xnnpack, 2 threads)") {
   CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10) == 0);
 }
 #endif  // RVGG_WITH_XNNPACK
+
+// Stride-1 layers wide enough for Winograd (the small spec's are too few).
+ModelSpec WinogradSpec() {
+  ModelSpec spec;
+  spec.height = 28;
+  spec.width = 27;
+  spec.channels = 3;
+  spec.convs = {ConvSpec{16, 3, 2}, ConvSpec{16, 3, 1}, ConvSpec{32, 3, 2},
+                ConvSpec{32, 3, 1, 1, 2}, ConvSpec{32, 3, 1}};
+  spec.classes = 10;
+  return spec;
+}
+
+TEST_CASE("allocation: rvgg_model_run allocates nothing (winograd F2, F4, F6, auto; 1 thread)") {
+  const auto bytes = BuildModel(WinogradSpec());
+  for (rvgg_winograd w : {RVGG_WINOGRAD_F2, RVGG_WINOGRAD_F4, RVGG_WINOGRAD_F6,
+                          RVGG_WINOGRAD_AUTO}) {
+    INFO("winograd setting " << int(w));
+    CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 1, 1, w) == 0);
+    CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 1, 10, w) == 0);
+  }
+}
+
+TEST_CASE("allocation: rvgg_model_run allocates nothing (winograd F4 and F6, 2 threads)") {
+  const auto bytes = BuildModel(WinogradSpec());
+  CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10, RVGG_WINOGRAD_F4) == 0);
+  CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10, RVGG_WINOGRAD_F6) == 0);
+}
 
 TEST_CASE("allocation: rvgg_model_run allocates nothing (reference)") {
   const auto bytes = BuildModel(SmallRepVGGLikeSpec());

@@ -87,7 +87,19 @@ typedef enum rvgg_backend {
   RVGG_BACKEND_REFERENCE = 1
 } rvgg_backend;
 
-/* Winograd selection for stride-1 3x3 convolutions (value = output tile). */
+/* Winograd selection for stride-1, padding-1 3x3 convolutions (value = output
+ * tile m of F(m x m, 3 x 3)); XNNPACK backend only, the reference backend
+ * never uses it.
+ *
+ * A Winograd layer trades memory for compute: its weights are transformed at
+ * load (the file keeps the plain 3x3 kernel) into (m+2)^2 matrices that
+ * XNNPACK packs, about 1.8x (F2), 4x (F4) or 7.1x (F6) the layer's weight
+ * bytes (RepVGG-A0 on x86: +32, +72 or +127 MiB), and it needs arena scratch for
+ * the transformed input and output (rvgg_model_arena_size() includes it).
+ * Each layer's choice and bytes show in rvgg_layer_info.kernel
+ * ("winograd-f4") and kernel_bytes. Accuracy: F2 is as exact as the direct
+ * convolution; F4 and F6 lose about one decimal digit of fp32 (max error
+ * around 5e-6 of the largest activation on RepVGG-like layers). */
 typedef enum rvgg_winograd {
   RVGG_WINOGRAD_AUTO = 0, /* per layer, from the shape and the memory budget */
   RVGG_WINOGRAD_OFF = 1,  /* always XNNPACK's direct convolution */
@@ -112,7 +124,11 @@ typedef struct rvgg_options {
   /* Reserved for future use; must be 0. */
   uint32_t flags;
   rvgg_winograd winograd;
-  /* Upper bound on memory spent on Winograd-transformed weights; 0 = no limit. */
+  /* Upper bound on memory spent on Winograd-transformed weights (an upper
+   * estimate of XNNPACK's packed matrices per layer); 0 = no limit. Over
+   * budget, AUTO steps layers down (F6 -> F4 -> F2 -> direct) where that
+   * costs least time per byte freed; forced F2/F4/F6 put layers back on the
+   * direct convolution. A tiny budget therefore means plain XNNPACK. */
   size_t winograd_budget_bytes;
   /* Optional caller-owned activation arena (RVGG_ARENA_ALIGNMENT-aligned,
    * at least rvgg_model_arena_size() bytes). NULL: allocated at load. */
