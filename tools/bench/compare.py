@@ -337,8 +337,10 @@ def write_report(path, plot, args, info, peaks, results, variants, thread_list, 
                                            if info["flags_absent"] else ""))
     add("| ISA reported by rvgg | %s (`rvgg_kernel_isa()`) |" % info["isa"])
     add("| fp32 FMA peak (measured) | %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on 2 threads "
-        "(`tools/bench/fma_peak.cc`, %d-float vectors, %s) |"
-        % (peaks["1"], peaks.get("2", float("nan")), info["fma_vector"], "g++ -O2 -march=native"))
+        "(`tools/bench/fma_peak.cc`, %d-float vectors, g++ -O2 -march=native; best of %d samples "
+        "taken through the run: 1 thread %s) |"
+        % (peaks["1"], peaks.get("2", float("nan")), info["fma_vector"],
+           len(info["peak_samples"]["1"]), " ".join("%.1f" % x for x in info["peak_samples"]["1"])))
     add("| Linux | %s |" % info["kernel"])
     add("| rvgg | commit %s, XNNPACK %s (Debian), %s |" % (info["commit"], info["xnnpack"],
                                                        "winograd " + (args.winograd or "default")))
@@ -447,6 +449,14 @@ def write_report(path, plot, args, info, peaks, results, variants, thread_list, 
         add(per_layer["text"].rstrip())
         add("```")
         add("")
+    if args.notes and os.path.exists(args.notes):
+        add("## Analysis")
+        add("")
+        add("Hand-written (`%s`, included verbatim); check it still matches the numbers above after a "
+            "rerun." % rel(os.path.abspath(args.notes)))
+        add("")
+        add(open(args.notes).read().strip())
+        add("")
     add("## Commands")
     add("")
     add("The whole run (%.0f s end to end, including model preparation):" % elapsed)
@@ -492,6 +502,8 @@ def main():
     ap.add_argument("--tolerance", type=float, default=1e-3)
     ap.add_argument("--report", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     ap.add_argument("--plot", default=os.path.join(ROOT, "docs", "benchmarks-latency.png"))
+    ap.add_argument("--notes", default=os.path.join(HERE, "notes.md"),
+                    help="hand-written analysis included in the report ('' for none)")
     ap.add_argument("--json", default=None, help="also write the raw results here "
                     "(default BUILD/bench/results.json)")
     args = ap.parse_args()
@@ -508,9 +520,17 @@ def main():
     modules = npm_install(work)
     helpers = compile_helpers(args.build, work)
     info = machine_info()
+    # The peak is re-measured before every variant and at the end; the best value counts (other
+    # work on the machine can only lower it).
     peaks = {}
-    for t in sorted(set([1] + thread_list)):
-        peaks[str(t)] = fma_peak(helpers, t)
+    peak_samples = {str(t): [] for t in sorted(set([1] + thread_list))}
+
+    def sample_peaks():
+        for t in peak_samples:
+            peak_samples[t].append(fma_peak(helpers, int(t)))
+            peaks[t] = max(peak_samples[t])
+
+    sample_peaks()
     info["fma_vector"] = json.loads(run([helpers["fma"], "--ms", "20"]))["vector_floats"]
     log("FMA peak GFLOP/s:", peaks)
     info["commit"] = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
@@ -526,6 +546,7 @@ def main():
     isa = "?"
     for v in variants:
         f = models[v]
+        sample_peaks()
         for kind in ["fused", "train"]:
             info["torch"] = torch_w.ask(cmd="load", key=kind, variant=v, kind=kind,
                                         state=f[kind + "_pt"], size=args.size)["torch"]
@@ -553,6 +574,9 @@ def main():
     per_layer = {"title": "RepVGG-%s, 1 thread" % v0, "cmd": " ".join(rel(c) if c.startswith(ROOT) else c
                                                                    for c in pl_cmd),
                  "text": run(pl_cmd).replace(ROOT + "/", "")}
+    sample_peaks()
+    log("FMA peak GFLOP/s samples:", peak_samples)
+    info["peak_samples"] = peak_samples
     info["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
 
     elapsed = time.time() - start

@@ -80,9 +80,13 @@ int main(int argc, char** argv) {
     Die("usage: xnnpack_floor MODEL.rvgg [--threads N] [--runs N] [--warmup N]");
   }
 
-  std::ifstream file(path, std::ios::binary);
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) Die(path + ": cannot open");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes(static_cast<size_t>(file.tellg()));
+  file.seekg(0);
+  if (!file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()))) {
+    Die(path + ": read failed");
+  }
   flatbuffers::Verifier verifier(bytes.data(), bytes.size(), 64, 100000000);
   if (!rvgg::schema::VerifyModelBuffer(verifier)) Die(path + ": not a valid .rvgg model");
   const rvgg::schema::Model* model = rvgg::schema::GetModel(bytes.data());
