@@ -39,7 +39,8 @@ class StateDict {
 };
 
 // Finds the model's state dict inside a checkpoint: the root dict itself, or
-// the dict under "state_dict", "model", "model_ema" (also nested), with a
+// the dict under "model_ema", "state_dict_ema", "state_dict", "model" (in
+// that order: EMA weights win; also nested), with a
 // DDP "module." prefix stripped. `wrapper` receives a description such as
 // "state_dict, module. prefix" ("" when plain). Throws when no dict of
 // tensors is found.

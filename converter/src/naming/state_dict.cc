@@ -64,7 +64,10 @@ size_t CountTensors(const Value& v) {
 // The dict of tensors: `v` itself, or one found under the usual wrapper keys.
 const Value* FindStateDict(const Value& v, int depth, std::string* path) {
   if (v.kind != Value::Kind::kDict || depth > 4) return nullptr;
-  for (const char* key : {"state_dict", "model", "model_ema", "ema", "module", "net"}) {
+  // EMA weights first: training scripts keep them beside the raw weights
+  // because they evaluate better, and they are what gets deployed.
+  for (const char* key : {"model_ema", "state_dict_ema", "ema", "state_dict", "model", "module",
+                          "net"}) {
     const Value* inner = v.Get(key);
     if (inner == nullptr) continue;
     std::string inner_path;

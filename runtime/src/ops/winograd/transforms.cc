@@ -11,7 +11,9 @@ int AvailableWinogradTransforms(int m, TransformSet* sets, int capacity) {
   auto add = [&](const TransformSet& set) {
     if (set.isa != nullptr && count < capacity) sets[count++] = set;
   };
+#if RVGG_WINOGRAD_SCALAR_TRANSFORMS
   add(ScalarTransforms(m));
+#endif
   const bool cpuinfo_ok = cpuinfo_initialize();
 #if defined(__x86_64__) || defined(__i386__)
   add(Sse2Transforms(m));

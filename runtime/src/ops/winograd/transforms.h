@@ -51,7 +51,8 @@ struct TransformSet {
 };
 
 // Implementations for output tile `m`; isa == nullptr when unavailable in
-// this build.
+// this build. ScalarTransforms is compiled into the library only for CPUs
+// without a SIMD set (runtime/CMakeLists.txt); tests build it as a baseline.
 TransformSet ScalarTransforms(int m);
 TransformSet NeonTransforms(int m);
 TransformSet Sse2Transforms(int m);
@@ -61,8 +62,8 @@ TransformSet Avx512Transforms(int m);
 // The fastest set this CPU runs (cpuinfo), for m in {2, 4, 6}.
 TransformSet GetWinogradTransforms(int m);
 
-// Every set this CPU runs for m, scalar first (for tests); returns how many
-// were written to `sets` (at most `capacity`).
+// Every set this CPU runs for m, most portable first (for tests); returns how
+// many were written to `sets` (at most `capacity`).
 int AvailableWinogradTransforms(int m, TransformSet* sets, int capacity);
 
 }  // namespace rvgg::winograd
