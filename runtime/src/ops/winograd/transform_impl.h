@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "runtime/src/ops/winograd/transforms.h"
 
@@ -195,6 +196,18 @@ RVGG_WINOGRAD_INLINE uint32_t InputChannels(const InputTransformParams& p, uint3
   return c0;
 }
 
+template <class V>
+constexpr bool kIsScalar = std::is_same<V, ScalarVec>::value;
+
+// The scalar channel tail stays out of line: it runs only for channel counts
+// that are not a multiple of the vector width, and inlining it into every
+// tile variant would double the code size of the transforms.
+template <int M, bool kFull>
+__attribute__((noinline)) void InputScalarTail(const InputTransformParams& p, uint32_t c0,
+                                               ptrdiff_t base, const Window& win, float* v) {
+  InputChannels<M, ScalarVec, kFull>(p, c0, base, win, v);
+}
+
 // Tiles [begin, end): the widest vector V1 first, then V2 and V3 for the
 // channel tail, then scalars.
 template <int M, class V1, class V2, class V3>
@@ -215,14 +228,14 @@ void InputRange(const InputTransformParams& p, size_t begin, size_t end) {
     uint32_t c0 = 0;
     if (full) {
       c0 = InputChannels<M, V1, true>(p, c0, base, win, v);
-      c0 = InputChannels<M, V2, true>(p, c0, base, win, v);
-      c0 = InputChannels<M, V3, true>(p, c0, base, win, v);
-      InputChannels<M, ScalarVec, true>(p, c0, base, win, v);
+      if constexpr (!kIsScalar<V2>) c0 = InputChannels<M, V2, true>(p, c0, base, win, v);
+      if constexpr (!kIsScalar<V3>) c0 = InputChannels<M, V3, true>(p, c0, base, win, v);
+      if (c0 < p.c) InputScalarTail<M, true>(p, c0, base, win, v);
     } else {
       c0 = InputChannels<M, V1, false>(p, c0, base, win, v);
-      c0 = InputChannels<M, V2, false>(p, c0, base, win, v);
-      c0 = InputChannels<M, V3, false>(p, c0, base, win, v);
-      InputChannels<M, ScalarVec, false>(p, c0, base, win, v);
+      if constexpr (!kIsScalar<V2>) c0 = InputChannels<M, V2, false>(p, c0, base, win, v);
+      if constexpr (!kIsScalar<V3>) c0 = InputChannels<M, V3, false>(p, c0, base, win, v);
+      if (c0 < p.c) InputScalarTail<M, false>(p, c0, base, win, v);
     }
   }
 }
@@ -240,14 +253,20 @@ RVGG_WINOGRAD_INLINE uint32_t OutputChannels(const OutputTransformParams& p, uin
   return c0;
 }
 
+template <int M, bool kFull, bool kRelu>
+__attribute__((noinline)) void OutputScalarTail(const OutputTransformParams& p, uint32_t c0,
+                                                const float* mm, float* out, int rows, int cols) {
+  OutputChannels<M, ScalarVec, kFull, kRelu>(p, c0, mm, out, rows, cols);
+}
+
 template <int M, class V1, class V2, class V3, bool kFull, bool kRelu>
 RVGG_WINOGRAD_INLINE void OutputAllChannels(const OutputTransformParams& p, const float* mm,
                                             float* out, int rows, int cols) {
   uint32_t c0 = 0;
   c0 = OutputChannels<M, V1, kFull, kRelu>(p, c0, mm, out, rows, cols);
-  c0 = OutputChannels<M, V2, kFull, kRelu>(p, c0, mm, out, rows, cols);
-  c0 = OutputChannels<M, V3, kFull, kRelu>(p, c0, mm, out, rows, cols);
-  OutputChannels<M, ScalarVec, kFull, kRelu>(p, c0, mm, out, rows, cols);
+  if constexpr (!kIsScalar<V2>) c0 = OutputChannels<M, V2, kFull, kRelu>(p, c0, mm, out, rows, cols);
+  if constexpr (!kIsScalar<V3>) c0 = OutputChannels<M, V3, kFull, kRelu>(p, c0, mm, out, rows, cols);
+  if (c0 < p.c) OutputScalarTail<M, kFull, kRelu>(p, c0, mm, out, rows, cols);
 }
 
 template <int M, class V1, class V2, class V3, bool kRelu>
