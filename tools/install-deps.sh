@@ -9,7 +9,7 @@ host_packages="cmake ninja-build g++ pkg-config
   doctest-dev libstb-dev nlohmann-json3-dev libzip-dev
   python3-torch python3-numpy python3-onnx python3-matplotlib dataset-fashion-mnist
   clang libclang-rt-14-dev"
-cross_packages="qemu-user g++-aarch64-linux-gnu g++-arm-linux-gnueabihf dpkg-dev"
+cross_packages="qemu-user g++-aarch64-linux-gnu g++-arm-linux-gnueabihf binutils"
 
 want="$host_packages"
 if [ "${1:-host}" = "all" ]; then
@@ -28,6 +28,10 @@ fi
 
 echo "install-deps: installing$missing"
 if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "install-deps: error: root is needed to install:$missing" >&2
+    exit 1
+  fi
   SUDO=sudo
 else
   SUDO=

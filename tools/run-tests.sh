@@ -18,38 +18,16 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 
-presets=${*:-host aarch64 armv7}
+presets=${*:-host host-asan aarch64 armv7}
 
-# Debian packages by purpose; the cross ones only when a cross preset runs.
-packages_build="cmake ninja-build g++ python3 flatbuffers-compiler libflatbuffers-dev doctest-dev \
-libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libstb-dev"
-# The converter's checkpoint readers and the PyTorch goldens (adjust to what
-# converter/src/checkpoint links when it lands).
-packages_host="nlohmann-json3-dev libzip-dev python3-numpy python3-torch"
-packages_cross="g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user binutils dpkg apt"
-
-wanted=$packages_build
-case " $presets " in *" host "* | *" host-asan "* | *" host-reference "*) wanted="$wanted $packages_host" ;; esac
-case " $presets " in *" aarch64 "* | *" armv7 "*) wanted="$wanted $packages_cross" ;; esac
-
+# Debian packages (only the missing ones; tools/install-deps.sh has the list).
 if [ "${RVGG_SKIP_APT:-0}" != 1 ]; then
-  missing=""
-  for p in $wanted; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-  done
-  if [ -n "$missing" ]; then
-    echo "run-tests: installing:$missing"
-    if [ "$(id -u)" != 0 ]; then
-      echo "run-tests: error: root is needed to install them (or install them and set RVGG_SKIP_APT=1)" >&2
-      exit 1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    # shellcheck disable=SC2086
-    apt-get update -q && apt-get install -y -q --no-install-recommends $missing || {
-      echo "run-tests: error: apt-get could not install:$missing" >&2
-      exit 1
-    }
-  fi
+  mode=host
+  case " $presets " in *" aarch64 "* | *" armv7 "*) mode=all ;; esac
+  "$root/tools/install-deps.sh" "$mode" || {
+    echo "run-tests: error: could not install the Debian packages the build needs" >&2
+    exit 1
+  }
 fi
 
 passed=0
