@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "rvgg/rvgg.h"
+#include "runtime/src/load_memory.h"
 #include "runtime/src/memory.h"
 #include "runtime/src/model.h"
 #include "runtime/src/ops/kernel.h"
@@ -25,6 +26,7 @@ struct rvgg_model {
   float* input = nullptr;         // NHWC input inside the arena
   const float* output = nullptr;  // last layer's output inside the arena
   pthreadpool_t threadpool = nullptr;
+  rvgg::MemoryPool* pool = nullptr;  // caller-memory mode: where all of the above lives
   rvgg_layer_callback callback = nullptr;
   void* callback_data = nullptr;
 };
@@ -62,7 +64,7 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "arena must be %d-byte aligned",
                 RVGG_ARENA_ALIGNMENT);
   }
-  return RVGG_STATUS_OK;
+  return CheckMemoryOptions(*out, message);
 }
 
 // Second verification pass: records each layer and feeds the arena planner.
@@ -149,26 +151,35 @@ void FreeModel(rvgg_model* model) {
   Delete(model);
 }
 
+// Load, or (with `trial` set) the measurement behind rvgg_model_memory_size:
+// the same allocations in the same order, except that the arena is only
+// counted, layers are bound to placeholder buffers, and each layer's kernel
+// is destroyed (and its bytes released) right after it was made and measured.
 rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_options,
-                      rvgg_model** out, rvgg_message* message) {
+                      rvgg_model** out, rvgg_message* message, LoadTrial* trial = nullptr) {
   rvgg_options options;
   RVGG_RETURN_IF_ERROR(CheckOptions(user_options, &options, message));
+  // Verify and plan without allocating, then refuse what cannot fit.
   ModelSummary summary;
-  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, &summary, nullptr, nullptr, message));
+  ArenaPlan preview;
+  RVGG_RETURN_IF_ERROR(PlanModel(data, size, options, &summary, nullptr, &preview, message));
+  LoadMemory memory;
+  RVGG_RETURN_IF_ERROR(memory.Begin(options, summary, preview.total_bytes, trial, message));
 
   rvgg_model* model = New<rvgg_model>();
-  if (model == nullptr) return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory");
+  if (model == nullptr) return memory.OutOfMemory(message, "the model object");
   model->data = static_cast<const uint8_t*>(data);
   model->size = size;
   model->options = options;
   model->summary = summary;
+  model->pool = memory.pool();
 
   const uint32_t n = summary.num_layers;  // bounded by kMaxLayers
   model->layers = static_cast<LayerDesc*>(AllocateAligned(n * sizeof(LayerDesc), kAlignment));
   model->kernels = static_cast<Kernel**>(AllocateAligned(n * sizeof(Kernel*), kAlignment));
   if (model->layers == nullptr || model->kernels == nullptr) {
     FreeModel(model);
-    return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory for %u layers", n);
+    return memory.OutOfMemory(message, "the layer tables");
   }
   for (uint32_t i = 0; i < n; ++i) {
     new (&model->layers[i]) LayerDesc();
@@ -189,17 +200,19 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
                   "arena is %zu bytes, the model needs %zu", options.arena_size, arena_bytes);
     }
     model->arena = static_cast<uint8_t*>(options.arena);
+  } else if (trial != nullptr) {
+    trial->CountArena(arena_bytes);
+    model->arena = trial->placeholder();
   } else {
     model->arena = static_cast<uint8_t*>(AllocateAligned(arena_bytes, kAlignment));
     model->owns_arena = true;
     if (model->arena == nullptr) {
       FreeModel(model);
-      return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "cannot allocate a %zu-byte arena",
-                  arena_bytes);
+      return memory.OutOfMemory(message, "the arena");
     }
   }
   // Deterministic contents (the XNNPACK tail bytes are read, never used).
-  std::memset(model->arena, 0, arena_bytes);
+  if (trial == nullptr) std::memset(model->arena, 0, arena_bytes);
 
 #if RVGG_WITH_XNNPACK
   if (options.backend == RVGG_BACKEND_XNNPACK && options.num_threads > 1) {
@@ -214,6 +227,7 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
 
   uint8_t* buffers[2] = {model->arena + model->plan.buffer_offset[0],
                          model->arena + model->plan.buffer_offset[1]};
+  if (trial != nullptr) buffers[0] = buffers[1] = trial->placeholder();
   int current = 0;
   model->input = reinterpret_cast<float*>(buffers[0]);
   for (uint32_t i = 0; i < n; ++i) {
@@ -222,16 +236,27 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
     bindings.input = buffers[current];
     if (!desc.in_place()) current = 1 - current;
     bindings.output = buffers[current];
-    bindings.scratch = model->arena + model->plan.scratch_offset;
+    bindings.scratch = trial != nullptr ? trial->placeholder()
+                                        : model->arena + model->plan.scratch_offset;
     bindings.scratch_bytes = model->plan.scratch_bytes;
+    if (trial != nullptr) trial->BeginLayer();
     status = CreateKernel(desc, options.backend, bindings, model->threadpool, &model->kernels[i],
                           message);
+    if (status == RVGG_STATUS_OUT_OF_MEMORY) status = memory.LayerOutOfMemory(desc, message);
     if (status != RVGG_STATUS_OK) {
       FreeModel(model);
       return status;
     }
+    if (trial != nullptr) {
+      trial->EndLayer(model->kernels[i]);
+      model->kernels[i] = nullptr;
+    }
   }
   model->output = reinterpret_cast<const float*>(buffers[current]);
+  if (trial != nullptr) {
+    FreeModel(model);
+    return trial->Finish(message);
+  }
   *out = model;
   return RVGG_STATUS_OK;
 }
@@ -299,6 +324,25 @@ rvgg_status rvgg_model_arena_size(const void* data, size_t size, const rvgg_opti
   rvgg::ArenaPlan plan;
   RVGG_RETURN_IF_ERROR(rvgg::PlanModel(data, size, checked, &summary, nullptr, &plan, message));
   *arena_bytes = plan.total_bytes;
+  return RVGG_STATUS_OK;
+}
+
+rvgg_status rvgg_model_memory_size(const void* data, size_t size, const rvgg_options* options,
+                                   size_t* memory_bytes, rvgg_message* message) {
+  rvgg::ClearMessage(message);
+  if (memory_bytes == nullptr) {
+    return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "memory_bytes is NULL");
+  }
+  *memory_bytes = 0;
+  if (options != nullptr && options->num_threads > 1) {
+    return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
+                      "options.num_threads is %u; caller memory (what this measures for) runs on "
+                      "the calling thread only",
+                      options->num_threads);
+  }
+  rvgg::LoadTrial trial;
+  RVGG_RETURN_IF_ERROR(rvgg::LoadModel(data, size, options, nullptr, message, &trial));
+  *memory_bytes = trial.bytes();
   return RVGG_STATUS_OK;
 }
 

@@ -405,6 +405,11 @@ rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
                 "input shape %ux%ux%u is outside the limits (1..%u spatial, 1..%u channels)", h, w,
                 c, kMaxSpatial, kMaxChannels);
   }
+  if (uint64_t{h} * w * c > kMaxActivationElements) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                "input %ux%ux%u exceeds the activation limit of %llu elements", h, w, c,
+                static_cast<unsigned long long>(kMaxActivationElements));
+  }
   const auto* layers = model->layers();
   if (layers == nullptr || layers->size() == 0) {
     return Fail(message, RVGG_STATUS_INVALID_MODEL, "model has no layers");
