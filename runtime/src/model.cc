@@ -358,9 +358,12 @@ rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
   if (data == nullptr) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "model buffer is NULL");
   }
-  if (reinterpret_cast<uintptr_t>(data) % 4 != 0) {
+  // FlatBuffers checks field alignment relative to the buffer start and then
+  // reads scalars in place: the buffer must be aligned for the widest one
+  // (Model.arena_bytes, 8 bytes), or reading it is a misaligned load.
+  if (reinterpret_cast<uintptr_t>(data) % 8 != 0) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
-                "model buffer must be at least 4-byte aligned (64 recommended)");
+                "model buffer must be at least 8-byte aligned (64 recommended)");
   }
   if (size < 8) {
     return Fail(message, RVGG_STATUS_INVALID_MODEL, "model is %zu bytes, too small to be an rvgg model",

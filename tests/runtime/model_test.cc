@@ -164,6 +164,22 @@ TEST_CASE("model: NULL, misaligned and tiny buffers are rejected") {
   CHECK(rvgg_model_verify(bytes.data(), 4, nullptr, &message) == RVGG_STATUS_INVALID_MODEL);
 }
 
+TEST_CASE("model: a buffer aligned to 4 but not 8 bytes is refused (its 8-byte fields would be misread)") {
+  // Found under UBSan: the verifier checks alignment relative to the buffer
+  // start, then reading Model.arena_bytes in place was a misaligned load.
+  const auto bytes = BuildModel(ModelSpec{});
+  std::vector<uint64_t> storage(bytes.size() / 8 + 2);
+  auto* at4 = reinterpret_cast<uint8_t*>(storage.data()) + 4;
+  std::memcpy(at4, bytes.data(), bytes.size());
+  rvgg_model_info info;
+  rvgg_message message;
+  CHECK(rvgg_model_verify(at4, bytes.size(), &info, &message) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(Contains(message.text, "8-byte aligned"));
+  rvgg_model* model = nullptr;
+  CHECK(rvgg_model_load(at4, bytes.size(), nullptr, &model, &message) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(model == nullptr);
+}
+
 TEST_CASE("model: flipping any single byte never crashes and never loads a wrong shape") {
   const auto bytes = BuildModel(ModelSpec{});
   rvgg_model_info good;

@@ -16,7 +16,7 @@
  * Ownership
  *   - The model buffer passed to rvgg_model_verify/_load is borrowed: it must
  *     stay valid and unchanged until rvgg_model_free(), because weights, names
- *     and labels are read in place. It must be at least 4-byte aligned
+ *     and labels are read in place. It must be at least 8-byte aligned
  *     (64 recommended: weight vectors are 64-byte aligned inside the file).
  *   - An arena supplied through rvgg_options is borrowed the same way; it must
  *     be 64-byte aligned and at least rvgg_model_arena_size() bytes.
