@@ -335,6 +335,30 @@ rvgg_status CheckFloatVector(const flatbuffers::Vector<float>* v, uint32_t expec
   return RVGG_STATUS_OK;
 }
 
+// Strings from the file end up in messages, tables and terminals: a
+// newline would break the one-line message promise, an escape sequence would
+// reach the user's terminal. No legitimate name, label or provenance field
+// has control characters, so they are refused (without echoing the string).
+// `index` < 0: `what` alone names the string.
+rvgg_status CheckText(const flatbuffers::String* text, const char* what, int64_t index,
+                      rvgg_message* message) {
+  if (text == nullptr) return RVGG_STATUS_OK;
+  for (uint32_t i = 0; i < text->size(); ++i) {
+    const uint8_t c = static_cast<uint8_t>(text->Get(i));
+    if (c < 0x20 || c == 0x7f) {
+      char name[64];
+      if (index < 0) {
+        std::snprintf(name, sizeof(name), "%s", what);
+      } else {
+        std::snprintf(name, sizeof(name), "%s %lld", what, static_cast<long long>(index));
+      }
+      return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s holds control character 0x%02x at byte %u",
+                  name, c, i);
+    }
+  }
+  return RVGG_STATUS_OK;
+}
+
 }  // namespace
 
 const char* LayerDesc::kind_name() const {
@@ -424,6 +448,19 @@ rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
   if (const auto* pre = model->preprocessing()) {
     RVGG_RETURN_IF_ERROR(CheckFloatVector(pre->mean(), c, "mean", false, message));
     RVGG_RETURN_IF_ERROR(CheckFloatVector(pre->std(), c, "std", true, message));
+    if (const auto* labels = pre->labels()) {
+      for (uint32_t i = 0; i < labels->size(); ++i) {
+        RVGG_RETURN_IF_ERROR(CheckText(labels->Get(i), "label", i, message));
+      }
+    }
+  }
+  if (const schema::Provenance* p = model->provenance()) {
+    RVGG_RETURN_IF_ERROR(CheckText(p->source_file(), "provenance source_file", -1, message));
+    RVGG_RETURN_IF_ERROR(CheckText(p->source_format(), "provenance source_format", -1, message));
+    RVGG_RETURN_IF_ERROR(CheckText(p->architecture(), "provenance architecture", -1, message));
+    RVGG_RETURN_IF_ERROR(
+        CheckText(p->converter_version(), "provenance converter_version", -1, message));
+    RVGG_RETURN_IF_ERROR(CheckText(p->quantization(), "provenance quantization", -1, message));
   }
 
   ModelSummary s;
@@ -439,6 +476,7 @@ rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
   QuantParams prev_out_q;
   for (uint32_t i = 0; i < layers->size(); ++i) {
     const schema::Layer* layer = layers->Get(i);
+    RVGG_RETURN_IF_ERROR(CheckText(layer->name(), "the name of layer", i, message));
     LayerDesc d;
     d.index = i;
     d.name = (layer->name() != nullptr) ? layer->name()->c_str() : "";
