@@ -9,7 +9,7 @@
 #   tools/fuzz.sh [SECONDS]      total fuzzing time, split evenly (default 120)
 #
 # Environment: RVGG_FUZZ_BUILD_DIR (default build/fuzz), RVGG_FUZZ_TARGETS
-# (default "model_load checkpoint torch_pickle"), RVGG_FUZZ_JOBS (build
+# (default "model_load model_spec checkpoint torch_pickle"), RVGG_FUZZ_JOBS (build
 # parallelism, default 2), RVGG_TEST_PYTHON (python3 with torch, default
 # /usr/bin/python3; without it the checkpoint seeds are skipped).
 # Corpora grow in BUILD/corpus/TARGET/ and are reused by later runs.
@@ -22,7 +22,7 @@ if ! [[ "$total" =~ ^[0-9]+$ ]] || [ "$total" -lt 1 ]; then
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${RVGG_FUZZ_BUILD_DIR:-$root/build/fuzz}
-targets=(${RVGG_FUZZ_TARGETS:-model_load checkpoint torch_pickle})
+targets=(${RVGG_FUZZ_TARGETS:-model_load model_spec checkpoint torch_pickle})
 jobs=${RVGG_FUZZ_JOBS:-2}
 python=${RVGG_TEST_PYTHON:-/usr/bin/python3}
 
@@ -45,7 +45,8 @@ cmake --build "$build" -j "$jobs" --target "${build_targets[@]}" >"$build.build.
 # ---- seeds (regenerated every run; small, nothing committed) ----
 seeds=$build/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/model_load" "$seeds/checkpoint" "$seeds/torch_pickle" "$seeds/work"
+mkdir -p "$seeds/model_load" "$seeds/model_spec" "$seeds/checkpoint" "$seeds/torch_pickle" "$seeds/work"
+printf '\x08\x08\x03\x02\x01\x01\x01\x01\x00\x02' >"$seeds/model_spec/small"
 "$build/tests/fuzz/rvgg-fuzz-model-seeds" "$seeds/model_load"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}  # for the seed tools only
 if "$python" -c "import torch" 2>/dev/null; then
