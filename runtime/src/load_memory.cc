@@ -104,8 +104,9 @@ rvgg_status LoadMemory::Begin(const rvgg_options& options, const ModelSummary& s
   }
   if (options.backend == RVGG_BACKEND_XNNPACK) least = SaturatingAdd(least, summary.weight_bytes);
   if (least > limit_) {
-    const char* which = (caller_memory && trial == nullptr) ? "the caller's memory (options.memory_size)"
-                                                            : "the memory limit (options.memory_limit)";
+    const char* which = (caller_memory && trial == nullptr)
+                            ? "the caller's memory (options.memory_size)"
+                            : "the memory limit (options.memory_limit)";
     return Fail(message, RVGG_STATUS_OUT_OF_MEMORY,
                 "the model needs at least %zu bytes at load (arena %zu, weights %llu), over %s of "
                 "%zu bytes",

@@ -8,10 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "rvgg/rvgg.h"
 #include "runtime/src/memory.h"
 #include "runtime/src/model.h"
 #include "runtime/src/ops/kernel.h"
+#include "rvgg/rvgg.h"
 
 namespace rvgg {
 
@@ -49,7 +49,7 @@ class LoadTrial {
   MemoryPool* measuring_ = nullptr;
   alignas(MemoryPool) unsigned char measuring_storage_[sizeof(MemoryPool)];
   size_t limit_ = 0;
-  size_t extra_ = 0;     // arena + layers made so far: bytes a load holds that the trial pool does not
+  size_t extra_ = 0;  // arena + layers made so far: bytes a load holds that the trial pool does not
   size_t required_ = 0;  // the most a load's pool holds at any moment
   size_t mark_ = 0;
   size_t bytes_ = 0;
@@ -67,8 +67,8 @@ class LoadMemory {
   // Refuses a model whose arena (unless the caller supplies one) and, on
   // XNNPACK, weights (packed weights are never smaller) exceed the memory
   // available, before anything is allocated; then starts routing.
-  rvgg_status Begin(const rvgg_options& options, const ModelSummary& summary,
-                    size_t arena_bytes, LoadTrial* trial, rvgg_message* message);
+  rvgg_status Begin(const rvgg_options& options, const ModelSummary& summary, size_t arena_bytes,
+                    LoadTrial* trial, rvgg_message* message);
 
   // The caller-memory pool the model lives in (null: heap, or a trial).
   MemoryPool* pool() const { return trial_ == nullptr ? pool_ : nullptr; }

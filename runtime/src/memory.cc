@@ -9,11 +9,11 @@ namespace {
 // Sits right before every user pointer; a block's padding (at least 64
 // bytes) always has room for it.
 struct BlockHeader {
-  size_t size;        // bytes asked for
-  size_t cost;        // pool blocks: bytes of the pool the block consumes
-  size_t heap_pad;    // heap-backed blocks: user pointer - start of the heap allocation
-  MemoryPool* pool;   // null: a heap block
-  size_t pool_start;  // pool blocks: offset of the block in the pool
+  size_t size;                    // bytes asked for
+  size_t cost;                    // pool blocks: bytes of the pool the block consumes
+  size_t heap_pad;                // heap-backed blocks: user pointer - start of the heap allocation
+  MemoryPool* pool;               // null: a heap block
+  size_t pool_start;              // pool blocks: offset of the block in the pool
   const AllocationScope* budget;  // heap blocks counted against a scope's budget
 };
 static_assert(sizeof(BlockHeader) <= kAlignment, "the header must fit in the minimum padding");
@@ -215,6 +215,8 @@ void FreeAligned(void* pointer) {
   FreeHeapBlock(pointer);
 }
 
-size_t AllocatedSize(const void* pointer) { return pointer == nullptr ? 0 : HeaderOf(pointer)->size; }
+size_t AllocatedSize(const void* pointer) {
+  return pointer == nullptr ? 0 : HeaderOf(pointer)->size;
+}
 
 }  // namespace rvgg

@@ -12,7 +12,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    const rvgg::convert::Checkpoint checkpoint = rvgg::convert::ReadCheckpointBytes(data, size, "fuzz");
+    const rvgg::convert::Checkpoint checkpoint =
+        rvgg::convert::ReadCheckpointBytes(data, size, "fuzz");
     if (checkpoint.root == nullptr) std::abort();
   } catch (const rvgg::convert::ConvertError& e) {
     if (std::string(e.what()).find('\n') != std::string::npos) {

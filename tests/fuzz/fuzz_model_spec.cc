@@ -148,9 +148,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 #if RVGG_WITH_XNNPACK
   const Result xnn = LoadAndRun(model, RVGG_BACKEND_XNNPACK, !caller_memory, input);
   const bool ref_ok = ref.status == RVGG_STATUS_OK, xnn_ok = xnn.status == RVGG_STATUS_OK;
-  if (ref_ok != xnn_ok && ref.status != RVGG_STATUS_UNSUPPORTED && xnn.status != RVGG_STATUS_UNSUPPORTED &&
-      ref.status != RVGG_STATUS_OUT_OF_MEMORY && xnn.status != RVGG_STATUS_OUT_OF_MEMORY) {
-    Broken("the backends disagree on whether the model loads", ref_ok ? xnn.message.text : ref.message.text);
+  if (ref_ok != xnn_ok && ref.status != RVGG_STATUS_UNSUPPORTED &&
+      xnn.status != RVGG_STATUS_UNSUPPORTED && ref.status != RVGG_STATUS_OUT_OF_MEMORY &&
+      xnn.status != RVGG_STATUS_OUT_OF_MEMORY) {
+    Broken("the backends disagree on whether the model loads",
+           ref_ok ? xnn.message.text : ref.message.text);
   }
   if (ref_ok && xnn_ok) {
     float scale = 1.0f;

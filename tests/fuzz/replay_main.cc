@@ -21,7 +21,8 @@ bool ReadAll(const std::string& path, std::vector<uint8_t>* bytes) {
   bytes->clear();
   uint8_t chunk[65536];
   size_t n = 0;
-  while ((n = std::fread(chunk, 1, sizeof(chunk), f)) > 0) bytes->insert(bytes->end(), chunk, chunk + n);
+  while ((n = std::fread(chunk, 1, sizeof(chunk), f)) > 0)
+    bytes->insert(bytes->end(), chunk, chunk + n);
   std::fclose(f);
   return true;
 }

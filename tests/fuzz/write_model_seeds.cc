@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
   for (const auto& [name, spec] : specs) {
     const std::vector<uint8_t> model = rvgg::testing::BuildModel(spec);
     for (unsigned mode : {0u, 1u, 2u, 3u}) {
-      const std::string path = std::string(argv[1]) + "/" + name + "-mode" + std::to_string(mode) + ".bin";
+      const std::string path =
+          std::string(argv[1]) + "/" + name + "-mode" + std::to_string(mode) + ".bin";
       FILE* f = std::fopen(path.c_str(), "wb");
       if (f == nullptr) {
         std::perror(path.c_str());

@@ -18,7 +18,8 @@ bool Contains(const std::string& text, const std::string& part) {
 }
 
 struct Memory {
-  explicit Memory(size_t n) : size(n), data(std::aligned_alloc(RVGG_ARENA_ALIGNMENT, AlignedSize(n))) {
+  explicit Memory(size_t n)
+      : size(n), data(std::aligned_alloc(RVGG_ARENA_ALIGNMENT, AlignedSize(n))) {
     std::memset(data, 0xCD, AlignedSize(n));
   }
   ~Memory() { std::free(data); }
@@ -37,7 +38,8 @@ rvgg_options Options(rvgg_backend backend) {
 size_t MemorySize(const std::vector<uint8_t>& bytes, const rvgg_options& o) {
   size_t need = 0;
   rvgg_message message;
-  const rvgg_status status = rvgg_model_memory_size(bytes.data(), bytes.size(), &o, &need, &message);
+  const rvgg_status status =
+      rvgg_model_memory_size(bytes.data(), bytes.size(), &o, &need, &message);
   INFO(message.text);
   REQUIRE(status == RVGG_STATUS_OK);
   return need;
@@ -51,7 +53,8 @@ std::vector<float> RunOnce(const std::vector<uint8_t>& bytes, const rvgg_options
   REQUIRE(status == RVGG_STATUS_OK);
   rvgg_model_info info;
   REQUIRE(rvgg_model_get_info(model, &info) == RVGG_STATUS_OK);
-  const auto input = RandomInput(size_t{info.input_channels} * info.input_height * info.input_width, 11);
+  const auto input =
+      RandomInput(size_t{info.input_channels} * info.input_height * info.input_width, 11);
   std::vector<float> out(info.num_outputs);
   REQUIRE(rvgg_model_run(model, input.data(), RVGG_LAYOUT_NCHW, out.data()) == RVGG_STATUS_OK);
   rvgg_model_free(model);
@@ -92,7 +95,9 @@ TEST_CASE("caller memory: the reported size is exact (that many bytes load, one 
   }
 }
 
-TEST_CASE("caller memory: a model there gives the same logits as one on the heap, and every byte is inside") {
+TEST_CASE(
+    "caller memory: a model there gives the same logits as one on the heap, and every byte is "
+    "inside") {
   const auto bytes = BuildModel(SmallRepVGGLikeSpec());
   for (rvgg_backend backend : Backends()) {
     CAPTURE(backend);
@@ -139,22 +144,26 @@ TEST_CASE("caller memory: bad memory options are refused") {
   rvgg_options o = Options(RVGG_BACKEND_REFERENCE);
   o.memory = static_cast<uint8_t*>(memory.data) + 16;
   o.memory_size = 1 << 19;
-  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) ==
+        RVGG_STATUS_INVALID_ARGUMENT);
   CHECK(Contains(message.text, "aligned"));
   o.memory = memory.data;
   o.num_threads = 2;
-  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) ==
+        RVGG_STATUS_INVALID_ARGUMENT);
   CHECK(Contains(message.text, "num_threads"));
   size_t need = 0;
   CHECK(rvgg_model_memory_size(bytes.data(), bytes.size(), &o, &need, &message) ==
         RVGG_STATUS_INVALID_ARGUMENT);
   o = Options(RVGG_BACKEND_REFERENCE);
   o.memory_size = 100;
-  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) ==
+        RVGG_STATUS_INVALID_ARGUMENT);
   o = Options(RVGG_BACKEND_REFERENCE);
   o.memory = memory.data;
   o.memory_size = 16;
-  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_OUT_OF_MEMORY);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) ==
+        RVGG_STATUS_OUT_OF_MEMORY);
   CHECK(model == nullptr);
   CHECK(rvgg_model_memory_size(bytes.data(), bytes.size(), nullptr, nullptr, &message) ==
         RVGG_STATUS_INVALID_ARGUMENT);
@@ -170,7 +179,8 @@ TEST_CASE("memory limit: a model whose arena alone passes the limit is refused b
   o.memory_limit = 64u << 20;
   rvgg_model* model = nullptr;
   rvgg_message message;
-  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_OUT_OF_MEMORY);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) ==
+        RVGG_STATUS_OUT_OF_MEMORY);
   CHECK(model == nullptr);
   CHECK(Contains(message.text, "needs at least"));
   CHECK(Contains(message.text, "memory limit"));
@@ -186,7 +196,8 @@ TEST_CASE("memory limit: allocations past the limit fail the load cleanly, namin
     rvgg_options o = Options(backend);
     const size_t need = MemorySize(bytes, o);
     size_t arena = 0;
-    REQUIRE(rvgg_model_arena_size(bytes.data(), bytes.size(), &o, &arena, nullptr) == RVGG_STATUS_OK);
+    REQUIRE(rvgg_model_arena_size(bytes.data(), bytes.size(), &o, &arena, nullptr) ==
+            RVGG_STATUS_OK);
     rvgg_model_info info;
     REQUIRE(rvgg_model_verify(bytes.data(), bytes.size(), &info, nullptr) == RVGG_STATUS_OK);
     // Room for the arena and the raw weights, not for everything else.
@@ -194,7 +205,8 @@ TEST_CASE("memory limit: allocations past the limit fail the load cleanly, namin
     REQUIRE(o.memory_limit < need);
     rvgg_model* model = nullptr;
     rvgg_message message;
-    CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_OUT_OF_MEMORY);
+    CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) ==
+          RVGG_STATUS_OUT_OF_MEMORY);
     CHECK(model == nullptr);
     INFO(message.text);
     CHECK(Contains(message.text, "memory limit"));

@@ -67,7 +67,8 @@ void Attempt(const std::vector<uint8_t>& bytes, size_t variant, Outcomes* outcom
   void* memory = nullptr;
   if (variant % 4 >= 2 && verify == RVGG_STATUS_OK) {
     size_t need = 0;
-    const rvgg_status measured = rvgg_model_memory_size(copy.data(), copy.size(), &options, &need, &message);
+    const rvgg_status measured =
+        rvgg_model_memory_size(copy.data(), copy.size(), &options, &need, &message);
     if (measured != RVGG_STATUS_OK) {
       CheckMessage(measured, message);
       ++outcomes->refused;
@@ -98,9 +99,11 @@ void Attempt(const std::vector<uint8_t>& bytes, size_t variant, Outcomes* outcom
     REQUIRE(rvgg_model_get_layer_info(model, i, &layer) == RVGG_STATUS_OK);
     REQUIRE(layer.name != nullptr);
   }
-  std::vector<float> input(size_t{info.input_height} * info.input_width * info.input_channels, 0.5f);
+  std::vector<float> input(size_t{info.input_height} * info.input_width * info.input_channels,
+                           0.5f);
   std::vector<float> output(info.num_outputs);
-  REQUIRE(rvgg_model_run(model, input.data(), variant % 3 == 0 ? RVGG_LAYOUT_NHWC : RVGG_LAYOUT_NCHW,
+  REQUIRE(rvgg_model_run(model, input.data(),
+                         variant % 3 == 0 ? RVGG_LAYOUT_NHWC : RVGG_LAYOUT_NCHW,
                          output.data()) == RVGG_STATUS_OK);
   rvgg_model_free(model);
   std::free(memory);
@@ -126,7 +129,8 @@ TEST_CASE("corruption: every byte flipped two ways gives a clean refusal or a mo
   CHECK(outcomes.ran > bytes.size() / 2);
 }
 
-TEST_CASE("corruption: every truncation gives a clean refusal or (padding only) a model that runs") {
+TEST_CASE(
+    "corruption: every truncation gives a clean refusal or (padding only) a model that runs") {
   const auto bytes = BuildModel(ModelSpec{});
   Outcomes outcomes;
   for (size_t n = 0; n < bytes.size(); ++n) {

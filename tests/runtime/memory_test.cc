@@ -1,5 +1,7 @@
 // runtime/src/memory.cc: the pool's arithmetic, block headers, scopes and
 // budgets.
+#include "runtime/src/memory.h"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -7,14 +9,13 @@
 #include <cstring>
 #include <vector>
 
-#include "runtime/src/memory.h"
-
 namespace rvgg {
 namespace {
 
 // 64-byte aligned storage, freed on scope exit.
 struct Region {
-  explicit Region(size_t size) : bytes(size), data(static_cast<uint8_t*>(std::aligned_alloc(64, size))) {}
+  explicit Region(size_t size)
+      : bytes(size), data(static_cast<uint8_t*>(std::aligned_alloc(64, size))) {}
   ~Region() { std::free(data); }
   size_t bytes;
   uint8_t* data;
@@ -112,7 +113,8 @@ TEST_CASE("memory: blocks go back to their own pool whatever scope frees them") 
   }
   void* on_heap = AllocateAligned(100, 64);  // no scope: the heap
   REQUIRE(on_heap != nullptr);
-  CHECK((static_cast<uint8_t*>(on_heap) < r.data || static_cast<uint8_t*>(on_heap) >= r.data + r.bytes));
+  CHECK((static_cast<uint8_t*>(on_heap) < r.data ||
+         static_cast<uint8_t*>(on_heap) >= r.data + r.bytes));
   const size_t before = pool->used();
   FreeAligned(in_pool);  // the top block: its bytes come back
   CHECK(pool->used() < before);

@@ -39,7 +39,8 @@ std::string RunJob(const Job& job, int rounds, std::vector<std::vector<float>>* 
   rvgg_message message;
   if (job.caller_memory) {
     size_t need = 0;
-    if (rvgg_model_memory_size(job.model.data(), job.model.size(), &o, &need, &message) != RVGG_STATUS_OK) {
+    if (rvgg_model_memory_size(job.model.data(), job.model.size(), &o, &need, &message) !=
+        RVGG_STATUS_OK) {
       return std::string("memory size: ") + message.text;
     }
     if (posix_memalign(&memory, RVGG_ARENA_ALIGNMENT, need) != 0) return "posix_memalign";
@@ -58,7 +59,8 @@ std::string RunJob(const Job& job, int rounds, std::vector<std::vector<float>>* 
   for (int r = 0; r < rounds && error.empty(); ++r) {
     for (size_t i = 0; i < job.inputs.size(); ++i) {
       std::vector<float> out(info.num_outputs);
-      if (rvgg_model_run(model, job.inputs[i].data(), RVGG_LAYOUT_NCHW, out.data()) != RVGG_STATUS_OK) {
+      if (rvgg_model_run(model, job.inputs[i].data(), RVGG_LAYOUT_NCHW, out.data()) !=
+          RVGG_STATUS_OK) {
         error = "run failed";
         break;
       }
@@ -75,9 +77,10 @@ std::vector<Job> MakeJobs() {
   std::vector<Job> jobs;
   const rvgg_backend backends[] = {
 #if RVGG_WITH_XNNPACK
-      RVGG_BACKEND_XNNPACK,
+    RVGG_BACKEND_XNNPACK,
 #endif
-      RVGG_BACKEND_REFERENCE};
+    RVGG_BACKEND_REFERENCE
+  };
   const size_t nb = sizeof(backends) / sizeof(backends[0]);
   for (int k = 0; k < 6; ++k) {
     Job job;
@@ -109,7 +112,8 @@ TEST_CASE("threads: models loaded, run and freed concurrently give the logits th
     threads.emplace_back([&job] {
       for (int c = 0; c < kCycles && job.error.empty(); ++c) {
         job.error = RunJob(job, 4, &job.got);
-        if (job.error.empty() && job.got != job.expected) job.error = "logits differ from a lone run";
+        if (job.error.empty() && job.got != job.expected)
+          job.error = "logits differ from a lone run";
       }
     });
   }
@@ -129,8 +133,8 @@ TEST_CASE("threads: one model per thread, all loaded first, then run at the same
     rvgg_options o = jobs[k].options;
     if (jobs[k].caller_memory) {
       size_t need = 0;
-      REQUIRE(rvgg_model_memory_size(jobs[k].model.data(), jobs[k].model.size(), &o, &need, nullptr) ==
-              RVGG_STATUS_OK);
+      REQUIRE(rvgg_model_memory_size(jobs[k].model.data(), jobs[k].model.size(), &o, &need,
+                                     nullptr) == RVGG_STATUS_OK);
       REQUIRE(posix_memalign(&memories[k], RVGG_ARENA_ALIGNMENT, need) == 0);
       o.memory = memories[k];
       o.memory_size = need;
