@@ -38,14 +38,14 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
   rvgg_options_default(out);
   if (options == nullptr) return RVGG_STATUS_OK;
   *out = *options;
-  if (out->backend != RVGG_BACKEND_XNNPACK && out->backend != RVGG_BACKEND_REFERENCE) {
-    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown backend %d",
-                static_cast<int>(out->backend));
+  const long long backend = RawEnumValue(out->backend);
+  if (backend != RVGG_BACKEND_XNNPACK && backend != RVGG_BACKEND_REFERENCE) {
+    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown backend %lld", backend);
   }
   if (out->flags != 0) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "options.flags must be 0");
   }
-  switch (out->winograd) {
+  switch (RawEnumValue(out->winograd)) {
     case RVGG_WINOGRAD_AUTO:
     case RVGG_WINOGRAD_OFF:
     case RVGG_WINOGRAD_F2:
@@ -53,8 +53,8 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
     case RVGG_WINOGRAD_F6:
       break;
     default:
-      return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown winograd setting %d",
-                  static_cast<int>(out->winograd));
+      return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown winograd setting %lld",
+                  RawEnumValue(out->winograd));
   }
   if (out->num_threads > 1024) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "num_threads %u is out of range",
@@ -385,7 +385,8 @@ const char* rvgg_model_label(const rvgg_model* model, uint32_t index) {
 rvgg_status rvgg_model_run(rvgg_model* model, const float* input, rvgg_layout layout,
                            float* output) {
   if (model == nullptr || input == nullptr || output == nullptr ||
-      (layout != RVGG_LAYOUT_NCHW && layout != RVGG_LAYOUT_NHWC)) {
+      (rvgg::RawEnumValue(layout) != RVGG_LAYOUT_NCHW &&
+       rvgg::RawEnumValue(layout) != RVGG_LAYOUT_NHWC)) {
     return RVGG_STATUS_INVALID_ARGUMENT;
   }
   rvgg::CopyInput(model, input, layout);
