@@ -10,6 +10,7 @@ signal and never take longer than the timeout. Backends alternate. Prints a
 count of each outcome, and fails listing the first offenders (their files are
 kept in WORK_DIR/failures/).
 """
+import concurrent.futures
 import os
 import random
 import shutil
@@ -65,37 +66,40 @@ def main():
     input_path = os.path.join(work, "x.npy")
     np.save(input_path, np.random.default_rng(1).standard_normal((2, 3, 8, 8)).astype(np.float32))
 
-    outcomes = {"ran": 0, "refused": 0}
-    problems = []
-    for i in range(count):
-        data = corrupt(original, rng)
-        path = os.path.join(work, "copy.rvgg")
+    copies = [corrupt(original, rng) for _ in range(count)]  # deterministic, before any run
+
+    def check(i):
+        """None if copy i ran or was refused cleanly, else what went wrong."""
+        data = copies[i]
+        path = os.path.join(work, "copy%d.rvgg" % i)
+        out = os.path.join(work, "y%d.npy" % i)
         with open(path, "wb") as f:
             f.write(data)
-        out = os.path.join(work, "y.npy")
-        if os.path.exists(out):
-            os.remove(out)
         backend = "reference" if i % 2 else "xnnpack"
         cmd = [rvgg_run, path, "--input", input_path, "--output", out, "--backend", backend]
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
                                timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            problems.append((i, data, "hung (no exit after %d s)" % TIMEOUT_S))
-            continue
+            return "hung (no exit after %d s)" % TIMEOUT_S
+        finally:
+            os.remove(path)
         lines = p.stderr.splitlines()
         if p.returncode < 0:
-            problems.append((i, data, "killed by signal %d: %s" % (-p.returncode, p.stderr[-300:])))
-        elif p.returncode == 0:
-            if not os.path.exists(out) or np.load(out).shape[0] != 2:
-                problems.append((i, data, "exit 0 without logits"))
-            else:
-                outcomes["ran"] += 1
-        elif len(lines) != 1 or not lines[0].startswith("rvgg-run: error: ") or not p.stderr.endswith("\n"):
-            problems.append((i, data, "exit %d with %d stderr lines: %r" % (p.returncode, len(lines),
-                                                                            p.stderr[:400])))
-        else:
-            outcomes["refused"] += 1
+            return "killed by signal %d: %s" % (-p.returncode, p.stderr[-300:])
+        if p.returncode == 0:
+            ok = os.path.exists(out) and np.load(out).shape[0] == 2
+            if os.path.exists(out):
+                os.remove(out)
+            return None if ok else "exit 0 without logits"
+        if len(lines) != 1 or not lines[0].startswith("rvgg-run: error: ") or not p.stderr.endswith("\n"):
+            return "exit %d with %d stderr lines: %r" % (p.returncode, len(lines), p.stderr[:400])
+        return "refused"
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(check, range(count)))
+    outcomes = {"ran": results.count(None), "refused": results.count("refused")}
+    problems = [(i, copies[i], r) for i, r in enumerate(results) if r not in (None, "refused")]
 
     print("corrupt_models: %d copies of %s (%d bytes): %d ran, %d refused cleanly, %d problems"
           % (count, os.path.basename(model_path), len(original), outcomes["ran"],
