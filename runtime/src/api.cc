@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "rvgg/rvgg.h"
+#include "runtime/src/load_memory.h"
 #include "runtime/src/memory.h"
 #include "runtime/src/model.h"
 #include "runtime/src/ops/kernel.h"
@@ -26,6 +27,7 @@ struct rvgg_model {
   float* input = nullptr;         // NHWC input inside the arena
   const float* output = nullptr;  // last layer's output inside the arena
   pthreadpool_t threadpool = nullptr;
+  rvgg::MemoryPool* pool = nullptr;  // caller-memory mode: where all of the above lives
   rvgg_layer_callback callback = nullptr;
   void* callback_data = nullptr;
 };
@@ -33,29 +35,18 @@ struct rvgg_model {
 namespace rvgg {
 namespace {
 
-// Enum fields come from C, where they may hold any int; loading an
-// out-of-range value through the C++ enum type is undefined, so read the int.
-template <typename Enum>
-int EnumBits(const Enum& field) {
-  static_assert(sizeof(Enum) == sizeof(int), "C API enums are int-sized");
-  int value;
-  std::memcpy(&value, &field, sizeof(value));
-  return value;
-}
-
 rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_message* message) {
   rvgg_options_default(out);
   if (options == nullptr) return RVGG_STATUS_OK;
   *out = *options;
-  const int backend = EnumBits(out->backend);
+  const long long backend = RawEnumValue(out->backend);
   if (backend != RVGG_BACKEND_XNNPACK && backend != RVGG_BACKEND_REFERENCE) {
-    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown backend %d", backend);
+    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown backend %lld", backend);
   }
   if (out->flags != 0) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "options.flags must be 0");
   }
-  const int winograd = EnumBits(out->winograd);
-  switch (winograd) {
+  switch (RawEnumValue(out->winograd)) {
     case RVGG_WINOGRAD_AUTO:
     case RVGG_WINOGRAD_OFF:
     case RVGG_WINOGRAD_F2:
@@ -63,7 +54,8 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
     case RVGG_WINOGRAD_F6:
       break;
     default:
-      return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown winograd setting %d", winograd);
+      return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown winograd setting %lld",
+                  RawEnumValue(out->winograd));
   }
   if (out->num_threads > 1024) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "num_threads %u is out of range",
@@ -73,7 +65,7 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "arena must be %d-byte aligned",
                 RVGG_ARENA_ALIGNMENT);
   }
-  return RVGG_STATUS_OK;
+  return CheckMemoryOptions(*out, message);
 }
 
 // Second verification pass: records each layer.
@@ -163,19 +155,28 @@ void FreeModel(rvgg_model* model) {
   Delete(model);
 }
 
+// Load, or (with `trial` set) the measurement behind rvgg_model_memory_size:
+// the same allocations in the same order, except that the arena is only
+// counted, layers are bound to placeholder buffers, and each layer's kernel
+// is destroyed (and its bytes released) right after it was made and measured.
 rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_options,
-                      rvgg_model** out, rvgg_message* message) {
+                      rvgg_model** out, rvgg_message* message, LoadTrial* trial = nullptr) {
   rvgg_options options;
   RVGG_RETURN_IF_ERROR(CheckOptions(user_options, &options, message));
+  // Verify and plan without allocating, then refuse what cannot fit.
   ModelSummary summary;
-  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, &summary, nullptr, nullptr, message));
+  ArenaPlan preview;
+  RVGG_RETURN_IF_ERROR(PlanModel(data, size, options, &summary, nullptr, &preview, message));
+  LoadMemory memory;
+  RVGG_RETURN_IF_ERROR(memory.Begin(options, summary, preview.total_bytes, trial, message));
 
   rvgg_model* model = New<rvgg_model>();
-  if (model == nullptr) return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory");
+  if (model == nullptr) return memory.OutOfMemory(message, "the model object");
   model->data = static_cast<const uint8_t*>(data);
   model->size = size;
   model->options = options;
   model->summary = summary;
+  model->pool = memory.pool();
 
   const uint32_t n = summary.num_layers;  // bounded by kMaxLayers
   model->layers = static_cast<LayerDesc*>(AllocateAligned(n * sizeof(LayerDesc), kAlignment));
@@ -183,7 +184,7 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
   model->winograd_tiles = static_cast<uint8_t*>(AllocateAligned(n, kAlignment));
   if (model->layers == nullptr || model->kernels == nullptr || model->winograd_tiles == nullptr) {
     FreeModel(model);
-    return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory for %u layers", n);
+    return memory.OutOfMemory(message, "the layer tables");
   }
   for (uint32_t i = 0; i < n; ++i) {
     new (&model->layers[i]) LayerDesc();
@@ -204,17 +205,19 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
                   "arena is %zu bytes, the model needs %zu", options.arena_size, arena_bytes);
     }
     model->arena = static_cast<uint8_t*>(options.arena);
+  } else if (trial != nullptr) {
+    trial->CountArena(arena_bytes);
+    model->arena = trial->placeholder();
   } else {
     model->arena = static_cast<uint8_t*>(AllocateAligned(arena_bytes, kAlignment));
     model->owns_arena = true;
     if (model->arena == nullptr) {
       FreeModel(model);
-      return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "cannot allocate a %zu-byte arena",
-                  arena_bytes);
+      return memory.OutOfMemory(message, "the arena");
     }
   }
   // Deterministic contents (the XNNPACK tail bytes are read, never used).
-  std::memset(model->arena, 0, arena_bytes);
+  if (trial == nullptr) std::memset(model->arena, 0, arena_bytes);
 
 #if RVGG_WITH_XNNPACK
   if (options.backend == RVGG_BACKEND_XNNPACK && options.num_threads > 1) {
@@ -229,6 +232,7 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
 
   uint8_t* buffers[2] = {model->arena + model->plan.buffer_offset[0],
                          model->arena + model->plan.buffer_offset[1]};
+  if (trial != nullptr) buffers[0] = buffers[1] = trial->placeholder();
   int current = 0;
   model->input = reinterpret_cast<float*>(buffers[0]);
   for (uint32_t i = 0; i < n; ++i) {
@@ -237,16 +241,27 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
     bindings.input = buffers[current];
     if (!desc.in_place()) current = 1 - current;
     bindings.output = buffers[current];
-    bindings.scratch = model->arena + model->plan.scratch_offset;
+    bindings.scratch = trial != nullptr ? trial->placeholder()
+                                        : model->arena + model->plan.scratch_offset;
     bindings.scratch_bytes = model->plan.scratch_bytes;
+    if (trial != nullptr) trial->BeginLayer();
     status = CreateKernel(desc, options.backend, bindings, model->threadpool, &model->kernels[i],
                           message, model->winograd_tiles[i]);
+    if (status == RVGG_STATUS_OUT_OF_MEMORY) status = memory.LayerOutOfMemory(desc, message);
     if (status != RVGG_STATUS_OK) {
       FreeModel(model);
       return status;
     }
+    if (trial != nullptr) {
+      trial->EndLayer(model->kernels[i]);
+      model->kernels[i] = nullptr;
+    }
   }
   model->output = reinterpret_cast<const float*>(buffers[current]);
+  if (trial != nullptr) {
+    FreeModel(model);
+    return trial->Finish(message);
+  }
   *out = model;
   return RVGG_STATUS_OK;
 }
@@ -333,6 +348,25 @@ rvgg_status rvgg_model_arena_size(const void* data, size_t size, const rvgg_opti
   return status;
 }
 
+rvgg_status rvgg_model_memory_size(const void* data, size_t size, const rvgg_options* options,
+                                   size_t* memory_bytes, rvgg_message* message) {
+  rvgg::ClearMessage(message);
+  if (memory_bytes == nullptr) {
+    return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "memory_bytes is NULL");
+  }
+  *memory_bytes = 0;
+  if (options != nullptr && options->num_threads > 1) {
+    return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
+                      "options.num_threads is %u; caller memory (what this measures for) runs on "
+                      "the calling thread only",
+                      options->num_threads);
+  }
+  rvgg::LoadTrial trial;
+  RVGG_RETURN_IF_ERROR(rvgg::LoadModel(data, size, options, nullptr, message, &trial));
+  *memory_bytes = trial.bytes();
+  return RVGG_STATUS_OK;
+}
+
 rvgg_status rvgg_model_load(const void* data, size_t size, const rvgg_options* options,
                             rvgg_model** model, rvgg_message* message) {
   rvgg::ClearMessage(message);
@@ -372,7 +406,8 @@ const char* rvgg_model_label(const rvgg_model* model, uint32_t index) {
 rvgg_status rvgg_model_run(rvgg_model* model, const float* input, rvgg_layout layout,
                            float* output) {
   if (model == nullptr || input == nullptr || output == nullptr ||
-      (layout != RVGG_LAYOUT_NCHW && layout != RVGG_LAYOUT_NHWC)) {
+      (rvgg::RawEnumValue(layout) != RVGG_LAYOUT_NCHW &&
+       rvgg::RawEnumValue(layout) != RVGG_LAYOUT_NHWC)) {
     return RVGG_STATUS_INVALID_ARGUMENT;
   }
   rvgg::CopyInput(model, input, layout);

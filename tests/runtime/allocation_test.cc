@@ -92,6 +92,51 @@ long CountRuns(const std::vector<uint8_t>& bytes, rvgg_backend backend, uint32_t
   return calls;
 }
 
+// First in the file (doctest runs them in order), so that it also covers the
+// first XNNPACK load of the process: only what rvgg.h documents as the
+// one-time start-up (cpuinfo, reached through rvgg_kernel_isa()) comes before.
+TEST_CASE("allocation: with caller memory, load, run and free never call the system allocator") {
+  REQUIRE(rvgg_kernel_isa() != nullptr);
+  const auto bytes = BuildModel(SmallRepVGGLikeSpec());
+  std::vector<float> input(3 * 32 * 32, 0.25f);
+  std::vector<float> output(10);
+  for (rvgg_backend backend : {RVGG_BACKEND_XNNPACK, RVGG_BACKEND_REFERENCE}) {
+    CAPTURE(backend);
+    rvgg_options o;
+    rvgg_options_default(&o);
+    o.backend = backend;
+    // Generous caller memory: the query measures inside it, then the load
+    // uses `need` bytes of it. Neither may reach the heap.
+    constexpr size_t kMemory = 8u << 20;
+    void* memory = std::aligned_alloc(RVGG_ARENA_ALIGNMENT, kMemory);
+    o.memory = memory;
+    o.memory_size = kMemory;
+    const long before = g_calls.load();
+    size_t need = 0;
+    rvgg_message message;
+    const rvgg_status measured = rvgg_model_memory_size(bytes.data(), bytes.size(), &o, &need, &message);
+    o.memory_size = need;
+    rvgg_model* model = nullptr;
+    const rvgg_status status = measured != RVGG_STATUS_OK
+                                   ? measured
+                                   : rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message);
+    rvgg_status run = RVGG_STATUS_INVALID_ARGUMENT;
+    if (status == RVGG_STATUS_OK) {
+      run = rvgg_model_run(model, input.data(), RVGG_LAYOUT_NCHW, output.data());
+      run = run == RVGG_STATUS_OK ? rvgg_model_run(model, input.data(), RVGG_LAYOUT_NHWC, output.data()) : run;
+      rvgg_model_free(model);
+    }
+    const long calls = g_calls.load() - before;
+    INFO(message.text);
+    REQUIRE(measured == RVGG_STATUS_OK);
+    REQUIRE(status == RVGG_STATUS_OK);
+    CHECK(need < kMemory);
+    CHECK(run == RVGG_STATUS_OK);
+    CHECK(calls == 0);
+    std::free(memory);
+  }
+}
+
 TEST_CASE("allocation: the counter sees allocations (the check can fail)") {
   // Called through volatile pointers so the compiler cannot elide the pair.
   void* (*volatile allocate)(size_t) = std::malloc;
