@@ -74,6 +74,30 @@ rvgg_status RecordLayer(void* context, const LayerDesc& desc, rvgg_message*) {
   return RVGG_STATUS_OK;
 }
 
+// A lower bound of the arena, without storing the layers (so without the
+// Winograd scratch, which needs every layer to choose): lets a load refuse
+// what cannot fit before anything is allocated.
+struct PreviewContext {
+  ArenaPlanner planner;
+  rvgg_backend backend;
+};
+
+rvgg_status PreviewLayer(void* context, const LayerDesc& desc, rvgg_message*) {
+  auto* preview = static_cast<PreviewContext*>(context);
+  if (desc.index == 0) preview->planner.AddInput(desc.input_elements() * sizeof(float));
+  preview->planner.AddLayer(desc.output_elements() * sizeof(float), desc.in_place(),
+                            KernelScratchBytes(desc, preview->backend, /*winograd_tile=*/0));
+  return RVGG_STATUS_OK;
+}
+
+rvgg_status PreviewModel(const void* data, size_t size, const rvgg_options& options,
+                         ModelSummary* summary, ArenaPlan* plan, rvgg_message* message) {
+  PreviewContext context{ArenaPlanner(), options.backend};
+  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, summary, PreviewLayer, &context, message));
+  *plan = context.planner.Finish();
+  return RVGG_STATUS_OK;
+}
+
 // Records the layers (`layers` and `winograd_tiles` hold summary->num_layers
 // entries, known from a first verification), chooses the kernels that change
 // memory needs (Winograd, which needs the whole model to share its budget),
@@ -166,7 +190,7 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
   // Verify and plan without allocating, then refuse what cannot fit.
   ModelSummary summary;
   ArenaPlan preview;
-  RVGG_RETURN_IF_ERROR(PlanModel(data, size, options, &summary, nullptr, &preview, message));
+  RVGG_RETURN_IF_ERROR(PreviewModel(data, size, options, &summary, &preview, message));
   LoadMemory memory;
   RVGG_RETURN_IF_ERROR(memory.Begin(options, summary, preview.total_bytes, trial, message));
 
