@@ -8,6 +8,7 @@
 #include <cmath>
 #include <random>
 
+#include "converter/src/error.h"
 #include "tests/converter/repvgg_oracle.h"
 
 namespace rvgg::convert {
@@ -169,6 +170,26 @@ TEST_CASE("fusion: BatchNorm eps is 1e-5") {
   b.identity->var.assign(4, 0.0f);
   FuseBlock(b, &k, &bias);
   CHECK(k[4] == doctest::Approx(1.0 / std::sqrt(1e-5)).epsilon(1e-12));
+}
+
+TEST_CASE("fusion: a fused value beyond float32 is refused, naming the block") {
+  std::mt19937 rng(65);
+  RepVGGNet net;
+  net.in_channels = 4;
+  net.blocks.push_back(test::RandomBlock({4, 4, 1, 1}, &rng, "stage1.1"));
+  net.blocks[0].identity->gamma[2] = 1e38f;
+  net.blocks[0].identity->var[2] = 0.0f;  // scale 1e38 / sqrt(1e-5) > FLT_MAX
+  net.classifier.in_features = 4;
+  net.classifier.out_features = 1;
+  net.classifier.weight = {1, 1, 1, 1};
+  net.classifier.bias = {0};
+  try {
+    Fuse(net);
+    FAIL("no error");
+  } catch (const ConvertError& e) {
+    CHECK(std::string(e.what()).find("block 'stage1.1': fused kernel value") == 0);
+    CHECK(std::string(e.what()).find("does not fit float32") != std::string::npos);
+  }
 }
 
 TEST_CASE("fusion: an already fused block passes through unchanged") {
