@@ -193,6 +193,9 @@ def setUpModule():
     save('odd_key.pth', {'epoch': 3, 'weights': SD})
     save('stage_gap.pth', collections.OrderedDict(
         (k.replace('stage3.', 'stage5.') if k.startswith('stage3.') else k, v) for k, v in SD.items()))
+    huge = collections.OrderedDict(SD)
+    huge['stage1.' + '1' * 1_000_000 + '.rbr_dense.conv.weight'] = torch.zeros(1)
+    save('huge_key.pth', huge)
     save('block_gap.pth', collections.OrderedDict(
         (k.replace('stage2.1.', 'stage2.2.') if k.startswith('stage2.1.') else k, v) for k, v in SD.items()))
 
@@ -345,6 +348,11 @@ class Failures(unittest.TestCase):
     def test_block_sequence(self):
         self.check_failure('block_gap', [FIX['block_gap.pth']],
                            ["block 'stage2.2'", 'breaks the sequence', 'expected stage 2 block 1'])
+
+    def test_million_digit_key(self):
+        # std::regex recursed once per digit here and overflowed the stack.
+        self.check_failure('huge_key', [FIX['huge_key.pth']],
+                           ["unexpected tensor 'stage1.1111", '...', 'is this another network?'])
 
     # Broken safetensors files.
     def test_safetensors_header_past_end(self):
