@@ -477,6 +477,25 @@ class Conversions(unittest.TestCase):
         x = golden_init.make_images(np.random.default_rng(4), 1, 3, 32, 32).numpy()
         np.testing.assert_allclose(self.run_model(self.out('nested.rvgg'), x), logits_of(m, x), atol=1e-3, rtol=0)
 
+    def test_whole_pickled_models(self):
+        # torch.save(model): read as model.state_dict() without importing the class.
+        m = tiny_model(seed=7)
+        path = save('whole.pth', m)
+        s = self.convert_ok(path, '-o', self.out('whole.rvgg'), '--input-size', '32')
+        self.assertEqual(s['weights'], 'the pickled model (repvgg_official.RepVGG, saved with torch.save(model)), '
+                                       'its state dict')
+        x = golden_init.make_images(np.random.default_rng(8), 2, 3, 32, 32).numpy()
+        np.testing.assert_allclose(self.run_model(self.out('whole.rvgg'), x), logits_of(m, x), atol=1e-3, rtol=0)
+        # A DataParallel-wrapped timm model with SE and a fused block, under 'model'.
+        t = tiny_model('timm', deploy=['stage2.0'], seed=9, se=True)
+        path = save('whole_dp.pth', {'model': nn.DataParallel(t), 'epoch': 4})
+        s = self.convert_ok(path, '-o', self.out('whole_dp.rvgg'), '--input-size', '32')
+        self.assertTrue(s['weights'].startswith("'model', a pickled model (torch.nn.parallel.data_parallel."
+                                                "DataParallel"), s['weights'])
+        self.assertTrue(s['weights'].endswith('module. prefix stripped'), s['weights'])
+        self.assertEqual(s['naming'], 'timm mixed train/deploy')
+        np.testing.assert_allclose(self.run_model(self.out('whole_dp.rvgg'), x), logits_of(t, x), atol=1e-3, rtol=0)
+
     def test_summary_names_dtype_scheme_and_deploy_form(self):
         m = tiny_model('timm', deploy=['stage0', 'stage2.1', 'stage3.0'], seed=4, se=True, groups={3: 2})
         sd = checkpoint_io.cast_state_dict(m.state_dict(), torch.bfloat16)

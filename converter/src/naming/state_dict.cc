@@ -69,6 +69,75 @@ std::string Quoted(const std::vector<std::string>& names, size_t max = 8) {
   return s;
 }
 
+// A whole nn.Module pickled by torch.save(model): an object whose attribute
+// state holds _parameters, _buffers and _modules.
+const Value* Attribute(const Value& object, const char* name) {
+  for (const auto& [k, v] : object.entries) {
+    if (k->kind == Value::Kind::kString && k->string_value == name) return v.get();
+  }
+  return nullptr;
+}
+
+bool IsModule(const Value& v) {
+  return v.kind == Value::Kind::kObject && Attribute(v, "_parameters") != nullptr &&
+         Attribute(v, "_modules") != nullptr;
+}
+
+// What model.state_dict() would hold: parameters, then persistent buffers,
+// then each child's, under dotted names.
+void CollectModule(const Value& module, const std::string& prefix, int depth, Value* dict) {
+  if (depth > 64) throw ConvertError("the pickled model nests modules more than 64 deep");
+  const Value* skip = Attribute(module, "_non_persistent_buffers_set");
+  auto persistent = [&](const std::string& name) {
+    if (skip == nullptr) return true;
+    for (const ValuePtr& item : skip->items) {
+      if (item->kind == Value::Kind::kString && item->string_value == name) return false;
+    }
+    return true;
+  };
+  for (const char* group : {"_parameters", "_buffers"}) {
+    const Value* tensors = Attribute(module, group);
+    if (tensors == nullptr || tensors->kind != Value::Kind::kDict) continue;
+    for (const auto& [k, v] : tensors->entries) {
+      if (k->kind != Value::Kind::kString || v->kind != Value::Kind::kTensor) continue;
+      if (std::string(group) == "_buffers" && !persistent(k->string_value)) continue;
+      auto key = std::make_shared<Value>();
+      key->kind = Value::Kind::kString;
+      key->string_value = prefix + k->string_value;
+      dict->entries.emplace_back(std::move(key), v);
+    }
+  }
+  const Value* children = Attribute(module, "_modules");
+  if (children == nullptr || children->kind != Value::Kind::kDict) return;
+  for (const auto& [k, child] : children->entries) {
+    if (k->kind == Value::Kind::kString && IsModule(*child)) {
+      CollectModule(*child, prefix + k->string_value + ".", depth + 1, dict);
+    }
+  }
+}
+
+// `v` with every pickled module (at the top or under dicts) replaced by its
+// state dict; `modules` records each replacement's class.
+ValuePtr ReplaceModules(const ValuePtr& v, int depth,
+                        std::map<const Value*, std::string>* modules) {
+  if (IsModule(*v)) {
+    auto dict = std::make_shared<Value>();
+    dict->kind = Value::Kind::kDict;
+    CollectModule(*v, "", 0, dict.get());
+    (*modules)[dict.get()] = v->string_value;
+    return dict;
+  }
+  if (v->kind != Value::Kind::kDict || depth > 4) return v;
+  std::shared_ptr<Value> copy;
+  for (size_t i = 0; i < v->entries.size(); ++i) {
+    ValuePtr replaced = ReplaceModules(v->entries[i].second, depth + 1, modules);
+    if (replaced == v->entries[i].second) continue;
+    if (copy == nullptr) copy = std::make_shared<Value>(*v);
+    copy->entries[i].second = std::move(replaced);
+  }
+  return copy != nullptr ? copy : v;
+}
+
 // Number of tensor values with string keys directly inside `v`.
 size_t CountTensors(const Value& v) {
   if (v.kind != Value::Kind::kDict) return 0;
@@ -130,6 +199,9 @@ const Value* Resolve(const Value& v, const std::string& path, int depth = 0) {
 }
 
 std::string DescribeKinds(const Value& v) {
+  if (v.kind == Value::Kind::kObject) {
+    return "a '" + ckpt::Printable(v.string_value, 80) + "' object";
+  }
   if (v.kind != Value::Kind::kDict) {
     const std::string kind = ValueKindName(v.kind);
     return (kind.find_first_of("aeiou") == 0 ? "an " : "a ") + kind;
@@ -198,6 +270,10 @@ const std::vector<std::string>& WrapperKeys() {
 
 std::string WeightsSource::Describe() const {
   std::string s = key.empty() ? "top-level state dict" : "'" + key + "'";
+  if (!module_class.empty()) {
+    s = (key.empty() ? std::string("the pickled model") : s + ", a pickled model") + " (" +
+        ckpt::Printable(module_class, 80) + ", saved with torch.save(model)), its state dict";
+  }
   if (chosen) s += " (chosen with --weights)";
   if (!alternatives.empty()) {
     s += " (the file also holds " + Quoted(alternatives) + "; pick one with --weights)";
@@ -214,14 +290,19 @@ std::string WeightsSource::Compact() const {
 
 StateDict ExtractStateDict(const Checkpoint& checkpoint, const std::string& weights_key,
                            WeightsSource* source) {
-  if (checkpoint.root == nullptr || checkpoint.root->kind != Value::Kind::kDict) {
+  if (checkpoint.root == nullptr) throw ConvertError("checkpoint holds nothing");
+  // Whole models (torch.save(model)) count as their state dicts.
+  std::map<const Value*, std::string> modules;
+  const ValuePtr root = ReplaceModules(checkpoint.root, 0, &modules);
+  if (root->kind != Value::Kind::kDict) {
     throw ConvertError("checkpoint does not hold a dict of tensors (a state dict) but " +
-                       std::string(checkpoint.root ? DescribeKinds(*checkpoint.root) : "nothing"));
+                       DescribeKinds(*root));
   }
   WeightsSource local;
   WeightsSource* s = source != nullptr ? source : &local;
   *s = WeightsSource();
-  const Value& dict = ChooseWeights(*checkpoint.root, weights_key, s);
+  const Value& dict = ChooseWeights(*root, weights_key, s);
+  if (auto it = modules.find(&dict); it != modules.end()) s->module_class = it->second;
   std::vector<std::pair<std::string, const Tensor*>> entries;
   for (const auto& [key, value] : dict.entries) {
     if (key->kind == Value::Kind::kString && value->kind == Value::Kind::kTensor) {

@@ -154,6 +154,77 @@ TEST_CASE("state dict: no weights where expected") {
   }
 }
 
+// An nn.Module as the pickle reader gives it: an object whose attribute
+// state holds _parameters, _buffers, _non_persistent_buffers_set, _modules.
+ValuePtr Module(const std::string& cls, const CheckpointBuilder& params,
+                const CheckpointBuilder& buffers, std::vector<std::string> non_persistent,
+                std::vector<std::pair<std::string, ValuePtr>> children) {
+  auto m = std::make_shared<Value>();
+  m->kind = Value::Kind::kObject;
+  m->string_value = cls;
+  auto set = std::make_shared<Value>();
+  set->kind = Value::Kind::kList;
+  for (const std::string& n : non_persistent) set->items.push_back(B::String(n));
+  auto none = std::make_shared<Value>();
+  m->entries = {{B::String("training"), none},
+                {B::String("_parameters"), params.Dict()},
+                {B::String("_buffers"), buffers.Dict()},
+                {B::String("_non_persistent_buffers_set"), set},
+                {B::String("_modules"), B::DictOf(std::move(children))}};
+  return m;
+}
+
+TEST_CASE("state dict: a whole pickled model reads as its state_dict()") {
+  CheckpointBuilder conv_w, bn_p, bn_b, empty, lin;
+  conv_w.Add("weight", {2, 3, 3, 3});
+  bn_p.Add("weight", {2});
+  bn_p.Add("bias", {2});
+  bn_b.Add("running_mean", {2});
+  bn_b.Add("running_var", {2});
+  bn_b.Add("scratch", {2});  // non-persistent: not in state_dict()
+  lin.Add("weight", {4, 2});
+  lin.Add("bias", {4});
+  auto none = std::make_shared<Value>();
+  const ValuePtr dense =
+      Module("torch.nn.modules.container.Sequential", empty, empty, {},
+             {{"conv", Module("torch.nn.Conv2d", conv_w, empty, {}, {})},
+              {"bn", Module("torch.nn.BatchNorm2d", bn_p, bn_b, {"scratch"}, {})}});
+  const ValuePtr block = Module("repvgg.RepVGGBlock", empty, empty, {},
+                                {{"rbr_identity", none}, {"rbr_dense", dense}});
+  const ValuePtr model =
+      Module("repvgg.RepVGG", empty, empty, {},
+             {{"stage0", block}, {"linear", Module("torch.nn.Linear", lin, empty, {}, {})}});
+  SUBCASE("at the top") {
+    WeightsSource source;
+    const StateDict state = ExtractStateDict(Checkpoint{"test", model}, "", &source);
+    CHECK(state.names() == std::vector<std::string>{
+                               "stage0.rbr_dense.conv.weight", "stage0.rbr_dense.bn.weight",
+                               "stage0.rbr_dense.bn.bias", "stage0.rbr_dense.bn.running_mean",
+                               "stage0.rbr_dense.bn.running_var", "linear.weight", "linear.bias"});
+    CHECK(state.Find("linear.bias") == lin.Dict()->entries[1].second->tensor.get());
+    CHECK(source.module_class == "repvgg.RepVGG");
+    CHECK(source.Describe() ==
+          "the pickled model (repvgg.RepVGG, saved with torch.save(model)), its state dict");
+  }
+  SUBCASE("under a wrapper key, and chosen with --weights") {
+    const Checkpoint ck{"test", B::DictOf({{"model", model}, {"epoch", B::Int(1)}})};
+    WeightsSource source;
+    CHECK(ExtractStateDict(ck, "", &source).size() == 7);
+    CHECK(source.key == "model");
+    CHECK(ExtractStateDict(ck, "model", &source).size() == 7);
+    CHECK(source.chosen);
+    CHECK(source.module_class == "repvgg.RepVGG");
+  }
+  SUBCASE("other objects are named in the message") {
+    auto ns = std::make_shared<Value>();
+    ns->kind = Value::Kind::kObject;
+    ns->string_value = "argparse.Namespace";
+    CHECK(ErrorOf(Checkpoint{"test", ns}) ==
+          "checkpoint does not hold a dict of tensors (a state dict) but a 'argparse.Namespace' "
+          "object");
+  }
+}
+
 TEST_CASE("state dict: storage dtypes are summarized") {
   CheckpointBuilder b;
   b.Add("a", {2}, 0, DType::kFloat16);
