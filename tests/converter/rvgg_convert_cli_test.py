@@ -496,6 +496,17 @@ class Conversions(unittest.TestCase):
         self.assertEqual(s['naming'], 'timm mixed train/deploy')
         np.testing.assert_allclose(self.run_model(self.out('whole_dp.rvgg'), x), logits_of(t, x), atol=1e-3, rtol=0)
 
+    def test_torchscript_model(self):
+        m = tiny_model('mmpretrain', deploy=['stage0', 'stage3.1'], seed=10, groups={3: 2})
+        x = golden_init.make_images(np.random.default_rng(11), 2, 3, 32, 32).numpy()
+        path = os.path.join(ARGS.work, 'fixtures', 'traced.pt')
+        torch.jit.save(torch.jit.trace(m.float(), torch.from_numpy(x)), path)
+        s = self.convert_ok(path, '-o', self.out('traced.rvgg'), '--input-size', '32')
+        self.assertTrue(s['weights'].startswith('the TorchScript model ('), s['weights'])
+        self.assertTrue(s['weights'].endswith('saved with torch.jit.save), its parameters and buffers'), s['weights'])
+        self.assertEqual(s['naming'], 'MMPretrain mixed train/deploy')
+        np.testing.assert_allclose(self.run_model(self.out('traced.rvgg'), x), logits_of(m, x), atol=1e-3, rtol=0)
+
     def test_summary_names_dtype_scheme_and_deploy_form(self):
         m = tiny_model('timm', deploy=['stage0', 'stage2.1', 'stage3.0'], seed=4, se=True, groups={3: 2})
         sd = checkpoint_io.cast_state_dict(m.state_dict(), torch.bfloat16)

@@ -49,7 +49,9 @@ struct WeightsSource {
   bool chosen = false;                    // named with --weights rather than found
   std::vector<std::string> alternatives;  // other entries that also hold a state dict
   std::vector<std::string> stripped;      // prefixes removed from every key ("module.")
-  std::string module_class;  // a whole pickled nn.Module read as its state dict: its class
+  // A whole pickled nn.Module or TorchScript module ("__torch__.*") read as
+  // its state dict: its class.
+  std::string module_class;
 
   // "'model_ema' (the file also holds 'model'; pick one with --weights), module. prefix stripped"
   std::string Describe() const;
@@ -65,7 +67,8 @@ const std::vector<std::string>& WrapperKeys();
 // prefixes (DDP's "module.", some trainers' "model.") while every key has one.
 // A whole model pickled by torch.save(model) (at the top or under a wrapper
 // key) counts as the state dict model.state_dict() would give: parameters and
-// persistent buffers under dotted names; its class is never imported.
+// persistent buffers under dotted names; its class is never imported. So does
+// a TorchScript model (torch.jit.save): its tensor attributes, recursively.
 // With an empty `weights_key`: the top-level dict when it holds tensors,
 // else the first of WrapperKeys() that holds one (also nested, as in
 // {"state_dict": {"model": ...}}). With a `weights_key` ("model",

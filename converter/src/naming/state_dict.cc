@@ -116,14 +116,41 @@ void CollectModule(const Value& module, const std::string& prefix, int depth, Va
   }
 }
 
+// A TorchScript module (torch.jit.save): its classes are "__torch__.*" and
+// parameters, buffers and submodules are plain attributes.
+constexpr char kScriptPrefix[] = "__torch__.";
+
+bool IsScriptModule(const Value& v) {
+  return v.kind == Value::Kind::kObject && v.string_value.rfind(kScriptPrefix, 0) == 0;
+}
+
+void CollectScriptModule(const Value& module, const std::string& prefix, int depth, Value* dict) {
+  if (depth > 64) throw ConvertError("the TorchScript model nests modules more than 64 deep");
+  for (const auto& [k, v] : module.entries) {
+    if (k->kind != Value::Kind::kString) continue;
+    if (v->kind == Value::Kind::kTensor) {
+      auto key = std::make_shared<Value>();
+      key->kind = Value::Kind::kString;
+      key->string_value = prefix + k->string_value;
+      dict->entries.emplace_back(std::move(key), v);
+    } else if (IsScriptModule(*v)) {
+      CollectScriptModule(*v, prefix + k->string_value + ".", depth + 1, dict);
+    }
+  }
+}
+
 // `v` with every pickled module (at the top or under dicts) replaced by its
 // state dict; `modules` records each replacement's class.
 ValuePtr ReplaceModules(const ValuePtr& v, int depth,
                         std::map<const Value*, std::string>* modules) {
-  if (IsModule(*v)) {
+  if (IsModule(*v) || IsScriptModule(*v)) {
     auto dict = std::make_shared<Value>();
     dict->kind = Value::Kind::kDict;
-    CollectModule(*v, "", 0, dict.get());
+    if (IsModule(*v)) {
+      CollectModule(*v, "", 0, dict.get());
+    } else {
+      CollectScriptModule(*v, "", 0, dict.get());
+    }
     (*modules)[dict.get()] = v->string_value;
     return dict;
   }
@@ -270,7 +297,11 @@ const std::vector<std::string>& WrapperKeys() {
 
 std::string WeightsSource::Describe() const {
   std::string s = key.empty() ? "top-level state dict" : "'" + key + "'";
-  if (!module_class.empty()) {
+  if (module_class.rfind(kScriptPrefix, 0) == 0) {
+    s = (key.empty() ? std::string("the TorchScript model") : s + ", a TorchScript model") + " (" +
+        ckpt::Printable(module_class.substr(sizeof(kScriptPrefix) - 1), 80) +
+        ", saved with torch.jit.save), its parameters and buffers";
+  } else if (!module_class.empty()) {
     s = (key.empty() ? std::string("the pickled model") : s + ", a pickled model") + " (" +
         ckpt::Printable(module_class, 80) + ", saved with torch.save(model)), its state dict";
   }
