@@ -28,6 +28,10 @@ std::string BaseName(const std::string& path) {
 }
 
 std::vector<std::string> ReadLabels(const std::string& path, uint32_t classes) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw ConvertError("labels file '" + path + "' is a directory");
+  }
   std::ifstream in(path);
   if (!in) throw ConvertError("cannot read labels file '" + path + "'");
   std::vector<std::string> labels;

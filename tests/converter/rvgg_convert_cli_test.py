@@ -406,6 +406,10 @@ class Failures(unittest.TestCase):
         self.check_failure('labels_missing', [FIX['good.pth'], '--labels', FIX['labels9.txt'] + '.nope'],
                            ['cannot read labels file'])
 
+    def test_labels_directory(self):
+        self.check_failure('labels_dir', [FIX['good.pth'], '--labels', FIX['a_directory']],
+                           ["labels file '", "a_directory' is a directory"])
+
     def test_unknown_option(self):
         self.check_failure('unknown_option', [FIX['good.pth'], '--fuse-harder'], ["unknown option '--fuse-harder'"])
 
