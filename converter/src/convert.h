@@ -37,7 +37,7 @@ struct ConvertReport {
   // The same, in parts for the summary:
   std::string container;      // "torch.save zip archive", "safetensors"
   std::string dtypes;         // storage dtypes: "float16"
-  std::string naming;         // "official, mixed train/deploy"
+  std::string naming;         // "official mixed train/deploy"
   std::string weights;        // WeightsSource::Describe()
   std::string architecture;   // "RepVGG-A0" or "custom"
   std::string description;    // stages/widths/groups
