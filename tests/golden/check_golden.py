@@ -10,6 +10,9 @@
   2. rvgg-convert DIR/<checkpoint> -o DIR/model.rvgg --input-size N|HxW
   3. <run> DIR/model.rvgg --input DIR/input.npy --output DIR/out.npy [--backend B] [--threads N]
   4. asserts max|out - logits| <= tolerance (absolute) and prints one line per case.
+With --check-summary, step 2 also asserts what rvgg-convert's summary says about the checkpoint: the format and
+storage dtype, the naming scheme and deploy form, where the weights were found (the EMA copy for model_ema), the
+official variant name (or custom) and the input size.
 
 --run is one string, split like a shell would, so an emulator prefix fits:
   --run "qemu-aarch64 -L /usr/aarch64-linux-gnu BUILD-arm64/rvgg-run"
@@ -78,6 +81,43 @@ def join_run_tokens(parser, argv):
     return argv
 
 
+SCHEME_NAMES = {'official': 'official', 'timm': 'timm', 'mmpretrain': 'MMPretrain'}
+DEPLOY_NAMES = {'train': 'train-time', 'deploy': 'deploy', 'mixed': 'mixed train/deploy'}
+DTYPE_NAMES = {'f32': 'float32', 'f16': 'float16', 'bf16': 'bfloat16'}
+
+
+def summary_problems(stdout, meta):
+    """What rvgg-convert's summary gets wrong about the case (empty when all is right)."""
+    fields = {}
+    for line in stdout.splitlines()[1:]:
+        if line.startswith('  ') and len(line) > 16:
+            fields[line[2:16].strip()] = line[16:]
+    container = 'safetensors' if meta['format'] == 'safetensors' else 'torch.save zip archive'
+    h, w = meta['input_size']
+    arch = 'custom' if meta['variant'] == 'custom' else 'RepVGG-' + meta['variant']
+    want = {
+        'format': (lambda v: v == f"{container}, {DTYPE_NAMES[meta['dtype']]} tensors"),
+        'naming': (lambda v: v == f"{SCHEME_NAMES[meta['scheme']]} {DEPLOY_NAMES[meta['deploy']]}"),
+        'architecture': (lambda v: v.startswith(arch + ': ')),
+        'input': (lambda v: v.startswith(f"{meta['in_channels']} x {h} x {w} (C x H x W), {meta['classes']} classes")),
+    }
+    key = meta['weights_key']
+    expect_weights = (f"'{key}'" if key else 'top-level state dict')
+    if meta['wrap'] == 'model_ema':
+        expect_weights += " (the file also holds 'model'; pick one with --weights)"
+    if meta['module_prefix']:
+        expect_weights += ', module. prefix stripped'
+    want['weights'] = lambda v: v == expect_weights
+    problems = []
+    for name, ok in want.items():
+        if name not in fields:
+            problems.append(f'summary has no {name!r} line')
+        elif not ok(fields[name]):
+            problems.append(f'summary {name!r} is {fields[name]!r}' +
+                            (f', expected {expect_weights!r}' if name == 'weights' else ''))
+    return problems
+
+
 def size_arg(h, w):
     return str(h) if h == w else f'{h}x{w}'
 
@@ -94,6 +134,8 @@ def main(argv=None):
     t.add_argument('--reuse', action='store_true', help='keep an existing identical golden case in --work')
     t.add_argument('--timeout', type=float, default=900, help='seconds per tool invocation')
     t.add_argument('--convert-arg', action='append', default=[], help='extra argument for rvgg-convert (repeatable)')
+    t.add_argument('--check-summary', action='store_true',
+                   help="assert rvgg-convert's summary: format, dtype, scheme, deploy form, weights key, variant")
     t.add_argument('--clean', action='store_true',
                    help='after a PASS delete the checkpoint, model.rvgg and out.npy (large), keep input/logits/meta')
     mode = t.add_mutually_exclusive_group()
@@ -143,6 +185,10 @@ def main(argv=None):
                         '    $ ' + shlex.join(cmd) + '\n' + tail(r.stderr or r.stdout))
         if not os.path.isfile(model_path):
             return fail(label, 'rvgg-convert succeeded but wrote no model', '    $ ' + shlex.join(cmd))
+        if args.check_summary:
+            problems = summary_problems(r.stdout, meta)
+            if problems:
+                return fail(label, '; '.join(problems), '    $ ' + shlex.join(cmd) + '\n' + tail(r.stdout))
         if args.model_only:
             print(f'MODEL {label}: {model_path} {os.path.getsize(model_path) / 1e6:.1f} MB '
                   f'(generate {t_gen:.1f} s, convert {t_conv:.1f} s)', flush=True)

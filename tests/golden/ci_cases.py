@@ -50,7 +50,8 @@ CASES = [
     ('B3g2_timm_bin_bf16_none_mixed', _c('B3g2', 'timm', 'bin', 'bf16', 'none', 'mixed')),
     ('B3g4_mmpretrain_pth_f16_state_dict+module_train',
      _c('B3g4', 'mmpretrain', 'pth', 'f16', 'state_dict+module', 'train')),
-    ('D2se_official_pth_f16_model_mixed', _c('D2se', 'official', 'pth', 'f16', 'model', 'mixed')),
+    # timm's D2se: SE widths by its own rule (round-half-up C/16), SE on the stem too; mixed deploy.
+    ('D2se_timm_pth_f16_model_mixed', _c('D2se', 'timm', 'pth', 'f16', 'model', 'mixed')),
     ('A0_timm_safetensors_f32_none_train_224', _c('A0', 'timm', 'safetensors', 'f32', 'none', 'train', '224')),
     ('B1g4_official_pth_f32_none_deploy_224', _c('B1g4', 'official', 'pth', 'f32', 'none', 'deploy', '224')),
     ('A0_mmpretrain_pth_f32_state_dict_deploy_64x96',
@@ -67,8 +68,8 @@ CASES = [
         ['--in-channels', '1', '--classes', '10'] + CUSTOM_SE[2:])),
     ('custom_se_g2_timm_bin_f16_state_dict_deploy_40x72_b3',
      _c('custom', 'timm', 'bin', 'f16', 'state_dict', 'deploy', '40x72', ['--batch', '3'] + CUSTOM_SE[2:])),
-    ('custom_se_g2_official_pth_f32_model_train_64_b1',
-     _c('custom', 'official', 'pth', 'f32', 'model', 'train', '64', ['--batch', '1'] + CUSTOM_SE[2:])),
+    ('custom_se_g2_official_pth_f32_model_mixed_64_b1',
+     _c('custom', 'official', 'pth', 'f32', 'model', 'mixed', '64', ['--batch', '1'] + CUSTOM_SE[2:])),
 ]
 
 

@@ -21,12 +21,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.normpath(os.path.join(HERE, '..', '..', 'tools', 'pytorch')))
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
-import checkpoint_io  # noqa: E402
-import golden_init  # noqa: E402
-import schemes  # noqa: E402
 from variants import VARIANT_NAMES, official_spec, custom_spec  # noqa: E402
+
+# torch (about a second of CPU to import) and the modules built on it are imported by generate() only, so that
+# check_golden.py --run-only and the argument parsing stay light. The choices below are checked against those
+# modules' own tables there.
+SCHEME_CHOICES = ['mmpretrain', 'official', 'timm']
+FORMAT_FILES = {'pth': 'checkpoint.pth', 'bin': 'pytorch_model.bin', 'safetensors': 'model.safetensors'}
+DTYPE_CHOICES = ['f32', 'f16', 'bf16']
+WRAP_CHOICES = ['none', 'state_dict', 'model', 'model_ema', 'module', 'state_dict+module']
 
 DEPLOY_MODES = ['train', 'deploy', 'mixed']
 # Bump when the generated files change for the same arguments (weights recipe, input images, file layout):
@@ -60,10 +64,10 @@ def parse_groups(s):
 def add_golden_args(p):
     g = p.add_argument_group('golden case')
     g.add_argument('--variant', default='A0', help='|'.join(VARIANT_NAMES) + '|custom (RepVGG- prefix allowed)')
-    g.add_argument('--scheme', default='official', choices=sorted(schemes.SCHEMES))
-    g.add_argument('--format', default='pth', choices=list(checkpoint_io.FORMATS))
-    g.add_argument('--dtype', default='f32', choices=list(checkpoint_io.DTYPES))
-    g.add_argument('--wrap', default='none', choices=checkpoint_io.WRAPS)
+    g.add_argument('--scheme', default='official', choices=SCHEME_CHOICES)
+    g.add_argument('--format', default='pth', choices=list(FORMAT_FILES))
+    g.add_argument('--dtype', default='f32', choices=DTYPE_CHOICES)
+    g.add_argument('--wrap', default='none', choices=WRAP_CHOICES)
     g.add_argument('--deploy', default='train', choices=DEPLOY_MODES,
                    help='train: multi-branch; deploy: every block fused; mixed: blocks with global index %% 3 == 0 '
                         'fused, the rest multi-branch')
@@ -140,6 +144,12 @@ def existing_case_matches(out_dir, args):
 
 
 def generate(args, out_dir, log=print):
+    import torch
+    import checkpoint_io
+    import golden_init
+    import schemes
+    assert (sorted(schemes.SCHEMES) == SCHEME_CHOICES and checkpoint_io.FORMATS == FORMAT_FILES and
+            list(checkpoint_io.DTYPES) == DTYPE_CHOICES and checkpoint_io.WRAPS == WRAP_CHOICES)
     t_start = time.perf_counter()
     cpu_start = time.process_time()
     timing = {}
@@ -148,7 +158,7 @@ def generate(args, out_dir, log=print):
     if args.format == 'safetensors' and args.wrap not in ('none', 'module'):
         raise SystemExit('make_golden: safetensors holds only tensors; use --wrap none or module')
     os.makedirs(out_dir, exist_ok=True)
-    for f in list(GOLDEN_FILES) + list(checkpoint_io.FORMATS.values()):
+    for f in list(GOLDEN_FILES) + list(FORMAT_FILES.values()):
         p = os.path.join(out_dir, f)
         if os.path.exists(p):
             os.remove(p)
