@@ -75,7 +75,7 @@ struct PlanContext {
 rvgg_status PlanLayer(void* context, const LayerDesc& desc, rvgg_message*) {
   auto* plan = static_cast<PlanContext*>(context);
   if (desc.index == 0) plan->planner.AddInput(desc.input_elements() * sizeof(float));
-  plan->planner.AddLayer(desc.output_elements() * sizeof(float), desc.in_place(),
+  plan->planner.AddLayer(desc.output_bytes(), desc.in_place(),
                          KernelScratchBytes(desc, plan->backend));
   if (plan->layers != nullptr) plan->layers[desc.index] = desc;
   return RVGG_STATUS_OK;

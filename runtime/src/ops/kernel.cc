@@ -1,5 +1,6 @@
 #include "runtime/src/ops/kernel.h"
 
+#include "runtime/src/ops/qs8.h"
 #include "runtime/src/ops/reference.h"
 #include "runtime/src/status.h"
 #if RVGG_WITH_XNNPACK
@@ -9,6 +10,7 @@
 namespace rvgg {
 
 size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend) {
+  if (desc.compute_type == RVGG_DTYPE_INT8) return Qs8ScratchBytes(desc);
   if (desc.kind != LayerKind::kSqueezeExcite) return 0;
 #if RVGG_WITH_XNNPACK
   if (backend == RVGG_BACKEND_XNNPACK) return xnn::SqueezeExciteScratchBytes(desc);
@@ -18,6 +20,20 @@ size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend) {
 
 rvgg_status CreateReferenceKernel(const LayerDesc& desc, const Bindings& bindings,
                                   Kernel** kernel, rvgg_message* message) {
+  if (desc.compute_type == RVGG_DTYPE_INT8) {
+    switch (desc.kind) {
+      case LayerKind::kConv2D:
+        return ref::CreateConv2DQs8ReferenceKernel(desc, bindings, kernel, message);
+      case LayerKind::kGlobalAveragePool:
+        return ref::CreateGlobalAveragePoolQs8ReferenceKernel(desc, bindings, kernel, message);
+      case LayerKind::kFullyConnected:
+        return ref::CreateFullyConnectedQs8ReferenceKernel(desc, bindings, kernel, message);
+      case LayerKind::kSqueezeExcite:
+        break;  // float32 only (verification refuses int8)
+    }
+    return Fail(message, RVGG_STATUS_UNSUPPORTED, "layer %u: no int8 reference kernel",
+                desc.index);
+  }
   switch (desc.kind) {
     case LayerKind::kConv2D:
       return ref::CreateConv2DReferenceKernel(desc, bindings, kernel, message);
@@ -36,6 +52,19 @@ rvgg_status CreateXnnpackKernel(const LayerDesc& desc, const Bindings& bindings,
                                 rvgg_message* message) {
 #if RVGG_WITH_XNNPACK
   RVGG_RETURN_IF_ERROR(xnn::EnsureInitialized(message));
+  if (desc.compute_type == RVGG_DTYPE_INT8) {
+    switch (desc.kind) {
+      case LayerKind::kConv2D:
+        return xnn::CreateConv2DQs8Kernel(desc, bindings, threadpool, kernel, message);
+      case LayerKind::kGlobalAveragePool:
+        return xnn::CreateGlobalAveragePoolQs8Kernel(desc, bindings, threadpool, kernel, message);
+      case LayerKind::kFullyConnected:
+        return xnn::CreateFullyConnectedQs8Kernel(desc, bindings, threadpool, kernel, message);
+      case LayerKind::kSqueezeExcite:
+        break;  // float32 only (verification refuses int8)
+    }
+    return Fail(message, RVGG_STATUS_UNSUPPORTED, "layer %u: no int8 XNNPACK kernel", desc.index);
+  }
   switch (desc.kind) {
     case LayerKind::kConv2D:
       return xnn::CreateConv2DKernel(desc, bindings, threadpool, kernel, message);
@@ -57,11 +86,6 @@ rvgg_status CreateXnnpackKernel(const LayerDesc& desc, const Bindings& bindings,
 rvgg_status CreateKernel(const LayerDesc& desc, rvgg_backend backend, const Bindings& bindings,
                          pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
   *kernel = nullptr;
-  if (desc.compute_type != RVGG_DTYPE_FLOAT32) {
-    return Fail(message, RVGG_STATUS_UNSUPPORTED,
-                "layer %u (%s '%.80s'): int8 layers are not supported by this runtime yet",
-                desc.index, desc.kind_name(), desc.name);
-  }
   switch (backend) {
     case RVGG_BACKEND_REFERENCE:
       return CreateReferenceKernel(desc, bindings, kernel, message);
