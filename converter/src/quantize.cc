@@ -397,12 +397,14 @@ QuantizationResult Quantize(const FusedNet& net, const CalibrationSet& cal,
              });
   }
 
-  // Ranges. The logits keep their full range: clipping the largest logits
-  // would tie the classes the decision is about.
+  // Ranges. The input and the logits keep their full range: normalized 8-bit
+  // pixels have at most 256 levels, which min/max represents exactly, and
+  // clipping the largest logits would tie the classes the decision is about.
   std::vector<ActivationRange> chosen(n + 1);
   std::vector<QuantParams> params(n + 1);
   for (size_t t = 0; t <= n; ++t) {
-    const CalibrationMethod method = t == n ? CalibrationMethod::kMinMax : options.method;
+    const CalibrationMethod method =
+        t == 0 || t == n ? CalibrationMethod::kMinMax : options.method;
     chosen[t] = ChooseRange(histograms[t], method, options.percentile);
     params[t] = QuantParamsFor(chosen[t]);
   }
@@ -494,7 +496,7 @@ QuantizationResult Quantize(const FusedNet& net, const CalibrationSet& cal,
   if (options.method == CalibrationMethod::kPercentile) d << " " << FormatFloat(options.percentile);
   d << " over " << cal.images.size() << " calibration image" << (cal.images.size() == 1 ? "" : "s");
   if (!cal.source.empty()) d << " (" << cal.source << ")";
-  d << ", logits by min/max; float32 layers: ";
+  d << ", input and logits by min/max; float32 layers: ";
   std::string kept;
   for (size_t i = 0; i < n; ++i) {
     if (!int8[i]) kept += (kept.empty() ? "" : ", ") + net.layers[i].name;

@@ -5,7 +5,8 @@
 // input_scale * weight_scale[o]. Activations: asymmetric int8, one scale and
 // zero point per tensor, with ranges calibrated on images run through the
 // fused float network on the runtime's reference kernels. Every range
-// contains 0, so zero padding and ReLU's zero are exact.
+// contains 0, so zero padding and ReLU's zero are exact. The network input
+// and the logits always keep their min/max range (see Quantize).
 //
 // The quantized network is then run as the runtime's reference backend runs
 // it (the same ref:: functions) to measure, per layer, the signal-to-
