@@ -8,7 +8,9 @@
 // contains 0, so zero padding and ReLU's zero are exact. The network input
 // and the logits always keep their min/max range (see Quantize).
 //
-// The quantized network is then run as the runtime's reference backend runs
+// Biases are then corrected for the mean shift the rounded weights cause
+// (empirical bias correction, layer by layer on a few calibration images),
+// and the quantized network is run as the runtime's reference backend runs
 // it (the same ref:: functions) to measure, per layer, the signal-to-
 // quantization-noise ratio against the float activations.
 #ifndef RVGG_CONVERTER_SRC_QUANTIZE_H_
@@ -124,6 +126,10 @@ struct QuantizeOptions {
   std::vector<std::string> keep_fp32;
   // Images (from the start of the calibration set) the error report runs.
   size_t report_images = 32;
+  // Images for the empirical bias correction (0: none): each int8 layer's
+  // bias absorbs the mean shift its rounded weights (and the int8 layers
+  // before it) cause, measured against the float network.
+  size_t bias_correction_images = 16;
 };
 
 struct LayerReport {

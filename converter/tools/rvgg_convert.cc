@@ -57,6 +57,10 @@ const char kUsage[] =
     "                        (default 99.99)\n"
     "  --keep-fp32 a,b,...   layers to keep float32 (names as rvgg-info shows them;\n"
     "                        'stage1' keeps all of stage1's blocks)\n"
+    "  --bias-correction-images N\n"
+    "                        images for the bias correction: each int8 layer's bias\n"
+    "                        absorbs the mean shift rounding causes (default 16,\n"
+    "                        0: off)\n"
     "  --report-images N     images for the per-layer error report (default 32)\n";
 
 [[noreturn]] void Die(const std::string& message) {
@@ -193,6 +197,14 @@ int main(int argc, char** argv) {
         if (comma == std::string::npos) break;
         start = comma + 1;
       }
+    } else if (arg == "--bias-correction-images") {
+      const std::string v = value();
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n > (1u << 20)) {
+        Die("--bias-correction-images expects a whole number (0: no correction), got '" + v + "'");
+      }
+      o.quantization.bias_correction_images = n;
     } else if (arg == "--report-images") {
       o.quantization.report_images = ParseCount(arg, value(), 1u << 20);
     } else if (!arg.empty() && arg[0] == '-') {

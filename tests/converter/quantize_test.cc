@@ -320,6 +320,35 @@ TEST_CASE("quantize: int8 layers chain parameters and the report covers every la
   CHECK(q.description.find("float32 layers: stage2.0.se") != std::string::npos);
 }
 
+TEST_CASE("quantize: bias correction removes the shift a dominant identity tap causes") {
+  // RepVGG's fused identity branch: a centre tap far larger than the other
+  // weights sets each channel's scale, the rest round coarsely, and on ReLU
+  // (non-negative) inputs their errors add up to a per-channel shift.
+  FusedNet net = SmallNet();
+  FusedLayer& block = net.layers[1];  // 8 -> 8, stride 1, groups 2
+  const uint32_t group_in = block.in_channels / block.groups;
+  for (uint32_t o = 0; o < block.out_channels; ++o) {
+    block.weight[((size_t{o} * 3 + 1) * 3 + 1) * group_in + o % group_in] += 4.0f;
+  }
+  const CalibrationSet cal = RandomImages(16, 15, 13, 40);
+  QuantizeOptions options;
+  options.report_images = 16;
+  options.bias_correction_images = 0;
+  const QuantizationResult plain = Quantize(net, cal, options);
+  options.bias_correction_images = 8;
+  const QuantizationResult corrected = Quantize(net, cal, options);
+  MESSAGE("block SQNR ", plain.report[1].sqnr_layer_db, " -> ", corrected.report[1].sqnr_layer_db,
+          " dB; logits ", plain.report.back().sqnr_network_db, " -> ",
+          corrected.report.back().sqnr_network_db, " dB");
+  CHECK(corrected.report[1].sqnr_layer_db > plain.report[1].sqnr_layer_db + 1.0);
+  CHECK(corrected.report.back().sqnr_network_db > plain.report.back().sqnr_network_db + 2.5);
+  // Only biases change.
+  CHECK(corrected.layers[1].weights.values == plain.layers[1].weights.values);
+  CHECK(corrected.layers[1].bias != plain.layers[1].bias);
+  CHECK(corrected.description.find("biases corrected for the mean rounding shift over 8 images") !=
+        std::string::npos);
+}
+
 TEST_CASE("quantize: a dead layer (always zero) still gets valid requantization") {
   FusedNet net = SmallNet();
   for (float& b : net.layers[1].bias) b = -100.0f;  // ReLU outputs only zeros
