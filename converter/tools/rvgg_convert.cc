@@ -61,7 +61,7 @@ const char kUsage[] =
     "                        images for the bias correction: each int8 layer's bias\n"
     "                        absorbs the mean shift rounding causes (default 16,\n"
     "                        0: off)\n"
-    "  --report-images N     images for the per-layer error report (default 32)\n";
+    "  --report-images N     images for the per-layer error report (default 16)\n";
 
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "rvgg-convert: error: %s\n", message.c_str());
