@@ -17,6 +17,8 @@
 #include "converter/src/naming/naming.h"
 #include "converter/src/variants.h"
 #include "converter/src/writer.h"
+#include "examples/common/image.h"
+#include "examples/common/npy.h"
 #include "rvgg/rvgg.h"
 
 namespace rvgg::convert {
@@ -150,6 +152,76 @@ void CheckNotSameFile(const std::string& input, const std::string& output) {
   }
 }
 
+// NCHW image -> NHWC.
+std::vector<float> ToNhwc(const float* nchw, uint32_t c, uint32_t h, uint32_t w) {
+  std::vector<float> nhwc(size_t{c} * h * w);
+  const size_t pixels = size_t{h} * w;
+  for (uint32_t ch = 0; ch < c; ++ch)
+    for (size_t p = 0; p < pixels; ++p) nhwc[p * c + ch] = nchw[ch * pixels + p];
+  return nhwc;
+}
+
+CalibrationSet LoadCalibration(const ConvertOptions& o, uint32_t channels,
+                               const ModelMetadata& meta) {
+  CalibrationSet cal;
+  cal.height = o.input_height;
+  cal.width = o.input_width;
+  cal.channels = channels;
+  const size_t limit = o.calibration_limit ? o.calibration_limit : SIZE_MAX;
+  std::string error;
+  std::vector<std::string> sources;
+  if (!o.calibration_npy.empty()) {
+    tools::NpyArray x;
+    if (!tools::ReadNpy(o.calibration_npy, &x, &error)) throw ConvertError(error);
+    const std::vector<uint64_t> image = {channels, o.input_height, o.input_width};
+    uint64_t n = 0;
+    if (x.shape.size() == 4 && std::vector<uint64_t>(x.shape.begin() + 1, x.shape.end()) == image) {
+      n = x.shape[0];
+    } else if (x.shape == image) {
+      n = 1;
+    } else {
+      throw ConvertError("--calibration " + o.calibration_npy + " has shape " +
+                         tools::ShapeString(x.shape) + "; the model takes [N, " +
+                         std::to_string(channels) + ", " + std::to_string(o.input_height) + ", " +
+                         std::to_string(o.input_width) + "] (NCHW float32, normalized)");
+    }
+    const size_t size = size_t{channels} * o.input_height * o.input_width;
+    for (uint64_t i = 0; i < n && cal.images.size() < limit; ++i) {
+      cal.images.push_back(ToNhwc(x.data.data() + i * size, channels, o.input_height, o.input_width));
+    }
+    sources.push_back(BaseName(o.calibration_npy));
+  }
+  if (!o.calibration_images.empty()) {
+    std::vector<std::string> paths;
+    if (!tools::ListImageFiles(o.calibration_images, &paths, &error)) {
+      throw ConvertError("--calibration-images " + error);
+    }
+    if (paths.empty()) {
+      throw ConvertError("--calibration-images: no image files in '" + o.calibration_images + "'");
+    }
+    tools::Preprocessing p;
+    p.height = o.input_height;
+    p.width = o.input_width;
+    p.channels = channels;
+    p.mean = meta.mean;
+    p.std = meta.std;
+    size_t used = 0;
+    for (const std::string& path : paths) {
+      if (cal.images.size() >= limit) break;
+      std::vector<float> nchw;
+      if (!tools::LoadImage(path, p, &nchw, &error)) throw ConvertError(error);
+      cal.images.push_back(ToNhwc(nchw.data(), channels, o.input_height, o.input_width));
+      ++used;
+    }
+    std::string dir = o.calibration_images;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    sources.push_back(BaseName(dir) + "/ (" + std::to_string(used) + " images)");
+  }
+  for (size_t i = 0; i < sources.size(); ++i) cal.source += (i ? " + " : "") + sources[i];
+  if (cal.images.empty()) throw ConvertError("no calibration images");
+  return cal;
+}
+
 }  // namespace
 
 ConvertReport Convert(const ConvertOptions& o) {
@@ -246,7 +318,23 @@ ConvertReport Convert(const ConvertOptions& o) {
   meta.fusion_max_abs_diff = static_cast<float>(check.max_abs_diff);
   meta.fusion_rel_diff = static_cast<float>(check.relative());
 
-  const std::vector<uint8_t> bytes = SerializeModel(fused, meta);
+  std::vector<uint8_t> bytes;
+  if (o.quantize.empty()) {
+    bytes = SerializeModel(fused, meta);
+  } else {
+    if (o.quantize != "int8") throw ConvertError("--quantize supports int8 only");
+    if (o.calibration_npy.empty() && o.calibration_images.empty()) {
+      throw ConvertError("--quantize int8 needs calibration data (--calibration X.npy or "
+                         "--calibration-images DIR)");
+    }
+    const auto quantize_start = std::chrono::steady_clock::now();
+    const CalibrationSet calibration = LoadCalibration(o, net.in_channels, meta);
+    report.quantization = Quantize(fused, calibration, o.quantization);
+    meta.quantization = report.quantization->description;
+    bytes = SerializeModel(fused, meta, &report.quantization->layers);
+    report.quantization_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - quantize_start).count();
+  }
   rvgg_model_info info;
   rvgg_message message;
   if (rvgg_model_verify(bytes.data(), bytes.size(), &info, &message) != RVGG_STATUS_OK) {

@@ -4,8 +4,11 @@
 #define RVGG_CONVERTER_SRC_CONVERT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "converter/src/quantize.h"
 
 namespace rvgg::convert {
 
@@ -30,6 +33,14 @@ struct ConvertOptions {
   // The proof runs at the model's input size unless that costs more than
   // this many multiply-accumulates; then at a smaller size of the same shape.
   double proof_max_macs = 4e9;
+  // Post-training quantization: "" (float32) or "int8", calibrated on a
+  // float32 NCHW .npy (normalized, like rvgg-run's input) and/or a folder of
+  // images (decoded and normalized as rvgg-classify does).
+  std::string quantize;
+  std::string calibration_npy;
+  std::string calibration_images;
+  size_t calibration_limit = 0;  // use at most this many images; 0 = all
+  QuantizeOptions quantization;
 };
 
 struct ConvertReport {
@@ -53,6 +64,8 @@ struct ConvertReport {
   uint32_t proof_height = 0, proof_width = 0;
   double fusion_max_abs_diff = 0.0, fusion_rel_diff = 0.0;
   double seconds = 0.0;
+  std::optional<QuantizationResult> quantization;
+  double quantization_seconds = 0.0;
 };
 
 // Converts and writes options.output. Throws ConvertError with one line.

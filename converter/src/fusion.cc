@@ -155,41 +155,48 @@ FusedNet Fuse(const RepVGGNet& net) {
   return fused;
 }
 
+std::vector<float> RunFusedLayer(const FusedLayer& l, uint32_t* height, uint32_t* width,
+                                 uint32_t* channels, const std::vector<float>& x) {
+  uint32_t& h = *height;
+  uint32_t& w = *width;
+  uint32_t& c = *channels;
+  std::vector<float> y;
+  switch (l.kind) {
+    case FusedLayer::Kind::kConv2D: {
+      const ref::Conv2DShape s =
+          ConvShape(h, w, c, l.out_channels, l.kernel, l.stride, l.padding, l.groups, l.relu);
+      y.assign(size_t{s.out_h} * s.out_w * s.out_c, 0.0f);
+      ref::Conv2D(s, x.data(), l.weight.data(), l.bias.data(), y.data());
+      h = s.out_h;
+      w = s.out_w;
+      c = s.out_c;
+      break;
+    }
+    case FusedLayer::Kind::kSqueezeExcite:
+      y = x;
+      ApplySqueezeExcite(l.se, h, w, c, l.relu, &y);
+      break;
+    case FusedLayer::Kind::kGlobalAveragePool:
+      y.assign(c, 0.0f);
+      ref::GlobalAveragePool(h, w, c, x.data(), y.data());
+      h = w = 1;
+      break;
+    case FusedLayer::Kind::kFullyConnected:
+      y.assign(l.out_channels, 0.0f);
+      ref::FullyConnected(l.in_channels, l.out_channels, x.data(), l.weight.data(), l.bias.data(),
+                          l.relu, y.data());
+      c = l.out_channels;
+      break;
+  }
+  return y;
+}
+
 std::vector<float> RunFused(const FusedNet& net, uint32_t height, uint32_t width,
                             const std::vector<float>& input, const ActivationObserver& observer) {
-  std::vector<float> x = input, y;
+  std::vector<float> x = input;
   uint32_t h = height, w = width, c = net.in_channels;
   for (size_t i = 0; i < net.layers.size(); ++i) {
-    const FusedLayer& l = net.layers[i];
-    switch (l.kind) {
-      case FusedLayer::Kind::kConv2D: {
-        const ref::Conv2DShape s = ConvShape(h, w, c, l.out_channels, l.kernel, l.stride,
-                                             l.padding, l.groups, l.relu);
-        y.assign(size_t{s.out_h} * s.out_w * s.out_c, 0.0f);
-        ref::Conv2D(s, x.data(), l.weight.data(), l.bias.data(), y.data());
-        h = s.out_h;
-        w = s.out_w;
-        c = s.out_c;
-        x.swap(y);
-        break;
-      }
-      case FusedLayer::Kind::kSqueezeExcite:
-        ApplySqueezeExcite(l.se, h, w, c, l.relu, &x);
-        break;
-      case FusedLayer::Kind::kGlobalAveragePool:
-        y.assign(c, 0.0f);
-        ref::GlobalAveragePool(h, w, c, x.data(), y.data());
-        h = w = 1;
-        x.swap(y);
-        break;
-      case FusedLayer::Kind::kFullyConnected:
-        y.assign(l.out_channels, 0.0f);
-        ref::FullyConnected(l.in_channels, l.out_channels, x.data(), l.weight.data(),
-                            l.bias.data(), l.relu, y.data());
-        c = l.out_channels;
-        x.swap(y);
-        break;
-    }
+    x = RunFusedLayer(net.layers[i], &h, &w, &c, x);
     if (observer) observer(i, h, w, x);
   }
   return x;

@@ -44,6 +44,11 @@ void FuseBlock(const Block& block, std::vector<double>* weight_oihw, std::vector
 std::vector<float> ToOhwi(const std::vector<float>& oihw, uint32_t out, uint32_t in,
                           uint32_t kh, uint32_t kw);
 
+// Runs one fused layer on the runtime's reference kernels: `input` is NHWC
+// *height x *width x *channels; returns the output and updates the shape.
+std::vector<float> RunFusedLayer(const FusedLayer& layer, uint32_t* height, uint32_t* width,
+                                 uint32_t* channels, const std::vector<float>& input);
+
 // Called with each layer's output activation (NHWC) during RunFused.
 using ActivationObserver =
     std::function<void(size_t layer, uint32_t h, uint32_t w, const std::vector<float>& output)>;

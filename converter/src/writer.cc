@@ -29,15 +29,53 @@ fb::Offset<schema::Tensor> FloatTensor(fb::FlatBufferBuilder& b, std::vector<uin
   return schema::CreateTensor(b, shape_offset, DataType::Float32, data_offset);
 }
 
-fb::Offset<schema::Layer> BuildLayer(fb::FlatBufferBuilder& b, const FusedLayer& l) {
+fb::Offset<schema::Quantization> Quantization(fb::FlatBufferBuilder& b, const QuantParams& q) {
+  auto scale = b.CreateVector(std::vector<float>{q.scale});
+  auto zero_point = b.CreateVector(std::vector<int32_t>{q.zero_point});
+  return schema::CreateQuantization(b, scale, zero_point);
+}
+
+// Symmetric int8 weights with one scale per output channel (zero points 0).
+fb::Offset<schema::Tensor> Int8Tensor(fb::FlatBufferBuilder& b, std::vector<uint32_t> shape,
+                                      const QuantizedWeights& w) {
+  auto data_offset = AlignedVector(b, w.values);
+  auto scales = b.CreateVector(w.scales);
+  auto zero_points = b.CreateVector(std::vector<int32_t>(w.scales.size(), 0));
+  auto quantization = schema::CreateQuantization(b, scales, zero_points);
+  auto shape_offset = b.CreateVector(shape);
+  return schema::CreateTensor(b, shape_offset, DataType::Int8, 0, data_offset, 0, quantization);
+}
+
+fb::Offset<schema::Tensor> Int32Tensor(fb::FlatBufferBuilder& b, std::vector<uint32_t> shape,
+                                       const std::vector<int32_t>& data) {
+  auto data_offset = AlignedVector(b, data);
+  auto shape_offset = b.CreateVector(shape);
+  return schema::CreateTensor(b, shape_offset, DataType::Int32, 0, 0, data_offset);
+}
+
+// Weights and bias of a conv or fully connected layer, float32 or int8.
+void WeightTensors(fb::FlatBufferBuilder& b, const FusedLayer& l, const LayerQuantization* q,
+                   std::vector<uint32_t> shape, fb::Offset<schema::Tensor>* weights,
+                   fb::Offset<schema::Tensor>* bias) {
+  if (q != nullptr) {
+    *weights = Int8Tensor(b, shape, q->weights);
+    *bias = Int32Tensor(b, {l.out_channels}, q->bias);
+  } else {
+    *weights = FloatTensor(b, shape, l.weight);
+    *bias = FloatTensor(b, {l.out_channels}, l.bias);
+  }
+}
+
+fb::Offset<schema::Layer> BuildLayer(fb::FlatBufferBuilder& b, const FusedLayer& l,
+                                     const LayerQuantization* q) {
   const auto activation = l.relu ? schema::Activation::Relu : schema::Activation::None;
   fb::Offset<void> op;
   schema::Op op_type = schema::Op::NONE;
   switch (l.kind) {
     case FusedLayer::Kind::kConv2D: {
-      auto w = FloatTensor(b, {l.out_channels, l.kernel, l.kernel, l.in_channels / l.groups},
-                           l.weight);
-      auto bias = FloatTensor(b, {l.out_channels}, l.bias);
+      fb::Offset<schema::Tensor> w, bias;
+      WeightTensors(b, l, q, {l.out_channels, l.kernel, l.kernel, l.in_channels / l.groups}, &w,
+                    &bias);
       op = schema::CreateConv2D(b, static_cast<uint8_t>(l.kernel), static_cast<uint8_t>(l.kernel),
                                 static_cast<uint8_t>(l.stride), static_cast<uint8_t>(l.padding),
                                 l.groups, l.in_channels, l.out_channels, activation, w, bias)
@@ -60,8 +98,8 @@ fb::Offset<schema::Layer> BuildLayer(fb::FlatBufferBuilder& b, const FusedLayer&
       op_type = schema::Op::GlobalAveragePool;
       break;
     case FusedLayer::Kind::kFullyConnected: {
-      auto w = FloatTensor(b, {l.out_channels, l.in_channels}, l.weight);
-      auto bias = FloatTensor(b, {l.out_channels}, l.bias);
+      fb::Offset<schema::Tensor> w, bias;
+      WeightTensors(b, l, q, {l.out_channels, l.in_channels}, &w, &bias);
       op = schema::CreateFullyConnected(b, l.in_channels, l.out_channels, activation, w, bias)
                .Union();
       op_type = schema::Op::FullyConnected;
@@ -69,7 +107,10 @@ fb::Offset<schema::Layer> BuildLayer(fb::FlatBufferBuilder& b, const FusedLayer&
     }
   }
   auto name = b.CreateString(l.name);
-  return schema::CreateLayer(b, name, op_type, op);
+  if (q == nullptr) return schema::CreateLayer(b, name, op_type, op);
+  auto input = Quantization(b, q->input);
+  auto output = Quantization(b, q->output);
+  return schema::CreateLayer(b, name, op_type, op, DataType::Int8, input, output);
 }
 
 // Bytes the weights take in the buffer, with their alignment padding; the
@@ -88,11 +129,20 @@ size_t EstimateBytes(const FusedNet& net, const ModelMetadata& m) {
 
 }  // namespace
 
-std::vector<uint8_t> SerializeModel(const FusedNet& net, const ModelMetadata& m) {
+std::vector<uint8_t> SerializeModel(const FusedNet& net, const ModelMetadata& m,
+                                    const std::vector<LayerQuantization>* quantization) {
+  if (quantization != nullptr && quantization->size() != net.layers.size()) {
+    throw ConvertError("internal error: quantization does not match the layers");
+  }
   fb::FlatBufferBuilder b(EstimateBytes(net, m));
   std::vector<fb::Offset<schema::Layer>> layers;
   layers.reserve(net.layers.size());
-  for (const FusedLayer& l : net.layers) layers.push_back(BuildLayer(b, l));
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const LayerQuantization* q = quantization != nullptr && (*quantization)[i].int8
+                                     ? &(*quantization)[i]
+                                     : nullptr;
+    layers.push_back(BuildLayer(b, net.layers[i], q));
+  }
   auto layers_offset = b.CreateVector(layers);
 
   fb::Offset<fb::Vector<float>> mean, std;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "converter/src/fusion.h"
+#include "converter/src/quantize.h"
 
 namespace rvgg::convert {
 
@@ -30,8 +31,10 @@ struct ModelMetadata {
 
 // Builds the model bytes (weights 64-byte aligned), verifies them with the
 // runtime's own verifier and records the runtime's planned arena size.
+// `quantization` (one entry per layer, or null) stores int8 layers.
 // Throws ConvertError if the runtime rejects the result.
-std::vector<uint8_t> SerializeModel(const FusedNet& net, const ModelMetadata& metadata);
+std::vector<uint8_t> SerializeModel(const FusedNet& net, const ModelMetadata& metadata,
+                                    const std::vector<LayerQuantization>* quantization = nullptr);
 
 // Writes `bytes` to a temporary file next to `path`, then renames it over
 // `path`. On any failure the temporary is removed, `path` is untouched, and

@@ -3,6 +3,8 @@
 //   rvgg-convert CHECKPOINT -o MODEL.rvgg [--input-size N | HxW]
 //                [--mean a[,b,c]] [--std a[,b,c]] [--labels FILE] [--weights KEY]
 //   rvgg-convert --synthetic VARIANT -o MODEL.rvgg [--input-size ...]
+//   ... --quantize int8 --calibration X.npy [--calibration-images DIR] [--keep-fp32 a,b]
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -43,7 +45,29 @@ const char kUsage[] =
     "  --in-channels N       synthetic: input channels (default 3)\n"
     "  --seed N              random seed for the fusion check and synthetic weights\n"
     "  --fusion-tolerance X  fail when fused and multi-branch logits differ by more\n"
-    "                        than X * max(1, max |logit|) (default 1e-3)\n";
+    "                        than X * max(1, max |logit|) (default 1e-3)\n"
+    "\n"
+    "int8 post-training quantization (per-channel int8 weights, per-tensor int8\n"
+    "activations calibrated on sample inputs; prints each layer's error):\n"
+    "  --quantize int8       write an int8 model\n"
+    "  --calibration X.npy   calibration inputs: float32 [N, C, H, W], normalized\n"
+    "                        like rvgg-run's input\n"
+    "  --calibration-images DIR\n"
+    "                        calibration images (PNG, JPEG, ...), preprocessed as\n"
+    "                        rvgg-classify does with the model's mean/std\n"
+    "  --calibration-limit N use at most N calibration images\n"
+    "  --calibration-method mse|percentile|minmax\n"
+    "                        how activation ranges are chosen (default mse: the\n"
+    "                        least expected squared error, clipping vs rounding)\n"
+    "  --percentile P        percentile for --calibration-method percentile\n"
+    "                        (default 99.99)\n"
+    "  --keep-fp32 a,b,...   layers to keep float32 (names as rvgg-info shows them;\n"
+    "                        'stage1' keeps all of stage1's blocks)\n"
+    "  --bias-correction-images N\n"
+    "                        images for the bias correction: each int8 layer's bias\n"
+    "                        absorbs the mean shift rounding causes (default 16,\n"
+    "                        0: off)\n"
+    "  --report-images N     images for the per-layer error report (default 16)\n";
 
 [[noreturn]] void Die(std::string message) {
   // One line whatever the checkpoint's names hold.
@@ -75,6 +99,36 @@ std::string Bytes(uint64_t v) {
     std::snprintf(buf, sizeof(buf), "%.1f KiB (%s bytes)", v / 1024.0, WithCommas(v).c_str());
   }
   return buf;
+}
+
+std::string Db(double db) {
+  if (std::isinf(db)) return db > 0 ? "exact" : "-inf";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f dB", db);
+  return buf;
+}
+
+void PrintQuantization(const rvgg::convert::QuantizationResult& q, double seconds) {
+  std::printf("  quantization  %s\n", q.description.c_str());
+  std::printf("                int8 vs float32 top-1 agreement %.1f%% on %zu image%s (%.1f s)\n",
+              100.0 * q.top1_agreement, q.report_images, q.report_images == 1 ? "" : "s", seconds);
+  std::printf("                per layer, on those images: output range seen (float32) and kept\n"
+              "                (int8), share of outputs clipped, SQNR of the layer alone (exact\n"
+              "                float input) and of the int8 network up to it\n");
+  std::printf("    %3s  %-16s %-16s %-5s %-21s %-21s %7s %10s %10s\n", "#", "layer", "type", "dtype",
+              "seen", "kept", "clipped", "SQNR layer", "SQNR net");
+  for (size_t i = 0; i < q.report.size(); ++i) {
+    const auto& l = q.report[i];
+    char seen[48], kept[48] = "-", clipped[16] = "-";
+    std::snprintf(seen, sizeof(seen), "[%.3g, %.3g]", l.observed.lo, l.observed.hi);
+    if (l.int8) {
+      std::snprintf(kept, sizeof(kept), "[%.3g, %.3g]", l.chosen.lo, l.chosen.hi);
+      std::snprintf(clipped, sizeof(clipped), "%.3f%%", 100.0 * l.clipped_fraction);
+    }
+    std::printf("    %3zu  %-16.16s %-16s %-5s %-21s %-21s %7s %10s %10s\n", i, l.name.c_str(),
+                l.kind.c_str(), l.int8 ? "int8" : "fp32", seen, kept, clipped,
+                l.int8 ? Db(l.sqnr_layer_db).c_str() : "-", Db(l.sqnr_network_db).c_str());
+  }
 }
 
 }  // namespace
@@ -122,6 +176,48 @@ int main(int argc, char** argv) {
       if (v.empty() || *end != '\0' || !(o.fusion_tolerance > 0)) {
         Die("--fusion-tolerance expects a positive number, got '" + v + "'");
       }
+    } else if (arg == "--quantize") {
+      o.quantize = value();
+      if (o.quantize != "int8") Die("--quantize supports int8 only, got '" + o.quantize + "'");
+    } else if (arg == "--calibration") {
+      o.calibration_npy = value();
+    } else if (arg == "--calibration-images") {
+      o.calibration_images = value();
+    } else if (arg == "--calibration-limit") {
+      o.calibration_limit = ParseCount(arg, value(), 1u << 30);
+    } else if (arg == "--calibration-method") {
+      const std::string v = value();
+      if (!rvgg::convert::ParseCalibrationMethod(v, &o.quantization.method)) {
+        Die("--calibration-method expects mse, percentile or minmax, got '" + v + "'");
+      }
+    } else if (arg == "--percentile") {
+      const std::string v = value();
+      char* end = nullptr;
+      o.quantization.percentile = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(o.quantization.percentile > 50.0) ||
+          o.quantization.percentile > 100.0) {
+        Die("--percentile expects a number in (50, 100], got '" + v + "'");
+      }
+    } else if (arg == "--keep-fp32") {
+      const std::string v = value();
+      size_t start = 0;
+      while (start <= v.size()) {
+        const size_t comma = v.find(',', start);
+        const std::string name = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!name.empty()) o.quantization.keep_fp32.push_back(name);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else if (arg == "--bias-correction-images") {
+      const std::string v = value();
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n > (1u << 20)) {
+        Die("--bias-correction-images expects a whole number (0: no correction), got '" + v + "'");
+      }
+      o.quantization.bias_correction_images = n;
+    } else if (arg == "--report-images") {
+      o.quantization.report_images = ParseCount(arg, value(), 1u << 20);
     } else if (!arg.empty() && arg[0] == '-') {
       Die("unknown option '" + arg + "' (see --help)");
     } else if (o.checkpoint.empty()) {
@@ -134,6 +230,10 @@ int main(int argc, char** argv) {
   if (!o.checkpoint.empty() && !o.synthetic.empty()) Die("give a checkpoint or --synthetic, not both");
   if (!o.weights_key.empty() && o.checkpoint.empty()) Die("--weights needs a checkpoint");
   if (o.output.empty()) Die("no output file given (-o MODEL.rvgg)");
+  if (o.quantize.empty() && (!o.calibration_npy.empty() || !o.calibration_images.empty() ||
+                             !o.quantization.keep_fp32.empty())) {
+    Die("calibration and --keep-fp32 options need --quantize int8");
+  }
 
   rvgg::convert::ConvertReport r;
   try {
@@ -165,6 +265,7 @@ int main(int argc, char** argv) {
   std::printf("  normalization %s\n", r.normalization.c_str());
   std::printf("  fusion check  max |fused - multi-branch| = %.3g (%.3g of max |logit|) at %ux%u\n",
               r.fusion_max_abs_diff, r.fusion_rel_diff, r.proof_height, r.proof_width);
+  if (r.quantization) PrintQuantization(*r.quantization, r.quantization_seconds);
   std::printf("  wrote         %s, %s in %.1f s\n", o.output.c_str(), Bytes(r.file_bytes).c_str(),
               r.seconds);
   return 0;

@@ -86,9 +86,9 @@ int main(int argc, char** argv) {
               arena, static_cast<unsigned long long>(m.recorded_arena_bytes));
   std::printf("  kernel ISA    %s\n", rvgg_kernel_isa());
 
-  std::printf("\n  %3s  %-22s %-8s %-6s %3s %6s  %-16s %-16s %12s %9s  %-14s %12s\n", "#", "name",
-              "type", "kernel", "s", "groups", "input HxWxC", "output HxWxC", "params", "MMAC",
-              "runs on", "kernel bytes");
+  std::printf("\n  %3s  %-22s %-8s %-6s %3s %6s %-5s  %-16s %-16s %12s %9s  %-16s %12s\n", "#",
+              "name", "type", "kernel", "s", "groups", "dtype", "input HxWxC", "output HxWxC",
+              "params", "MMAC", "runs on", "kernel bytes");
   uint64_t kernel_bytes = 0;
   for (uint32_t i = 0; i < m.num_layers; ++i) {
     rvgg_layer_info l;
@@ -97,9 +97,10 @@ int main(int argc, char** argv) {
     if (l.type == RVGG_LAYER_CONV2D) std::snprintf(kernel, sizeof(kernel), "%ux%u", l.kernel_h, l.kernel_w);
     std::snprintf(in, sizeof(in), "%ux%ux%u", l.input_height, l.input_width, l.input_channels);
     std::snprintf(out, sizeof(out), "%ux%ux%u", l.output_height, l.output_width, l.output_channels);
-    std::printf("  %3u  %-22.22s %-8s %-6s %3u %6u  %-16s %-16s %12llu %9.2f  %-14s %12llu\n", i,
-                l.name, TypeName(l.type), kernel, l.type == RVGG_LAYER_CONV2D ? l.stride : 1,
-                l.type == RVGG_LAYER_CONV2D ? l.groups : 1, in, out,
+    std::printf("  %3u  %-22.22s %-8s %-6s %3u %6u %-5s  %-16s %-16s %12llu %9.2f  %-16s %12llu\n",
+                i, l.name, TypeName(l.type), kernel, l.type == RVGG_LAYER_CONV2D ? l.stride : 1,
+                l.type == RVGG_LAYER_CONV2D ? l.groups : 1,
+                l.compute_type == RVGG_DTYPE_INT8 ? "int8" : "fp32", in, out,
                 static_cast<unsigned long long>(l.parameters), l.macs / 1e6, l.kernel,
                 static_cast<unsigned long long>(l.kernel_bytes));
     kernel_bytes += l.kernel_bytes;

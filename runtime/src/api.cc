@@ -85,7 +85,7 @@ struct PreviewContext {
 rvgg_status PreviewLayer(void* context, const LayerDesc& desc, rvgg_message*) {
   auto* preview = static_cast<PreviewContext*>(context);
   if (desc.index == 0) preview->planner.AddInput(desc.input_elements() * sizeof(float));
-  preview->planner.AddLayer(desc.output_elements() * sizeof(float), desc.in_place(),
+  preview->planner.AddLayer(desc.output_bytes(), desc.in_place(),
                             KernelScratchBytes(desc, preview->backend, /*winograd_tile=*/0));
   return RVGG_STATUS_OK;
 }
@@ -112,7 +112,7 @@ rvgg_status PlanModel(const void* data, size_t size, const rvgg_options& options
   for (uint32_t i = 0; i < n; ++i) {
     const LayerDesc& desc = layers[i];
     if (i == 0) planner.AddInput(desc.input_elements() * sizeof(float));
-    planner.AddLayer(desc.output_elements() * sizeof(float), desc.in_place(),
+    planner.AddLayer(desc.output_bytes(), desc.in_place(),
                      KernelScratchBytes(desc, options.backend, winograd_tiles[i]));
   }
   *plan = planner.Finish();

@@ -19,7 +19,8 @@ struct LayerLabel {
   }
 };
 
-bool IsFinitePositive(float v) { return std::isfinite(v) && v > 0.0f; }
+// Scales must be positive normal floats (XNNPACK rejects subnormal ones).
+bool IsPositiveNormal(float v) { return std::isnormal(v) && v > 0.0f; }
 
 const char* TypeName(DataType t) {
   switch (t) {
@@ -88,8 +89,8 @@ rvgg_status CheckActivationQuant(const schema::Quantization* q, const LayerDesc&
                 "%s: int8 layer needs one %s scale (per-tensor quantization)", label.text, what);
   }
   const float scale = q->scale()->Get(0);
-  if (!IsFinitePositive(scale)) {
-    return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s: %s scale %g is not a positive number",
+  if (!IsPositiveNormal(scale)) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s: %s scale %g is not a positive normal number",
                 label.text, what, static_cast<double>(scale));
   }
   int32_t zero_point = 0;
@@ -128,8 +129,9 @@ rvgg_status CheckQuantizedWeights(const schema::Tensor* w, const schema::Tensor*
                 (q == nullptr || q->scale() == nullptr) ? 0u : q->scale()->size());
   }
   for (uint32_t i = 0; i < d->out_c; ++i) {
-    if (!IsFinitePositive(q->scale()->Get(i))) {
-      return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s: weight scale %u is %g, not a positive number",
+    if (!IsPositiveNormal(q->scale()->Get(i))) {
+      return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                  "%s: weight scale %u is %g, not a positive normal number",
                   label.text, i, static_cast<double>(q->scale()->Get(i)));
     }
   }
@@ -154,6 +156,56 @@ rvgg_status CheckQuantizedWeights(const schema::Tensor* w, const schema::Tensor*
   d->bias_q = b->i32()->data();
   *params += n + nb;
   *bytes += n + nb * sizeof(int32_t) + uint64_t{d->out_c} * sizeof(float);
+  return RVGG_STATUS_OK;
+}
+
+// Keeps int8 layers within the arithmetic every backend runs (model.h):
+// the requantization scales and a non-empty ReLU range.
+rvgg_status CheckRequantization(const LayerDesc& d, rvgg_message* message) {
+  const LayerLabel label(d);
+  if (d.kind == LayerKind::kGlobalAveragePool) {
+    // The int32 sum of (q - zero_point) over the pixels must not overflow.
+    if (uint64_t{d.in_h} * d.in_w > kMaxQs8PoolPixels) {
+      return Fail(message, RVGG_STATUS_UNSUPPORTED, "%s: %ux%u pixels are too many to pool in int8",
+                  label.text, d.in_h, d.in_w);
+    }
+    const float ratio = d.input_q.scale / d.output_q.scale;
+    if (!(ratio >= kMinPoolScaleRatio && ratio < kMaxPoolScaleRatio)) {
+      return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                  "%s: input scale / output scale is %g, outside [2^-8, 2^8)", label.text,
+                  static_cast<double>(ratio));
+    }
+    return RVGG_STATUS_OK;
+  }
+  // The int32 accumulator holds bias + sum of (q - zero_point) * w over the
+  // kernel, |q - zero_point| <= 255 and |w| <= 128: bound it below 2^31.
+  const uint64_t taps = d.kind == LayerKind::kConv2D
+                            ? uint64_t{d.in_c / d.groups} * d.kernel_h * d.kernel_w
+                            : uint64_t{d.in_c};
+  const uint64_t products = taps * 255u * 128u;
+  for (uint32_t o = 0; o < d.out_c; ++o) {
+    const int64_t bias = d.bias_q[o];
+    const uint64_t magnitude = static_cast<uint64_t>(bias < 0 ? -bias : bias);
+    if (products + magnitude > uint64_t{INT32_MAX}) {
+      return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                  "%s: channel %u int32 bias %d with %llu taps can overflow the accumulator",
+                  label.text, o, d.bias_q[o], static_cast<unsigned long long>(taps));
+    }
+  }
+  for (uint32_t o = 0; o < d.out_c; ++o) {
+    // The expression XNNPACK evaluates, in the same order.
+    const float scale = d.input_q.scale * d.weight_scales[o] / d.output_q.scale;
+    if (!(scale >= kMinRequantScale && scale < kMaxRequantScale)) {
+      return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                  "%s: channel %u requantization scale (input x weight / output scale) is %g, "
+                  "outside [2^-32, 256)",
+                  label.text, o, static_cast<double>(scale));
+    }
+  }
+  if (d.relu && d.output_q.zero_point == 127) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                "%s: output zero point 127 leaves the ReLU output no range", label.text);
+  }
   return RVGG_STATUS_OK;
 }
 
@@ -522,6 +574,7 @@ rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
           CheckActivationQuant(layer->input_quantization(), d, "input", &d.input_q, message));
       RVGG_RETURN_IF_ERROR(
           CheckActivationQuant(layer->output_quantization(), d, "output", &d.output_q, message));
+      RVGG_RETURN_IF_ERROR(CheckRequantization(d, message));
       if (prev_int8 && (prev_out_q.scale != d.input_q.scale ||
                         prev_out_q.zero_point != d.input_q.zero_point)) {
         return Fail(message, RVGG_STATUS_INVALID_MODEL,
@@ -531,6 +584,12 @@ rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
                     static_cast<double>(prev_out_q.scale), prev_out_q.zero_point);
       }
       s.has_int8 = true;
+      // Conversions at the edges where a float32 neighbour (or the float
+      // API input and output) meets this layer.
+      const bool next_int8 = i + 1 < layers->size() &&
+                             layers->Get(i + 1)->compute_type() == schema::DataType::Int8;
+      d.input_type = prev_int8 ? RVGG_DTYPE_INT8 : RVGG_DTYPE_FLOAT32;
+      d.output_type = next_int8 ? RVGG_DTYPE_INT8 : RVGG_DTYPE_FLOAT32;
     }
     if (d.out_h > kMaxSpatial || d.out_w > kMaxSpatial) {
       return Fail(message, RVGG_STATUS_INVALID_MODEL, "layer %u: output %ux%u is too large", i,

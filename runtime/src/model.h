@@ -28,6 +28,22 @@ enum class LayerKind : uint8_t {
   kSqueezeExcite,
 };
 
+// Bytes per activation element.
+constexpr uint32_t DTypeSize(rvgg_dtype type) { return type == RVGG_DTYPE_INT8 ? 1u : 4u; }
+
+// Limits of int8 requantization, shared by every backend (XNNPACK rejects
+// operators outside them): a convolution or fully connected layer's
+// input_scale * weight_scale / output_scale lies in [2^-32, 256), a global
+// average pool's input_scale / output_scale in [2^-8, 2^8). Verification also
+// bounds the int32 accumulators so no backend can overflow them.
+constexpr float kMinRequantScale = 0x1.0p-32f;
+constexpr float kMaxRequantScale = 256.0f;
+constexpr float kMinPoolScaleRatio = 0x1.0p-8f;
+constexpr float kMaxPoolScaleRatio = 0x1.0p+8f;
+// An int8 global average pool sums (q - zero_point), |.| <= 255, in int32.
+constexpr uint64_t kMaxQs8PoolPixels = (uint64_t{1} << 31) / 256;
+
+// Affine int8 quantization: real = scale * (q - zero_point).
 struct QuantParams {
   float scale = 1.0f;
   int32_t zero_point = 0;
@@ -66,12 +82,21 @@ struct LayerDesc {
   QuantParams input_q;
   QuantParams output_q;
 
+  // Element type of the activations this layer reads and writes in the
+  // arena. An int8 layer reads float32 when it is the first layer or follows
+  // a float32 one, and writes float32 when it is the last layer or a float32
+  // layer follows: its kernel converts at those edges. Float32 layers always
+  // read and write float32.
+  rvgg_dtype input_type = RVGG_DTYPE_FLOAT32;
+  rvgg_dtype output_type = RVGG_DTYPE_FLOAT32;
+
   uint64_t parameters = 0;
   uint64_t macs = 0;
 
   bool in_place() const { return kind == LayerKind::kSqueezeExcite; }
   uint64_t input_elements() const { return uint64_t{in_h} * in_w * in_c; }
   uint64_t output_elements() const { return uint64_t{out_h} * out_w * out_c; }
+  uint64_t output_bytes() const { return output_elements() * DTypeSize(output_type); }
   // Short human description used in messages and tables: "conv 3x3/2".
   const char* kind_name() const;
 };

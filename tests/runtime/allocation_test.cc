@@ -8,6 +8,7 @@
 #include <string>
 
 #include "rvgg/rvgg.h"
+#include "tests/runtime/qs8_models.h"
 #include "tests/runtime/test_models.h"
 
 // glibc's own entry points, so the counting versions can forward to them.
@@ -193,6 +194,25 @@ TEST_CASE("allocation: rvgg_model_run allocates nothing (winograd F4 and F6, 2 t
 TEST_CASE("allocation: rvgg_model_run allocates nothing (reference)") {
   const auto bytes = BuildModel(SmallRepVGGLikeSpec());
   CHECK(CountRuns(bytes, RVGG_BACKEND_REFERENCE, 1, 5) == 0);
+}
+
+// int8 layers, with float32 neighbours (conversions at every kind of edge).
+std::vector<uint8_t> Int8Model() {
+  Qs8ModelSpec spec;
+  spec.base = SmallRepVGGLikeSpec();
+  spec.int8 = {true, false, true, true, true, true, false, true, true};
+  return BuildQs8Model(spec);
+}
+
+TEST_CASE("allocation: rvgg_model_run allocates nothing with int8 layers (xnnpack, 1 and 2 threads)") {
+  const auto bytes = Int8Model();
+  CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 1, 1) == 0);
+  CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 1, 20) == 0);
+  CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10) == 0);
+}
+
+TEST_CASE("allocation: rvgg_model_run allocates nothing with int8 layers (reference)") {
+  CHECK(CountRuns(Int8Model(), RVGG_BACKEND_REFERENCE, 1, 5) == 0);
 }
 
 }  // namespace

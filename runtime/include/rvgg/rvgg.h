@@ -221,8 +221,10 @@ typedef struct rvgg_layer_info {
   uint64_t parameters;
   uint64_t macs;
   /* Filled for loaded models only: what executes the layer ("xnnpack",
-   * "reference", "winograd-f4", ...) and the bytes it owns beyond the model
-   * file (packed or transformed weights). */
+   * "reference", "winograd-f4", "xnnpack qc8", "reference int8", ...) and
+   * the bytes it owns beyond the model file (packed or transformed weights).
+   * int8 layers take and give float32 where a neighbour (or the API) is
+   * float32, converting inside the layer. */
   const char* kernel;
   uint64_t kernel_bytes;
 } rvgg_layer_info;

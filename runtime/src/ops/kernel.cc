@@ -1,5 +1,6 @@
 #include "runtime/src/ops/kernel.h"
 
+#include "runtime/src/ops/qs8.h"
 #include "runtime/src/ops/reference.h"
 #include "runtime/src/status.h"
 #if RVGG_WITH_XNNPACK
@@ -20,6 +21,7 @@ void ChooseWinogradTiles(const LayerDesc* layers, uint32_t count, const rvgg_opt
 }
 
 size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend, uint32_t winograd_tile) {
+  if (desc.compute_type == RVGG_DTYPE_INT8) return Qs8ScratchBytes(desc);
 #if RVGG_WITH_XNNPACK
   if (winograd_tile != 0 && backend == RVGG_BACKEND_XNNPACK) {
     return winograd::ScratchBytes(desc, static_cast<int>(winograd_tile));
@@ -34,6 +36,20 @@ size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend, uint32_t 
 
 rvgg_status CreateReferenceKernel(const LayerDesc& desc, const Bindings& bindings,
                                   Kernel** kernel, rvgg_message* message) {
+  if (desc.compute_type == RVGG_DTYPE_INT8) {
+    switch (desc.kind) {
+      case LayerKind::kConv2D:
+        return ref::CreateConv2DQs8ReferenceKernel(desc, bindings, kernel, message);
+      case LayerKind::kGlobalAveragePool:
+        return ref::CreateGlobalAveragePoolQs8ReferenceKernel(desc, bindings, kernel, message);
+      case LayerKind::kFullyConnected:
+        return ref::CreateFullyConnectedQs8ReferenceKernel(desc, bindings, kernel, message);
+      case LayerKind::kSqueezeExcite:
+        break;  // float32 only (verification refuses int8)
+    }
+    return Fail(message, RVGG_STATUS_UNSUPPORTED, "layer %u: no int8 reference kernel",
+                desc.index);
+  }
   switch (desc.kind) {
     case LayerKind::kConv2D:
       return ref::CreateConv2DReferenceKernel(desc, bindings, kernel, message);
@@ -52,6 +68,19 @@ rvgg_status CreateXnnpackKernel(const LayerDesc& desc, const Bindings& bindings,
                                 rvgg_message* message) {
 #if RVGG_WITH_XNNPACK
   RVGG_RETURN_IF_ERROR(xnn::EnsureInitialized(message));
+  if (desc.compute_type == RVGG_DTYPE_INT8) {
+    switch (desc.kind) {
+      case LayerKind::kConv2D:
+        return xnn::CreateConv2DQs8Kernel(desc, bindings, threadpool, kernel, message);
+      case LayerKind::kGlobalAveragePool:
+        return xnn::CreateGlobalAveragePoolQs8Kernel(desc, bindings, threadpool, kernel, message);
+      case LayerKind::kFullyConnected:
+        return xnn::CreateFullyConnectedQs8Kernel(desc, bindings, threadpool, kernel, message);
+      case LayerKind::kSqueezeExcite:
+        break;  // float32 only (verification refuses int8)
+    }
+    return Fail(message, RVGG_STATUS_UNSUPPORTED, "layer %u: no int8 XNNPACK kernel", desc.index);
+  }
   switch (desc.kind) {
     case LayerKind::kConv2D:
       return xnn::CreateConv2DKernel(desc, bindings, threadpool, kernel, message);
@@ -74,11 +103,6 @@ rvgg_status CreateKernel(const LayerDesc& desc, rvgg_backend backend, const Bind
                          pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message,
                          uint32_t winograd_tile) {
   *kernel = nullptr;
-  if (desc.compute_type != RVGG_DTYPE_FLOAT32) {
-    return Fail(message, RVGG_STATUS_UNSUPPORTED,
-                "layer %u (%s '%.80s'): int8 layers are not supported by this runtime yet",
-                desc.index, desc.kind_name(), desc.name);
-  }
 #if RVGG_WITH_XNNPACK
   if (winograd_tile != 0 && backend == RVGG_BACKEND_XNNPACK) {
     RVGG_RETURN_IF_ERROR(xnn::EnsureInitialized(message));

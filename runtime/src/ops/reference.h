@@ -4,6 +4,7 @@
 #ifndef RVGG_RUNTIME_SRC_OPS_REFERENCE_H_
 #define RVGG_RUNTIME_SRC_OPS_REFERENCE_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #include "runtime/src/ops/kernel.h"
@@ -43,6 +44,45 @@ void SqueezeExcite(uint32_t height, uint32_t width, uint32_t channels, uint32_t 
 // Dot product with independent partial sums (fixed order, deterministic).
 float Dot(const float* a, const float* b, uint32_t n);
 
+// --- int8 -----------------------------------------------------------------
+// Activations are signed int8 with one affine QuantParams per tensor (real =
+// scale * (q - zero_point)); weights are symmetric int8 with one scale per
+// output channel, biases int32 in units of input_scale * weight_scale[o].
+// Accumulation is exact in int32 (verification bounds it); requantization
+// is XNNPACK's fp32 scheme: float(acc) * scale, clamped to the output range,
+// rounded half to even, plus the zero point. XNNPACK matches these loops
+// within 1 LSB (bit-exact where it also uses fp32 requantization).
+
+// clamp(round_half_even(acc * scale), qmin - zero_point, qmax - zero_point) + zero_point.
+int8_t Requantize(int32_t acc, float scale, int32_t zero_point, int32_t qmin, int32_t qmax);
+
+// q = Requantize-style rounding of x * (1 / q.scale), saturated to int8
+// (NaN becomes -128). The reciprocal is taken once in float, as XNNPACK does.
+void QuantizeF32(size_t count, const float* input, QuantParams q, int8_t* output);
+
+// x = (q - zero_point) * scale.
+void DequantizeQs8(size_t count, const int8_t* input, QuantParams q, float* output);
+
+// Conv2D with per-output-channel weight scales (XNNPACK's qc8). ReLU clamps
+// at the output zero point. Requantization scale: input.scale *
+// weight_scales[o] / output.scale.
+void Conv2DQs8(const Conv2DShape& shape, QuantParams input_q, QuantParams output_q,
+               const int8_t* input, const int8_t* weights, const float* weight_scales,
+               const int32_t* bias, int8_t* output);
+
+// output[c] = requantize(sum_p (input[p][c] - zero_point)) with scale
+// input.scale / (output.scale * pixels).
+void GlobalAveragePoolQs8(uint32_t height, uint32_t width, uint32_t channels,
+                          QuantParams input_q, QuantParams output_q, const int8_t* input,
+                          int8_t* output);
+
+// Fully connected with per-output-channel weight scales (equal scales give
+// the per-tensor case).
+void FullyConnectedQs8(uint32_t in_features, uint32_t out_features, QuantParams input_q,
+                       QuantParams output_q, const int8_t* input, const int8_t* weights,
+                       const float* weight_scales, const int32_t* bias, bool relu,
+                       int8_t* output);
+
 // Kernel factories for the reference backend.
 rvgg_status CreateConv2DReferenceKernel(const LayerDesc& desc, const Bindings& bindings,
                                         Kernel** kernel, rvgg_message* message);
@@ -53,6 +93,14 @@ rvgg_status CreateFullyConnectedReferenceKernel(const LayerDesc& desc, const Bin
                                                 Kernel** kernel, rvgg_message* message);
 rvgg_status CreateSqueezeExciteReferenceKernel(const LayerDesc& desc, const Bindings& bindings,
                                                Kernel** kernel, rvgg_message* message);
+rvgg_status CreateConv2DQs8ReferenceKernel(const LayerDesc& desc, const Bindings& bindings,
+                                           Kernel** kernel, rvgg_message* message);
+rvgg_status CreateGlobalAveragePoolQs8ReferenceKernel(const LayerDesc& desc,
+                                                      const Bindings& bindings, Kernel** kernel,
+                                                      rvgg_message* message);
+rvgg_status CreateFullyConnectedQs8ReferenceKernel(const LayerDesc& desc,
+                                                   const Bindings& bindings, Kernel** kernel,
+                                                   rvgg_message* message);
 
 }  // namespace rvgg::ref
 

@@ -127,11 +127,11 @@ SequenceBuilder::~SequenceBuilder() {
   }
 }
 
-rvgg_status SequenceBuilder::Finish(Kernel** kernel, rvgg_message* message) {
+rvgg_status SequenceBuilder::Finish(Kernel** kernel, rvgg_message* message, const char* name) {
   const int64_t grown = LiveBytesOnThisThread() - start_bytes_;
   const size_t owned = grown > 0 ? static_cast<size_t>(grown) : 0;
   Kernel* made = nullptr;
-  RVGG_RETURN_IF_ERROR(MakeKernel<OperatorSequence>(desc_, &made, message, threadpool_, owned));
+  RVGG_RETURN_IF_ERROR(MakeKernel<OperatorSequence>(desc_, &made, message, threadpool_, owned, name));
   static_cast<OperatorSequence*>(made)->Adopt(operators_, count_);
   count_ = 0;
   *kernel = made;

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "runtime/src/ops/kernel.h"
+#include "runtime/src/ops/qs8.h"
 
 namespace rvgg::xnn {
 
@@ -32,15 +33,15 @@ class OperatorSequence final : public Kernel {
  public:
   static constexpr int kMaxOperators = 6;
 
-  OperatorSequence(pthreadpool_t threadpool, size_t owned_bytes)
-      : threadpool_(threadpool), owned_bytes_(owned_bytes) {}
+  OperatorSequence(pthreadpool_t threadpool, size_t owned_bytes, const char* name = "xnnpack")
+      : threadpool_(threadpool), owned_bytes_(owned_bytes), name_(name) {}
   ~OperatorSequence() override;
 
   // Takes ownership of the operators.
   void Adopt(xnn_operator_t* operators, int count);
 
   rvgg_status Run() override;
-  const char* name() const override { return "xnnpack"; }
+  const char* name() const override { return name_; }
   size_t owned_bytes() const override { return owned_bytes_; }
 
  private:
@@ -48,6 +49,7 @@ class OperatorSequence final : public Kernel {
   int count_ = 0;
   pthreadpool_t threadpool_;
   size_t owned_bytes_;
+  const char* name_;
 };
 
 // Builds an OperatorSequence kernel: holds the operators created so far and
@@ -62,7 +64,8 @@ class SequenceBuilder {
   xnn_operator_t* Next() { return &operators_[count_++]; }
   pthreadpool_t threadpool() const { return threadpool_; }
 
-  rvgg_status Finish(Kernel** kernel, rvgg_message* message);
+  // `name` (static storage) is what rvgg_layer_info.kernel reports.
+  rvgg_status Finish(Kernel** kernel, rvgg_message* message, const char* name = "xnnpack");
 
  private:
   const LayerDesc& desc_;
@@ -86,6 +89,29 @@ rvgg_status CreateSqueezeExciteKernel(const LayerDesc& desc, const Bindings& bin
 
 // Scratch the squeeze-excite kernel needs (pooled, hidden and scale vectors).
 size_t SqueezeExciteScratchBytes(const LayerDesc& desc);
+
+// int8 layers (runtime/src/ops/qs8.h describes their float32 edges).
+rvgg_status CreateConv2DQs8Kernel(const LayerDesc& desc, const Bindings& bindings,
+                                  pthreadpool_t threadpool, Kernel** kernel,
+                                  rvgg_message* message);
+rvgg_status CreateGlobalAveragePoolQs8Kernel(const LayerDesc& desc, const Bindings& bindings,
+                                             pthreadpool_t threadpool, Kernel** kernel,
+                                             rvgg_message* message);
+rvgg_status CreateFullyConnectedQs8Kernel(const LayerDesc& desc, const Bindings& bindings,
+                                          pthreadpool_t threadpool, Kernel** kernel,
+                                          rvgg_message* message);
+
+// Appends a qc8 convolution for int8 Conv2D, or for an int8 fully connected
+// layer as a 1x1 convolution over a 1x1 image.
+rvgg_status AddConv2DQc8(SequenceBuilder& builder, const LayerDesc& desc, const Qs8Io& io,
+                         rvgg_message* message);
+
+// Appends the float32 -> int8 conversion of an int8 layer's input, or the
+// int8 -> float32 conversion of its output, when `io` asks for it.
+rvgg_status AddInputQuantize(SequenceBuilder& builder, const LayerDesc& desc, const Qs8Io& io,
+                             rvgg_message* message);
+rvgg_status AddOutputDequantize(SequenceBuilder& builder, const LayerDesc& desc, const Qs8Io& io,
+                                rvgg_message* message);
 
 }  // namespace rvgg::xnn
 

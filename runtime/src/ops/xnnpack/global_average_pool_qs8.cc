@@ -1,0 +1,26 @@
+#include "runtime/src/ops/xnnpack/xnnpack.h"
+
+namespace rvgg::xnn {
+
+rvgg_status CreateGlobalAveragePoolQs8Kernel(const LayerDesc& d, const Bindings& b,
+                                             pthreadpool_t threadpool, Kernel** kernel,
+                                             rvgg_message* message) {
+  SequenceBuilder builder(d, threadpool);
+  const Qs8Io io = Qs8IoOf(d, b);
+  RVGG_RETURN_IF_ERROR(AddInputQuantize(builder, d, io, message));
+  xnn_operator_t* op = builder.Next();
+  RVGG_RETURN_IF_ERROR(Check(
+      xnn_create_global_average_pooling_nwc_qs8(
+          d.in_c, d.in_c, d.out_c, static_cast<int8_t>(d.input_q.zero_point), d.input_q.scale,
+          static_cast<int8_t>(d.output_q.zero_point), d.output_q.scale, INT8_MIN, INT8_MAX,
+          /*flags=*/0, op),
+      d, "xnn_create_global_average_pooling_nwc_qs8", message));
+  RVGG_RETURN_IF_ERROR(Check(xnn_setup_global_average_pooling_nwc_qs8(
+                                 *op, /*batch_size=*/1, size_t{d.in_h} * d.in_w, io.input,
+                                 io.output, threadpool),
+                             d, "xnn_setup_global_average_pooling_nwc_qs8", message));
+  RVGG_RETURN_IF_ERROR(AddOutputDequantize(builder, d, io, message));
+  return builder.Finish(kernel, message, "xnnpack qs8");
+}
+
+}  // namespace rvgg::xnn
