@@ -173,14 +173,21 @@ bool ListImageFiles(const std::string& dir, std::vector<std::string>* paths, std
     return false;
   }
   paths->clear();
+  errno = 0;
   while (const dirent* entry = readdir(d)) {
     const std::string name = entry->d_name;
     if (name.empty() || name[0] == '.' || !HasImageExtension(name)) continue;
     const std::string path = dir + (dir.back() == '/' ? "" : "/") + name;
     struct stat st;
     if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) paths->push_back(path);
+    errno = 0;
   }
+  const int read_error = errno;
   closedir(d);
+  if (read_error != 0) {
+    *error = dir + ": " + std::strerror(read_error);
+    return false;
+  }
   std::sort(paths->begin(), paths->end());
   return true;
 }

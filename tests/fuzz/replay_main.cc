@@ -6,8 +6,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -36,10 +39,15 @@ void Collect(const std::string& path, std::vector<std::string>* files) {
   }
   DIR* dir = opendir(path.c_str());
   if (dir == nullptr) return;
+  errno = 0;
   while (dirent* entry = readdir(dir)) {
     const std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
-    Collect(path + "/" + name, files);
+    if (name != "." && name != "..") Collect(path + "/" + name, files);
+    errno = 0;
+  }
+  if (errno != 0) {
+    std::fprintf(stderr, "cannot list %s: %s\n", path.c_str(), std::strerror(errno));
+    std::exit(1);
   }
   closedir(dir);
 }
