@@ -70,7 +70,10 @@ bool HasImageExtension(const std::string& name) {
 // without complaint (the missing pixels come out as zeros), so their sizes
 // are checked against their headers here. Returns the bytes the header
 // promises, or 0 when the format is another one or its size is not fixed.
+// Dimensions stb_image refuses anyway (above 2^24) are left to it, which also
+// keeps the products below from overflowing.
 uint64_t PromisedBytes(const std::vector<uint8_t>& b) {
+  constexpr uint64_t kMaxDimension = uint64_t{1} << 24;
   if (b.size() >= 3 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) {
     // "P5" width height maxval, separated by whitespace and # comments, then
     // one whitespace byte and the samples (2 bytes each when maxval > 255).
@@ -86,10 +89,11 @@ uint64_t PromisedBytes(const std::vector<uint8_t>& b) {
         }
       }
       if (i >= b.size() || !std::isdigit(b[i])) return 0;  // malformed: stb reports it
-      while (i < b.size() && std::isdigit(b[i]) && field < (uint64_t{1} << 32)) {
+      while (i < b.size() && std::isdigit(b[i]) && field <= kMaxDimension) {
         field = field * 10 + (b[i++] - '0');
       }
     }
+    if (fields[0] > kMaxDimension || fields[1] > kMaxDimension) return 0;
     const uint64_t channels = b[1] == '5' ? 1 : 3, sample = fields[2] > 255 ? 2 : 1;
     return i + 1 + fields[0] * fields[1] * channels * sample;
   }
@@ -101,9 +105,9 @@ uint64_t PromisedBytes(const std::vector<uint8_t>& b) {
     const int32_t width = static_cast<int32_t>(u32(18)), height = static_cast<int32_t>(u32(22));
     const uint32_t bits = u16(28), compression = u32(30);
     if (compression != 0 && compression != 3) return 0;  // RLE: no fixed size
-    if (width <= 0 || height == 0 || height == INT32_MIN) return 0;
-    const uint64_t stride = (uint64_t{static_cast<uint32_t>(width)} * bits + 31) / 32 * 4;
     const uint64_t rows = static_cast<uint64_t>(height < 0 ? -int64_t{height} : int64_t{height});
+    if (width <= 0 || rows == 0 || uint64_t(width) > kMaxDimension || rows > kMaxDimension) return 0;
+    const uint64_t stride = (uint64_t{static_cast<uint32_t>(width)} * bits + 31) / 32 * 4;
     // The last row's padding is not required: some writers leave it out.
     return offset + stride * (rows - 1) + (uint64_t{static_cast<uint32_t>(width)} * bits + 7) / 8;
   }
@@ -154,6 +158,13 @@ bool DecodeImage(const std::string& path, uint32_t channels, Image* image, std::
         path + ": not a readable image (" + (reason != nullptr ? reason : "cannot decode") + ")";
     return false;
   }
+  if (w <= 0 || h <= 0) {
+    // stb_image returns an empty image for a PNM header cut before its size.
+    stbi_image_free(data);
+    *error = path + ": not a readable image (no pixels: " + std::to_string(w) + " x " +
+             std::to_string(h) + ")";
+    return false;
+  }
   image->width = static_cast<uint32_t>(w);
   image->height = static_cast<uint32_t>(h);
   image->channels = channels;
@@ -195,6 +206,11 @@ std::vector<float> ResizeBilinear(const Image& image, uint32_t height, uint32_t 
 
 bool PreprocessImage(const Image& image, const Preprocessing& p, std::vector<float>* nchw,
                      std::string* error) {
+  if (image.width == 0 || image.height == 0 || p.width == 0 || p.height == 0) {
+    *error = "cannot resize a " + std::to_string(image.width) + " x " + std::to_string(image.height) +
+             " image to " + std::to_string(p.width) + " x " + std::to_string(p.height);
+    return false;
+  }
   if (image.channels != p.channels) {
     *error = "the image has " + std::to_string(image.channels) + " channels, the model takes " +
              std::to_string(p.channels);

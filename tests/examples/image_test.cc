@@ -142,6 +142,17 @@ TEST_CASE("image: files cut short fail (PNG by stb; binary PGM/PPM and BMP again
                          " bytes, its header needs " + std::to_string(needed) + ")");
     }
   }
+  // Headers cut before the size: stb_image "decodes" them to 0 x 0 or 3 x 0.
+  for (const char* header : {"P5\n# comment\n", "P6 3 3"}) {
+    const std::string text = header;
+    const std::string path =
+        WriteBytes("header.pnm", std::vector<uint8_t>(text.begin(), text.end()), text.size());
+    Image image;
+    std::string error;
+    CAPTURE(text);
+    CHECK_FALSE(DecodeImage(path, 1, &image, &error));
+    CHECK(error.find(path + ": not a readable image (") == 0);
+  }
   // The PGM's pixels are the written ones (the header parse found the data).
   Image image;
   std::string error;

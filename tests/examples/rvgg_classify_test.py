@@ -211,12 +211,15 @@ def main():
     bad['truncated bmp'] = w('cut.bmp')
     with open(bad['truncated bmp'], 'wb') as f:
         f.write(bmp_bytes[:-100])
+    bad['pgm header only'] = w('header.pgm')
+    with open(bad['pgm header only'], 'wb') as f:
+        f.write(b'P5\n# no size\n')
     mixed = [png[0], bad['missing'], bad['directory'], png[1], bad['empty'], bad['text'], png[2],
-             bad['truncated png'], bad['truncated pgm'], bad['truncated bmp'], png[3]]
+             bad['truncated png'], bad['truncated pgm'], bad['truncated bmp'], bad['pgm header only'], png[3]]
     rc, out, err = tool(classify + [w('labels.rvgg')] + mixed)
     lines = parse(out)
     check(rc == 2, f'bad images among good ones: exit status 2 (got {rc})')
-    check(err.count('\n') == 1 and err.startswith('rvgg-classify: 7 of 11 images could not be classified'),
+    check(err.count('\n') == 1 and err.startswith('rvgg-classify: 8 of 12 images could not be classified'),
           f'bad images: one count line on stderr (got {err!r})')
     ok = lines is not None and [l[0] for l in lines] == mixed
     check(ok, 'bad images: exactly one line per image, in argument order')
