@@ -25,3 +25,21 @@ function(rvgg_add_doctest)
     set_tests_properties(${ARG_NAME} PROPERTIES FIXTURES_REQUIRED "${ARG_FIXTURES}")
   endif()
 endfunction()
+
+# rvgg_add_tool(NAME SOURCES ... [LIBS ...])
+# A device tool in examples/ (rvgg-run, rvgg-bench, rvgg-classify, ...): one
+# executable on the runtime's C API and the shared CLI helpers, installed to
+# bin/. Host and cross builds alike: a tool added this way is built for
+# aarch64 and armv7 by their presets and runs there as
+#   build/aarch64/emulator build/aarch64/bin/NAME ...
+# and in tests as add_test(NAME ... COMMAND NAME ...), which CTest runs
+# through CMAKE_CROSSCOMPILING_EMULATOR. RVGG_EMULATOR (a list, empty on the
+# host) prefixes it where a script needs the whole command:
+#   ${RVGG_EMULATOR} $<TARGET_FILE:NAME>
+function(rvgg_add_tool name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE rvgg_tool_common rvgg_runtime ${ARG_LIBS})
+  rvgg_set_warnings(${name})
+  install(TARGETS ${name} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endfunction()

@@ -30,6 +30,10 @@ std::string BaseName(const std::string& path) {
 }
 
 std::vector<std::string> ReadLabels(const std::string& path, uint32_t classes) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw ConvertError("labels file '" + path + "' is a directory");
+  }
   std::ifstream in(path);
   if (!in) throw ConvertError("cannot read labels file '" + path + "'");
   std::vector<std::string> labels;
@@ -139,6 +143,15 @@ void CheckOutputPath(const std::string& path) {
   }
 }
 
+// Refuses to replace the checkpoint being converted with the model.
+void CheckNotSameFile(const std::string& input, const std::string& output) {
+  struct stat a, b;
+  if (stat(input.c_str(), &a) == 0 && stat(output.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+      a.st_ino == b.st_ino) {
+    throw ConvertError("output '" + output + "' is the input checkpoint; choose another file");
+  }
+}
+
 // NCHW image -> NHWC.
 std::vector<float> ToNhwc(const float* nchw, uint32_t c, uint32_t h, uint32_t w) {
   std::vector<float> nhwc(size_t{c} * h * w);
@@ -223,11 +236,19 @@ ConvertReport Convert(const ConvertOptions& o) {
     report.source_format = "synthetic (random fused weights, seed " + std::to_string(o.seed) + ")";
     source_file = "synthetic:" + spec.name;
   } else {
+    CheckNotSameFile(o.checkpoint, o.output);
     const Checkpoint checkpoint = ReadCheckpoint(o.checkpoint);
-    std::string wrapper, scheme;
-    const StateDict state = ExtractStateDict(checkpoint, &wrapper);
+    std::string scheme;
+    WeightsSource weights;
+    const StateDict state = ExtractStateDict(checkpoint, o.weights_key, &weights);
     net = ParseRepVGG(state, &scheme);
+    const std::string wrapper = weights.Compact();
     report.source_format = checkpoint.container + ", " + scheme + (wrapper.empty() ? "" : ", " + wrapper);
+    report.container =
+        checkpoint.container == "torch-zip" ? "torch.save zip archive" : checkpoint.container;
+    report.dtypes = DescribeDtypes(state);
+    report.naming = scheme;
+    report.weights = weights.Describe();
     source_file = BaseName(o.checkpoint);
   }
   report.architecture = IdentifyVariant(net);

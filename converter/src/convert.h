@@ -14,6 +14,9 @@ namespace rvgg::convert {
 
 struct ConvertOptions {
   std::string checkpoint;  // empty with `synthetic`
+  // The checkpoint entry holding the weights ("model", "state_dict.model");
+  // empty: found automatically (EMA weights first, see WrapperKeys()).
+  std::string weights_key;
   std::string output;
   uint32_t input_height = 224;
   uint32_t input_width = 224;
@@ -41,7 +44,12 @@ struct ConvertOptions {
 };
 
 struct ConvertReport {
-  std::string source_format;  // "torch-zip, official train-time, state_dict + module. prefix"
+  std::string source_format;  // "torch-zip, official train-time, state_dict, module. prefix"
+  // The same, in parts for the summary:
+  std::string container;      // "torch.save zip archive", "safetensors"
+  std::string dtypes;         // storage dtypes: "float16"
+  std::string naming;         // "official mixed train/deploy"
+  std::string weights;        // WeightsSource::Describe()
   std::string architecture;   // "RepVGG-A0" or "custom"
   std::string description;    // stages/widths/groups
   uint32_t in_channels = 0, input_height = 0, input_width = 0, classes = 0;

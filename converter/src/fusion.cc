@@ -1,7 +1,9 @@
 #include "converter/src/fusion.h"
 
 #include <cmath>
+#include <limits>
 #include <random>
+#include <string>
 
 #include "converter/src/error.h"
 #include "runtime/src/ops/reference.h"
@@ -41,6 +43,19 @@ std::vector<float> Classify(const Classifier& cls, uint32_t h, uint32_t w,
   ref::FullyConnected(cls.in_features, cls.out_features, pooled.data(), cls.weight.data(),
                       cls.bias.data(), false, logits.data());
   return logits;
+}
+
+// A fused value beyond float32 (a tiny running_var under a large gamma)
+// would become Inf; say which block instead.
+void CheckFloatRange(const std::string& block, const char* what, const std::vector<double>& v) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!(std::fabs(v[i]) <= std::numeric_limits<float>::max())) {
+      throw ConvertError(
+          "block '" + block + "': fused " + what + " value " + std::to_string(v[i]) +
+          " at flat index " + std::to_string(i) +
+          " does not fit float32 (BatchNorm gamma / sqrt(running_var + eps) too large)");
+    }
+  }
 }
 
 }  // namespace
@@ -108,6 +123,8 @@ FusedNet Fuse(const RepVGGNet& net) {
     conv.padding = 1;
     conv.groups = b.groups;
     conv.relu = !b.se.has_value();
+    CheckFloatRange(b.name, "kernel", w);
+    CheckFloatRange(b.name, "bias", bias);
     conv.weight = ToOhwi(std::vector<float>(w.begin(), w.end()), b.out_channels,
                          b.in_channels / b.groups, 3, 3);
     conv.bias.assign(bias.begin(), bias.end());

@@ -125,7 +125,7 @@ struct QuantizeOptions {
   // always float32.
   std::vector<std::string> keep_fp32;
   // Images (from the start of the calibration set) the error report runs.
-  size_t report_images = 32;
+  size_t report_images = 16;
   // Images for the empirical bias correction (0: none): each int8 layer's
   // bias absorbs the mean shift its rounded weights (and the int8 layers
   // before it) cause, measured against the float network.

@@ -31,6 +31,13 @@ VariantSpec Make(const std::string& name, std::vector<uint32_t> stage_blocks, do
   return v;
 }
 
+// D2se reduces C to C / 16: floor in the official code and MMPretrain,
+// round-half-up in timm (make_divisible(C * 0.0625, 1)); the official widths
+// are multiples of 16, where both agree.
+bool IsOfficialSeWidth(uint32_t channels, uint32_t reduced) {
+  return reduced == channels / 16 || reduced == (channels + 8) / 16;
+}
+
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -76,7 +83,8 @@ std::string IdentifyVariant(const RepVGGNet& net) {
     for (size_t i = 0; match && i < net.blocks.size(); ++i) {
       const Block& b = net.blocks[i];
       match = b.out_channels == v.widths[b.stage] && b.groups == v.groups[i] &&
-              b.se.has_value() == v.se;
+              b.se.has_value() == v.se &&
+              (!b.se || IsOfficialSeWidth(b.out_channels, b.se->reduced));
     }
     for (size_t s = 0; match && s < v.blocks.size(); ++s) {
       match = static_cast<size_t>(std::count_if(net.blocks.begin(), net.blocks.end(),

@@ -26,8 +26,10 @@ const std::vector<VariantSpec>& OfficialVariants();
 // ConvertError listing the known names.
 const VariantSpec& FindVariant(const std::string& name);
 
-// The official variant whose stages, widths, groups and squeeze-excite
-// placement `net` has, or "custom".
+// The official variant whose blocks per stage, widths, groups (per global
+// block index) and squeeze-excite (in every block, C -> C/16 rounded down as
+// in the official code or half-up as in timm) `net` has, or "custom". Input
+// channels, classes and which blocks are already fused do not matter.
 std::string IdentifyVariant(const RepVGGNet& net);
 
 // "stages 1/2/4/14/1, widths 48/48/96/192/1280, groups 1"

@@ -113,6 +113,20 @@ fb::Offset<schema::Layer> BuildLayer(fb::FlatBufferBuilder& b, const FusedLayer&
   return schema::CreateLayer(b, name, op_type, op, DataType::Int8, input, output);
 }
 
+// Bytes the weights take in the buffer, with their alignment padding; the
+// builder starts this big so it never regrows (each regrowth copies the whole
+// buffer, and page-faults in a fresh one: seconds for the big variants).
+size_t EstimateBytes(const FusedNet& net, const ModelMetadata& m) {
+  size_t bytes = 1 << 16;
+  for (const FusedLayer& l : net.layers) {
+    const size_t floats = l.weight.size() + l.bias.size() + l.se.down_weight.size() +
+                          l.se.down_bias.size() + l.se.up_weight.size() + l.se.up_bias.size();
+    bytes += floats * sizeof(float) + 6 * (kDataAlignment + 64) + l.name.size() + 256;
+  }
+  for (const std::string& label : m.labels) bytes += label.size() + 16;
+  return bytes;
+}
+
 }  // namespace
 
 std::vector<uint8_t> SerializeModel(const FusedNet& net, const ModelMetadata& m,
@@ -120,7 +134,7 @@ std::vector<uint8_t> SerializeModel(const FusedNet& net, const ModelMetadata& m,
   if (quantization != nullptr && quantization->size() != net.layers.size()) {
     throw ConvertError("internal error: quantization does not match the layers");
   }
-  fb::FlatBufferBuilder b(1 << 20);
+  fb::FlatBufferBuilder b(EstimateBytes(net, m));
   std::vector<fb::Offset<schema::Layer>> layers;
   layers.reserve(net.layers.size());
   for (size_t i = 0; i < net.layers.size(); ++i) {

@@ -1,7 +1,7 @@
 // rvgg-convert: RepVGG checkpoint -> fused .rvgg model.
 //
 //   rvgg-convert CHECKPOINT -o MODEL.rvgg [--input-size N | HxW]
-//                [--mean a[,b,c]] [--std a[,b,c]] [--labels FILE]
+//                [--mean a[,b,c]] [--std a[,b,c]] [--labels FILE] [--weights KEY]
 //   rvgg-convert --synthetic VARIANT -o MODEL.rvgg [--input-size ...]
 //   ... --quantize int8 --calibration X.npy [--calibration-images DIR] [--keep-fp32 a,b]
 #include <cmath>
@@ -20,12 +20,13 @@ using rvgg::convert::ConvertError;
 
 const char kUsage[] =
     "usage: rvgg-convert CHECKPOINT -o MODEL.rvgg [--input-size N | HxW]\n"
-    "                    [--mean a[,b,c]] [--std a[,b,c]] [--labels FILE]\n"
+    "                    [--mean a[,b,c]] [--std a[,b,c]] [--labels FILE] [--weights KEY]\n"
     "       rvgg-convert --synthetic VARIANT -o MODEL.rvgg [--input-size N | HxW]\n"
     "                    [--classes N] [--in-channels N] [--seed N]\n"
     "\n"
-    "Reads a RepVGG checkpoint (torch.save .pth/.bin or .safetensors; official,\n"
-    "timm or MMPretrain names; train-time, deploy or mixed; wrapped or not),\n"
+    "Reads a RepVGG checkpoint (torch.save .pth/.bin, also of a whole model, a\n"
+    "TorchScript .pt, or .safetensors; official, timm or MMPretrain names; train-time,\n"
+    "deploy or mixed; wrapped or not; float32/16, bfloat16),\n"
     "fuses every block into one 3x3 convolution, checks the fused network\n"
     "against the multi-branch one, and writes a .rvgg model.\n"
     "\n"
@@ -34,6 +35,11 @@ const char kUsage[] =
     "  --mean a[,b,c]        per-channel normalization mean (default: ImageNet for 3 channels)\n"
     "  --std a[,b,c]         per-channel normalization std\n"
     "  --labels FILE         class labels, one per line\n"
+    "  --weights KEY         the checkpoint entry holding the weights, e.g. 'model' when\n"
+    "                        a training checkpoint has both 'model' and 'model_ema';\n"
+    "                        nested entries as 'state_dict.model'. Default: the file's\n"
+    "                        own state dict, else the first of model_ema, state_dict_ema,\n"
+    "                        ema, state_dict, model, module, net (EMA weights first)\n"
     "  --synthetic VARIANT   random fused weights for an official variant (A0 ... B3g4, D2se)\n"
     "  --classes N           synthetic: number of classes (default 1000)\n"
     "  --in-channels N       synthetic: input channels (default 3)\n"
@@ -61,9 +67,11 @@ const char kUsage[] =
     "                        images for the bias correction: each int8 layer's bias\n"
     "                        absorbs the mean shift rounding causes (default 16,\n"
     "                        0: off)\n"
-    "  --report-images N     images for the per-layer error report (default 32)\n";
+    "  --report-images N     images for the per-layer error report (default 16)\n";
 
-[[noreturn]] void Die(const std::string& message) {
+[[noreturn]] void Die(std::string message) {
+  // One line whatever the checkpoint's names hold.
+  for (char& c : message) c = (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
   std::fprintf(stderr, "rvgg-convert: error: %s\n", message.c_str());
   std::exit(1);
 }
@@ -150,6 +158,9 @@ int main(int argc, char** argv) {
       }
     } else if (arg == "--labels") {
       o.labels_file = value();
+    } else if (arg == "--weights") {
+      o.weights_key = value();
+      if (o.weights_key.empty()) Die("--weights expects a checkpoint key such as 'model'");
     } else if (arg == "--synthetic") {
       o.synthetic = value();
     } else if (arg == "--classes") {
@@ -217,6 +228,7 @@ int main(int argc, char** argv) {
   }
   if (o.checkpoint.empty() && o.synthetic.empty()) Die("no checkpoint given (see --help)");
   if (!o.checkpoint.empty() && !o.synthetic.empty()) Die("give a checkpoint or --synthetic, not both");
+  if (!o.weights_key.empty() && o.checkpoint.empty()) Die("--weights needs a checkpoint");
   if (o.output.empty()) Die("no output file given (-o MODEL.rvgg)");
   if (o.quantize.empty() && (!o.calibration_npy.empty() || !o.calibration_images.empty() ||
                              !o.quantization.keep_fp32.empty())) {
@@ -235,7 +247,13 @@ int main(int argc, char** argv) {
   }
   const std::string source = o.synthetic.empty() ? o.checkpoint : "--synthetic " + o.synthetic;
   std::printf("rvgg-convert: %s -> %s\n", source.c_str(), o.output.c_str());
-  std::printf("  format        %s\n", r.source_format.c_str());
+  if (o.synthetic.empty()) {
+    std::printf("  format        %s, %s tensors\n", r.container.c_str(), r.dtypes.c_str());
+    std::printf("  naming        %s\n", r.naming.c_str());
+    std::printf("  weights       %s\n", r.weights.c_str());
+  } else {
+    std::printf("  format        %s\n", r.source_format.c_str());
+  }
   std::printf("  architecture  %s: %s\n", r.architecture.c_str(), r.description.c_str());
   std::printf("  input         %u x %u x %u (C x H x W), %u classes%s\n", r.in_channels,
               r.input_height, r.input_width, r.classes, r.labels ? ", labels recorded" : "");

@@ -107,5 +107,19 @@ int main(int argc, char** argv) {
   }
   std::printf("\n  backend memory beyond the file (packed weights, indirection): %llu bytes\n",
               static_cast<unsigned long long>(kernel_bytes));
+  // What a load into caller memory (rvgg_options.memory) takes on this CPU.
+  rvgg_options in_memory = options;
+  in_memory.num_threads = 1;
+  size_t memory = 0;
+  rvgg_message message;
+  if (rvgg_model_memory_size(model.buffer.data(), model.buffer.size(), &in_memory, &memory,
+                             &message) == RVGG_STATUS_OK) {
+    const unsigned long long rest = memory - arena - kernel_bytes;
+    std::printf("  caller memory %zu bytes for rvgg_options.memory on this CPU: arena %zu + backend "
+                "%llu + tables, block headers and padding %llu\n",
+                memory, arena, static_cast<unsigned long long>(kernel_bytes), rest);
+  } else {
+    std::printf("  caller memory (not measured: %s)\n", message.text);
+  }
   return 0;
 }

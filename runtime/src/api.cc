@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "rvgg/rvgg.h"
+#include "runtime/src/load_memory.h"
 #include "runtime/src/memory.h"
 #include "runtime/src/model.h"
 #include "runtime/src/ops/kernel.h"
@@ -19,12 +20,14 @@ struct rvgg_model {
   rvgg_options options{};
   rvgg::LayerDesc* layers = nullptr;
   rvgg::Kernel** kernels = nullptr;
+  uint8_t* winograd_tiles = nullptr;  // per layer: Winograd m, 0 = direct
   rvgg::ArenaPlan plan;
   uint8_t* arena = nullptr;
   bool owns_arena = false;
   float* input = nullptr;         // NHWC input inside the arena
   const float* output = nullptr;  // last layer's output inside the arena
   pthreadpool_t threadpool = nullptr;
+  rvgg::MemoryPool* pool = nullptr;  // caller-memory mode: where all of the above lives
   rvgg_layer_callback callback = nullptr;
   void* callback_data = nullptr;
 };
@@ -36,14 +39,14 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
   rvgg_options_default(out);
   if (options == nullptr) return RVGG_STATUS_OK;
   *out = *options;
-  if (out->backend != RVGG_BACKEND_XNNPACK && out->backend != RVGG_BACKEND_REFERENCE) {
-    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown backend %d",
-                static_cast<int>(out->backend));
+  const long long backend = RawEnumValue(out->backend);
+  if (backend != RVGG_BACKEND_XNNPACK && backend != RVGG_BACKEND_REFERENCE) {
+    return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown backend %lld", backend);
   }
   if (out->flags != 0) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "options.flags must be 0");
   }
-  switch (out->winograd) {
+  switch (RawEnumValue(out->winograd)) {
     case RVGG_WINOGRAD_AUTO:
     case RVGG_WINOGRAD_OFF:
     case RVGG_WINOGRAD_F2:
@@ -51,8 +54,8 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
     case RVGG_WINOGRAD_F6:
       break;
     default:
-      return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown winograd setting %d",
-                  static_cast<int>(out->winograd));
+      return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown winograd setting %lld",
+                  RawEnumValue(out->winograd));
   }
   if (out->num_threads > 1024) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "num_threads %u is out of range",
@@ -62,31 +65,57 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "arena must be %d-byte aligned",
                 RVGG_ARENA_ALIGNMENT);
   }
+  return CheckMemoryOptions(*out, message);
+}
+
+// Second verification pass: records each layer.
+rvgg_status RecordLayer(void* context, const LayerDesc& desc, rvgg_message*) {
+  static_cast<LayerDesc*>(context)[desc.index] = desc;
   return RVGG_STATUS_OK;
 }
 
-// Second verification pass: records each layer and feeds the arena planner.
-struct PlanContext {
+// A lower bound of the arena, without storing the layers (so without the
+// Winograd scratch, which needs every layer to choose): lets a load refuse
+// what cannot fit before anything is allocated.
+struct PreviewContext {
   ArenaPlanner planner;
   rvgg_backend backend;
-  LayerDesc* layers;  // may be null when only the plan is wanted
 };
 
-rvgg_status PlanLayer(void* context, const LayerDesc& desc, rvgg_message*) {
-  auto* plan = static_cast<PlanContext*>(context);
-  if (desc.index == 0) plan->planner.AddInput(desc.input_elements() * sizeof(float));
-  plan->planner.AddLayer(desc.output_bytes(), desc.in_place(),
-                         KernelScratchBytes(desc, plan->backend));
-  if (plan->layers != nullptr) plan->layers[desc.index] = desc;
+rvgg_status PreviewLayer(void* context, const LayerDesc& desc, rvgg_message*) {
+  auto* preview = static_cast<PreviewContext*>(context);
+  if (desc.index == 0) preview->planner.AddInput(desc.input_elements() * sizeof(float));
+  preview->planner.AddLayer(desc.output_bytes(), desc.in_place(),
+                            KernelScratchBytes(desc, preview->backend, /*winograd_tile=*/0));
   return RVGG_STATUS_OK;
 }
 
-rvgg_status PlanModel(const void* data, size_t size, const rvgg_options& options,
-                      ModelSummary* summary, LayerDesc* layers, ArenaPlan* plan,
-                      rvgg_message* message) {
-  PlanContext context{ArenaPlanner(), options.backend, layers};
-  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, summary, PlanLayer, &context, message));
+rvgg_status PreviewModel(const void* data, size_t size, const rvgg_options& options,
+                         ModelSummary* summary, ArenaPlan* plan, rvgg_message* message) {
+  PreviewContext context{ArenaPlanner(), options.backend};
+  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, summary, PreviewLayer, &context, message));
   *plan = context.planner.Finish();
+  return RVGG_STATUS_OK;
+}
+
+// Records the layers (`layers` and `winograd_tiles` hold summary->num_layers
+// entries, known from a first verification), chooses the kernels that change
+// memory needs (Winograd, which needs the whole model to share its budget),
+// and plans the arena.
+rvgg_status PlanModel(const void* data, size_t size, const rvgg_options& options,
+                      ModelSummary* summary, LayerDesc* layers, uint8_t* winograd_tiles,
+                      ArenaPlan* plan, rvgg_message* message) {
+  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, summary, RecordLayer, layers, message));
+  const uint32_t n = summary->num_layers;
+  ChooseWinogradTiles(layers, n, options, winograd_tiles);
+  ArenaPlanner planner;
+  for (uint32_t i = 0; i < n; ++i) {
+    const LayerDesc& desc = layers[i];
+    if (i == 0) planner.AddInput(desc.input_elements() * sizeof(float));
+    planner.AddLayer(desc.output_bytes(), desc.in_place(),
+                     KernelScratchBytes(desc, options.backend, winograd_tiles[i]));
+  }
+  *plan = planner.Finish();
   return RVGG_STATUS_OK;
 }
 
@@ -141,6 +170,7 @@ void FreeModel(rvgg_model* model) {
     for (uint32_t i = 0; i < model->summary.num_layers; ++i) DestroyKernel(model->kernels[i]);
     FreeAligned(model->kernels);
   }
+  FreeAligned(model->winograd_tiles);
 #if RVGG_WITH_XNNPACK
   if (model->threadpool != nullptr) pthreadpool_destroy(model->threadpool);
 #endif
@@ -149,33 +179,43 @@ void FreeModel(rvgg_model* model) {
   Delete(model);
 }
 
+// Load, or (with `trial` set) the measurement behind rvgg_model_memory_size:
+// the same allocations in the same order, except that the arena is only
+// counted, layers are bound to placeholder buffers, and each layer's kernel
+// is destroyed (and its bytes released) right after it was made and measured.
 rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_options,
-                      rvgg_model** out, rvgg_message* message) {
+                      rvgg_model** out, rvgg_message* message, LoadTrial* trial = nullptr) {
   rvgg_options options;
   RVGG_RETURN_IF_ERROR(CheckOptions(user_options, &options, message));
+  // Verify and plan without allocating, then refuse what cannot fit.
   ModelSummary summary;
-  RVGG_RETURN_IF_ERROR(VerifyModel(data, size, &summary, nullptr, nullptr, message));
+  ArenaPlan preview;
+  RVGG_RETURN_IF_ERROR(PreviewModel(data, size, options, &summary, &preview, message));
+  LoadMemory memory;
+  RVGG_RETURN_IF_ERROR(memory.Begin(options, summary, preview.total_bytes, trial, message));
 
   rvgg_model* model = New<rvgg_model>();
-  if (model == nullptr) return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory");
+  if (model == nullptr) return memory.OutOfMemory(message, "the model object");
   model->data = static_cast<const uint8_t*>(data);
   model->size = size;
   model->options = options;
   model->summary = summary;
+  model->pool = memory.pool();
 
   const uint32_t n = summary.num_layers;  // bounded by kMaxLayers
   model->layers = static_cast<LayerDesc*>(AllocateAligned(n * sizeof(LayerDesc), kAlignment));
   model->kernels = static_cast<Kernel**>(AllocateAligned(n * sizeof(Kernel*), kAlignment));
-  if (model->layers == nullptr || model->kernels == nullptr) {
+  model->winograd_tiles = static_cast<uint8_t*>(AllocateAligned(n, kAlignment));
+  if (model->layers == nullptr || model->kernels == nullptr || model->winograd_tiles == nullptr) {
     FreeModel(model);
-    return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory for %u layers", n);
+    return memory.OutOfMemory(message, "the layer tables");
   }
   for (uint32_t i = 0; i < n; ++i) {
     new (&model->layers[i]) LayerDesc();
     model->kernels[i] = nullptr;
   }
-  rvgg_status status =
-      PlanModel(data, size, options, &model->summary, model->layers, &model->plan, message);
+  rvgg_status status = PlanModel(data, size, options, &model->summary, model->layers,
+                                 model->winograd_tiles, &model->plan, message);
   if (status != RVGG_STATUS_OK) {
     FreeModel(model);
     return status;
@@ -189,17 +229,19 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
                   "arena is %zu bytes, the model needs %zu", options.arena_size, arena_bytes);
     }
     model->arena = static_cast<uint8_t*>(options.arena);
+  } else if (trial != nullptr) {
+    trial->CountArena(arena_bytes);
+    model->arena = trial->placeholder();
   } else {
     model->arena = static_cast<uint8_t*>(AllocateAligned(arena_bytes, kAlignment));
     model->owns_arena = true;
     if (model->arena == nullptr) {
       FreeModel(model);
-      return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "cannot allocate a %zu-byte arena",
-                  arena_bytes);
+      return memory.OutOfMemory(message, "the arena");
     }
   }
   // Deterministic contents (the XNNPACK tail bytes are read, never used).
-  std::memset(model->arena, 0, arena_bytes);
+  if (trial == nullptr) std::memset(model->arena, 0, arena_bytes);
 
 #if RVGG_WITH_XNNPACK
   if (options.backend == RVGG_BACKEND_XNNPACK && options.num_threads > 1) {
@@ -214,6 +256,7 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
 
   uint8_t* buffers[2] = {model->arena + model->plan.buffer_offset[0],
                          model->arena + model->plan.buffer_offset[1]};
+  if (trial != nullptr) buffers[0] = buffers[1] = trial->placeholder();
   int current = 0;
   model->input = reinterpret_cast<float*>(buffers[0]);
   for (uint32_t i = 0; i < n; ++i) {
@@ -222,16 +265,27 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
     bindings.input = buffers[current];
     if (!desc.in_place()) current = 1 - current;
     bindings.output = buffers[current];
-    bindings.scratch = model->arena + model->plan.scratch_offset;
+    bindings.scratch = trial != nullptr ? trial->placeholder()
+                                        : model->arena + model->plan.scratch_offset;
     bindings.scratch_bytes = model->plan.scratch_bytes;
+    if (trial != nullptr) trial->BeginLayer();
     status = CreateKernel(desc, options.backend, bindings, model->threadpool, &model->kernels[i],
-                          message);
+                          message, model->winograd_tiles[i]);
+    if (status == RVGG_STATUS_OUT_OF_MEMORY) status = memory.LayerOutOfMemory(desc, message);
     if (status != RVGG_STATUS_OK) {
       FreeModel(model);
       return status;
     }
+    if (trial != nullptr) {
+      trial->EndLayer(model->kernels[i]);
+      model->kernels[i] = nullptr;
+    }
   }
   model->output = reinterpret_cast<const float*>(buffers[current]);
+  if (trial != nullptr) {
+    FreeModel(model);
+    return trial->Finish(message);
+  }
   *out = model;
   return RVGG_STATUS_OK;
 }
@@ -258,7 +312,9 @@ extern "C" {
 void rvgg_options_default(rvgg_options* options) {
   if (options == nullptr) return;
   std::memset(options, 0, sizeof(*options));
-  options->backend = RVGG_BACKEND_XNNPACK;
+  // The best backend this build has: a build without XNNPACK defaults to the
+  // reference kernels rather than to a backend it would refuse.
+  options->backend = RVGG_WITH_XNNPACK ? RVGG_BACKEND_XNNPACK : RVGG_BACKEND_REFERENCE;
   options->num_threads = 1;
   options->winograd = RVGG_WINOGRAD_AUTO;
 }
@@ -296,9 +352,42 @@ rvgg_status rvgg_model_arena_size(const void* data, size_t size, const rvgg_opti
   rvgg_options checked;
   RVGG_RETURN_IF_ERROR(rvgg::CheckOptions(options, &checked, message));
   rvgg::ModelSummary summary;
-  rvgg::ArenaPlan plan;
-  RVGG_RETURN_IF_ERROR(rvgg::PlanModel(data, size, checked, &summary, nullptr, &plan, message));
-  *arena_bytes = plan.total_bytes;
+  RVGG_RETURN_IF_ERROR(rvgg::VerifyModel(data, size, &summary, nullptr, nullptr, message));
+  // The plan needs every layer at once (Winograd choices share one budget).
+  const uint32_t n = summary.num_layers;  // bounded by kMaxLayers
+  auto* layers = static_cast<rvgg::LayerDesc*>(
+      rvgg::AllocateAligned(n * sizeof(rvgg::LayerDesc), rvgg::kAlignment));
+  auto* tiles = static_cast<uint8_t*>(rvgg::AllocateAligned(n, rvgg::kAlignment));
+  rvgg_status status = RVGG_STATUS_OK;
+  if (layers == nullptr || tiles == nullptr) {
+    status = rvgg::Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory for %u layers", n);
+  } else {
+    for (uint32_t i = 0; i < n; ++i) new (&layers[i]) rvgg::LayerDesc();
+    rvgg::ArenaPlan plan;
+    status = rvgg::PlanModel(data, size, checked, &summary, layers, tiles, &plan, message);
+    if (status == RVGG_STATUS_OK) *arena_bytes = plan.total_bytes;
+  }
+  rvgg::FreeAligned(layers);
+  rvgg::FreeAligned(tiles);
+  return status;
+}
+
+rvgg_status rvgg_model_memory_size(const void* data, size_t size, const rvgg_options* options,
+                                   size_t* memory_bytes, rvgg_message* message) {
+  rvgg::ClearMessage(message);
+  if (memory_bytes == nullptr) {
+    return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "memory_bytes is NULL");
+  }
+  *memory_bytes = 0;
+  if (options != nullptr && options->num_threads > 1) {
+    return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
+                      "options.num_threads is %u; caller memory (what this measures for) runs on "
+                      "the calling thread only",
+                      options->num_threads);
+  }
+  rvgg::LoadTrial trial;
+  RVGG_RETURN_IF_ERROR(rvgg::LoadModel(data, size, options, nullptr, message, &trial));
+  *memory_bytes = trial.bytes();
   return RVGG_STATUS_OK;
 }
 
@@ -341,7 +430,8 @@ const char* rvgg_model_label(const rvgg_model* model, uint32_t index) {
 rvgg_status rvgg_model_run(rvgg_model* model, const float* input, rvgg_layout layout,
                            float* output) {
   if (model == nullptr || input == nullptr || output == nullptr ||
-      (layout != RVGG_LAYOUT_NCHW && layout != RVGG_LAYOUT_NHWC)) {
+      (rvgg::RawEnumValue(layout) != RVGG_LAYOUT_NCHW &&
+       rvgg::RawEnumValue(layout) != RVGG_LAYOUT_NHWC)) {
     return RVGG_STATUS_INVALID_ARGUMENT;
   }
   rvgg::CopyInput(model, input, layout);

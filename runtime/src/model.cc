@@ -387,6 +387,30 @@ rvgg_status CheckFloatVector(const flatbuffers::Vector<float>* v, uint32_t expec
   return RVGG_STATUS_OK;
 }
 
+// Strings from the file end up in messages, tables and terminals: a
+// newline would break the one-line message promise, an escape sequence would
+// reach the user's terminal. No legitimate name, label or provenance field
+// has control characters, so they are refused (without echoing the string).
+// `index` < 0: `what` alone names the string.
+rvgg_status CheckText(const flatbuffers::String* text, const char* what, int64_t index,
+                      rvgg_message* message) {
+  if (text == nullptr) return RVGG_STATUS_OK;
+  for (uint32_t i = 0; i < text->size(); ++i) {
+    const uint8_t c = static_cast<uint8_t>(text->Get(i));
+    if (c < 0x20 || c == 0x7f) {
+      char name[64];
+      if (index < 0) {
+        std::snprintf(name, sizeof(name), "%s", what);
+      } else {
+        std::snprintf(name, sizeof(name), "%s %lld", what, static_cast<long long>(index));
+      }
+      return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s holds control character 0x%02x at byte %u",
+                  name, c, i);
+    }
+  }
+  return RVGG_STATUS_OK;
+}
+
 }  // namespace
 
 const char* LayerDesc::kind_name() const {
@@ -410,9 +434,12 @@ rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
   if (data == nullptr) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "model buffer is NULL");
   }
-  if (reinterpret_cast<uintptr_t>(data) % 4 != 0) {
+  // FlatBuffers checks field alignment relative to the buffer start and then
+  // reads scalars in place: the buffer must be aligned for the widest one
+  // (Model.arena_bytes, 8 bytes), or reading it is a misaligned load.
+  if (reinterpret_cast<uintptr_t>(data) % 8 != 0) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
-                "model buffer must be at least 4-byte aligned (64 recommended)");
+                "model buffer must be at least 8-byte aligned (64 recommended)");
   }
   if (size < 8) {
     return Fail(message, RVGG_STATUS_INVALID_MODEL, "model is %zu bytes, too small to be an rvgg model",
@@ -457,6 +484,11 @@ rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
                 "input shape %ux%ux%u is outside the limits (1..%u spatial, 1..%u channels)", h, w,
                 c, kMaxSpatial, kMaxChannels);
   }
+  if (uint64_t{h} * w * c > kMaxActivationElements) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                "input %ux%ux%u exceeds the activation limit of %llu elements", h, w, c,
+                static_cast<unsigned long long>(kMaxActivationElements));
+  }
   const auto* layers = model->layers();
   if (layers == nullptr || layers->size() == 0) {
     return Fail(message, RVGG_STATUS_INVALID_MODEL, "model has no layers");
@@ -468,6 +500,19 @@ rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
   if (const auto* pre = model->preprocessing()) {
     RVGG_RETURN_IF_ERROR(CheckFloatVector(pre->mean(), c, "mean", false, message));
     RVGG_RETURN_IF_ERROR(CheckFloatVector(pre->std(), c, "std", true, message));
+    if (const auto* labels = pre->labels()) {
+      for (uint32_t i = 0; i < labels->size(); ++i) {
+        RVGG_RETURN_IF_ERROR(CheckText(labels->Get(i), "label", i, message));
+      }
+    }
+  }
+  if (const schema::Provenance* p = model->provenance()) {
+    RVGG_RETURN_IF_ERROR(CheckText(p->source_file(), "provenance source_file", -1, message));
+    RVGG_RETURN_IF_ERROR(CheckText(p->source_format(), "provenance source_format", -1, message));
+    RVGG_RETURN_IF_ERROR(CheckText(p->architecture(), "provenance architecture", -1, message));
+    RVGG_RETURN_IF_ERROR(
+        CheckText(p->converter_version(), "provenance converter_version", -1, message));
+    RVGG_RETURN_IF_ERROR(CheckText(p->quantization(), "provenance quantization", -1, message));
   }
 
   ModelSummary s;
@@ -483,6 +528,7 @@ rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
   QuantParams prev_out_q;
   for (uint32_t i = 0; i < layers->size(); ++i) {
     const schema::Layer* layer = layers->Get(i);
+    RVGG_RETURN_IF_ERROR(CheckText(layer->name(), "the name of layer", i, message));
     LayerDesc d;
     d.index = i;
     d.name = (layer->name() != nullptr) ? layer->name()->c_str() : "";

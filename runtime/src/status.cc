@@ -24,7 +24,7 @@ void ClearMessage(rvgg_message* message) {
 }  // namespace rvgg
 
 extern "C" const char* rvgg_status_string(rvgg_status status) {
-  switch (status) {
+  switch (rvgg::RawEnumValue(status)) {
     case RVGG_STATUS_OK:
       return "ok";
     case RVGG_STATUS_INVALID_ARGUMENT:

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <string>
 
 #include "rvgg/rvgg.h"
 #include "tests/runtime/qs8_models.h"
@@ -58,16 +59,28 @@ void* memalign(size_t alignment, size_t n) {
 namespace rvgg::testing {
 namespace {
 
-long CountRuns(const std::vector<uint8_t>& bytes, rvgg_backend backend, uint32_t threads, int runs) {
+long CountRuns(const std::vector<uint8_t>& bytes, rvgg_backend backend, uint32_t threads, int runs,
+               rvgg_winograd winograd = RVGG_WINOGRAD_OFF) {
   rvgg_options o;
   rvgg_options_default(&o);
   o.backend = backend;
   o.num_threads = threads;
+  o.winograd = winograd;
   rvgg_model* model = nullptr;
   rvgg_message message;
   REQUIRE(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_OK);
   rvgg_model_info info;
   rvgg_model_get_info(model, &info);
+  if (backend == RVGG_BACKEND_XNNPACK && winograd != RVGG_WINOGRAD_OFF) {
+    // The check means something only if Winograd layers really run.
+    int winograd_layers = 0;
+    for (uint32_t i = 0; i < info.num_layers; ++i) {
+      rvgg_layer_info layer;
+      rvgg_model_get_layer_info(model, i, &layer);
+      if (std::string(layer.kernel).rfind("winograd", 0) == 0) ++winograd_layers;
+    }
+    CHECK(winograd_layers > 0);
+  }
   std::vector<float> input(size_t{info.input_channels} * info.input_height * info.input_width, 0.25f);
   std::vector<float> output(info.num_outputs);
   // No warm-up: a lazy first-run allocation must show up in the count too.
@@ -78,6 +91,51 @@ long CountRuns(const std::vector<uint8_t>& bytes, rvgg_backend backend, uint32_t
   const long calls = g_calls.load() - before;
   rvgg_model_free(model);
   return calls;
+}
+
+// First in the file (doctest runs them in order), so that it also covers the
+// first XNNPACK load of the process: only what rvgg.h documents as the
+// one-time start-up (cpuinfo, reached through rvgg_kernel_isa()) comes before.
+TEST_CASE("allocation: with caller memory, load, run and free never call the system allocator") {
+  REQUIRE(rvgg_kernel_isa() != nullptr);
+  const auto bytes = BuildModel(SmallRepVGGLikeSpec());
+  std::vector<float> input(3 * 32 * 32, 0.25f);
+  std::vector<float> output(10);
+  for (rvgg_backend backend : {RVGG_BACKEND_XNNPACK, RVGG_BACKEND_REFERENCE}) {
+    CAPTURE(backend);
+    rvgg_options o;
+    rvgg_options_default(&o);
+    o.backend = backend;
+    // Generous caller memory: the query measures inside it, then the load
+    // uses `need` bytes of it. Neither may reach the heap.
+    constexpr size_t kMemory = 8u << 20;
+    void* memory = std::aligned_alloc(RVGG_ARENA_ALIGNMENT, kMemory);
+    o.memory = memory;
+    o.memory_size = kMemory;
+    const long before = g_calls.load();
+    size_t need = 0;
+    rvgg_message message;
+    const rvgg_status measured = rvgg_model_memory_size(bytes.data(), bytes.size(), &o, &need, &message);
+    o.memory_size = need;
+    rvgg_model* model = nullptr;
+    const rvgg_status status = measured != RVGG_STATUS_OK
+                                   ? measured
+                                   : rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message);
+    rvgg_status run = RVGG_STATUS_INVALID_ARGUMENT;
+    if (status == RVGG_STATUS_OK) {
+      run = rvgg_model_run(model, input.data(), RVGG_LAYOUT_NCHW, output.data());
+      run = run == RVGG_STATUS_OK ? rvgg_model_run(model, input.data(), RVGG_LAYOUT_NHWC, output.data()) : run;
+      rvgg_model_free(model);
+    }
+    const long calls = g_calls.load() - before;
+    INFO(message.text);
+    REQUIRE(measured == RVGG_STATUS_OK);
+    REQUIRE(status == RVGG_STATUS_OK);
+    CHECK(need < kMemory);
+    CHECK(run == RVGG_STATUS_OK);
+    CHECK(calls == 0);
+    std::free(memory);
+  }
 }
 
 TEST_CASE("allocation: the counter sees allocations (the check can fail)") {
@@ -92,6 +150,7 @@ TEST_CASE("allocation: the counter sees allocations (the check can fail)") {
   CHECK(g_calls.load() - before >= 4);
 }
 
+#if RVGG_WITH_XNNPACK
 TEST_CASE("allocation: rvgg_model_run allocates nothing (xnnpack, 1 thread)") {
   const auto bytes = BuildModel(SmallRepVGGLikeSpec());
   CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 1, 1) == 0);
@@ -101,6 +160,35 @@ TEST_CASE("allocation: rvgg_model_run allocates nothing (xnnpack, 1 thread)") {
 TEST_CASE("allocation: rvgg_model_run allocates nothing (xnnpack, 2 threads)") {
   const auto bytes = BuildModel(SmallRepVGGLikeSpec());
   CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10) == 0);
+}
+#endif  // RVGG_WITH_XNNPACK
+
+// Stride-1 layers wide enough for Winograd (the small spec's are too few).
+ModelSpec WinogradSpec() {
+  ModelSpec spec;
+  spec.height = 28;
+  spec.width = 27;
+  spec.channels = 3;
+  spec.convs = {ConvSpec{16, 3, 2}, ConvSpec{16, 3, 1}, ConvSpec{32, 3, 2},
+                ConvSpec{32, 3, 1, 1, 2}, ConvSpec{32, 3, 1}};
+  spec.classes = 10;
+  return spec;
+}
+
+TEST_CASE("allocation: rvgg_model_run allocates nothing (winograd F2, F4, F6, auto; 1 thread)") {
+  const auto bytes = BuildModel(WinogradSpec());
+  for (rvgg_winograd w : {RVGG_WINOGRAD_F2, RVGG_WINOGRAD_F4, RVGG_WINOGRAD_F6,
+                          RVGG_WINOGRAD_AUTO}) {
+    INFO("winograd setting " << int(w));
+    CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 1, 1, w) == 0);
+    CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 1, 10, w) == 0);
+  }
+}
+
+TEST_CASE("allocation: rvgg_model_run allocates nothing (winograd F4 and F6, 2 threads)") {
+  const auto bytes = BuildModel(WinogradSpec());
+  CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10, RVGG_WINOGRAD_F4) == 0);
+  CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10, RVGG_WINOGRAD_F6) == 0);
 }
 
 TEST_CASE("allocation: rvgg_model_run allocates nothing (reference)") {

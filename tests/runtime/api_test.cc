@@ -131,6 +131,18 @@ TEST_CASE("api: bad arguments and options are refused with a status") {
   CHECK(rvgg_model_load(bytes.data(), bytes.size(), nullptr, nullptr, &message) == RVGG_STATUS_INVALID_ARGUMENT);
   CHECK(rvgg_model_run(nullptr, nullptr, RVGG_LAYOUT_NCHW, nullptr) == RVGG_STATUS_INVALID_ARGUMENT);
   CHECK(std::string(rvgg_status_string(RVGG_STATUS_ARENA_TOO_SMALL)) == "arena too small");
+  // Out-of-range enum values, as C callers may pass them: refused, and (in
+  // sanitizer builds) never loaded as the C++ enum type, which would be UB.
+  o = Options(RVGG_BACKEND_XNNPACK);
+  o.winograd = static_cast<rvgg_winograd>(99);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(std::string(message.text) == "unknown winograd setting 99");
+  CHECK(std::string(rvgg_status_string(static_cast<rvgg_status>(42))) == "unknown status");
+  Loaded m;
+  Load(bytes, Options(RVGG_BACKEND_REFERENCE), &m);
+  std::vector<float> in(3 * 12 * 10), out(5);
+  CHECK(rvgg_model_run(m.model, in.data(), static_cast<rvgg_layout>(5), out.data()) ==
+        RVGG_STATUS_INVALID_ARGUMENT);
 }
 
 TEST_CASE("api: labels and layer info of a loaded model") {

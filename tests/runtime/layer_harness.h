@@ -21,11 +21,12 @@ struct LayerData {
   std::vector<float> weights, bias, down_w, down_b, up_w, up_b;
 };
 
+// `winograd_tile` > 0 runs a conv through Winograd F(m) (XNNPACK backend).
 inline std::vector<float> RunLayer(const LayerDesc& desc, rvgg_backend backend,
-                                   const std::vector<float>& input) {
+                                   const std::vector<float>& input, uint32_t winograd_tile = 0) {
   const size_t in_bytes = desc.input_elements() * sizeof(float) + kTensorTailBytes;
   const size_t out_bytes = desc.output_elements() * sizeof(float) + kTensorTailBytes;
-  const size_t scratch_bytes = KernelScratchBytes(desc, backend) + kTensorTailBytes;
+  const size_t scratch_bytes = KernelScratchBytes(desc, backend, winograd_tile) + kTensorTailBytes;
   auto* in = static_cast<float*>(AllocateAligned(in_bytes, kAlignment));
   auto* out = desc.in_place() ? in : static_cast<float*>(AllocateAligned(out_bytes, kAlignment));
   auto* scratch = AllocateAligned(scratch_bytes, kAlignment);
@@ -37,7 +38,7 @@ inline std::vector<float> RunLayer(const LayerDesc& desc, rvgg_backend backend,
   b.scratch_bytes = scratch_bytes;
   Kernel* kernel = nullptr;
   rvgg_message message;
-  const rvgg_status status = CreateKernel(desc, backend, b, nullptr, &kernel, &message);
+  const rvgg_status status = CreateKernel(desc, backend, b, nullptr, &kernel, &message, winograd_tile);
   INFO(message.text);
   REQUIRE(status == RVGG_STATUS_OK);
   REQUIRE(kernel->Run() == RVGG_STATUS_OK);

@@ -1,6 +1,7 @@
 // runtime/src/model.cc: verification of structure and meaning.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -162,6 +163,43 @@ TEST_CASE("model: NULL, misaligned and tiny buffers are rejected") {
         RVGG_STATUS_INVALID_ARGUMENT);
   CHECK(Contains(message.text, "aligned"));
   CHECK(rvgg_model_verify(bytes.data(), 4, nullptr, &message) == RVGG_STATUS_INVALID_MODEL);
+}
+
+TEST_CASE("model: control characters in names and labels are refused without echoing them") {
+  // Found by fuzz_model_load: a layer name with a newline broke the one-line
+  // message ("layer 0 (conv 3x3 'block\n'): ..."); an escape sequence would
+  // have reached the terminal of whoever printed it.
+  auto bytes = BuildModel(ModelSpec{});
+  const std::string name = "block1";
+  auto at = std::search(bytes.begin(), bytes.end(), name.begin(), name.end());
+  REQUIRE(at != bytes.end());
+  at[5] = '\n';
+  std::string text;
+  CHECK(Verify(bytes, &text) == RVGG_STATUS_INVALID_MODEL);
+  CHECK(text == "the name of layer 1 holds control character 0x0a at byte 5");
+
+  ModelSpec spec;
+  spec.labels = {"a", "b", "\x1b[2J", "d", "e"};
+  CHECK(Verify(BuildModel(spec), &text) == RVGG_STATUS_INVALID_MODEL);
+  CHECK(text == "label 2 holds control character 0x1b at byte 0");
+  spec.labels = {"a", "b", "caf\xc3\xa9", "d", "e"};  // UTF-8 is fine
+  CHECK(Verify(BuildModel(spec), &text) == RVGG_STATUS_OK);
+}
+
+TEST_CASE("model: a buffer aligned to 4 but not 8 bytes is refused (its 8-byte fields would be misread)") {
+  // Found under UBSan: the verifier checks alignment relative to the buffer
+  // start, then reading Model.arena_bytes in place was a misaligned load.
+  const auto bytes = BuildModel(ModelSpec{});
+  std::vector<uint64_t> storage(bytes.size() / 8 + 2);
+  auto* at4 = reinterpret_cast<uint8_t*>(storage.data()) + 4;
+  std::memcpy(at4, bytes.data(), bytes.size());
+  rvgg_model_info info;
+  rvgg_message message;
+  CHECK(rvgg_model_verify(at4, bytes.size(), &info, &message) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(Contains(message.text, "8-byte aligned"));
+  rvgg_model* model = nullptr;
+  CHECK(rvgg_model_load(at4, bytes.size(), nullptr, &model, &message) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(model == nullptr);
 }
 
 TEST_CASE("model: flipping any single byte never crashes and never loads a wrong shape") {

@@ -27,6 +27,11 @@ struct ModelSpec {
   uint32_t seed = 7;
   std::vector<std::string> labels;
   bool with_mean_std = true;
+  // RepVGG-like weights: multiplies the He-initialized 3x3 kernels, and adds
+  // the fused identity branch (1 at the centre tap of channel o % group_in)
+  // to every stride-1 layer that keeps its width, as fusion does.
+  float weight_gain = 1.0f;
+  bool fused_identity = false;
 
   // Corruption knobs (defaults build a valid model).
   uint32_t schema_version = 1;
@@ -45,6 +50,11 @@ std::vector<uint8_t> BuildModel(const ModelSpec& spec);
 // A valid model the size of a RepVGG stem + a few blocks: used where a
 // "real" small model matters (allocation counts, threads).
 ModelSpec SmallRepVGGLikeSpec();
+
+// The fused (deploy) form of a RepVGG variant ("A0", "A1", "A2", "B0", "B1",
+// "B1g2", "B1g4", ..., "B3g4") at `resolution`, 1000 classes, random
+// RepVGG-like weights. Returns false for an unknown name.
+bool RepVGGSpec(const std::string& variant, uint32_t resolution, ModelSpec* spec);
 
 // Deterministic N(0, 1)-ish input of `count` floats.
 std::vector<float> RandomInput(size_t count, uint32_t seed);

@@ -3,6 +3,7 @@
 #include <map>
 #include <sstream>
 
+#include "converter/src/checkpoint/tensor_data.h"
 #include "converter/src/error.h"
 #include "converter/src/naming/scheme.h"
 
@@ -49,6 +50,10 @@ std::vector<float> ReadConvWeight(const StateDict& state, const std::string& key
   return state.Get(key, t.shape).data;
 }
 
+std::string OutputsOf(const StateDict& state, const std::string& key) {
+  return "the output channels of '" + key + "' " + ShapeString(state.Get(key).shape);
+}
+
 void ParseBlock(const StateDict& state, const Scheme& s, Block* b) {
   const std::string& p = b->name;
   const int64_t in = b->in_channels;
@@ -62,21 +67,30 @@ void ParseBlock(const StateDict& state, const Scheme& s, Block* b) {
     const std::string wkey = Join(p, s.fused) + ".weight";
     FusedKernel f;
     f.weight = ReadConvWeight(state, wkey, b->in_channels, 3, &b->out_channels, &b->groups);
-    f.bias = state.Get(Join(p, s.fused) + ".bias", {b->out_channels}).data;
+    f.bias = state.Get(Join(p, s.fused) + ".bias", {b->out_channels}, OutputsOf(state, wkey)).data;
     b->fused = std::move(f);
   } else {
+    const std::string dense_key = Join(p, s.dense_conv) + ".weight";
     ConvBn dense;
     dense.kernel = 3;
-    dense.weight = ReadConvWeight(state, Join(p, s.dense_conv) + ".weight", b->in_channels, 3,
-                                  &b->out_channels, &b->groups);
+    dense.weight =
+        ReadConvWeight(state, dense_key, b->in_channels, 3, &b->out_channels, &b->groups);
     const int64_t out = b->out_channels;
-    dense.bn = ReadBatchNorm(state, Join(p, s.dense_bn), out);
+    const std::string outputs = OutputsOf(state, dense_key);
+    dense.bn = ReadBatchNorm(state, Join(p, s.dense_bn), out, outputs);
     b->dense = std::move(dense);
 
+    // The 1x1 branch shares the 3x3's stride and groups.
     ConvBn one;
     one.kernel = 1;
-    one.weight = state.Get(Join(p, s.one_conv) + ".weight", {out, in / b->groups, 1, 1}).data;
-    one.bn = ReadBatchNorm(state, Join(p, s.one_bn), out);
+    one.weight =
+        state
+            .Get(Join(p, s.one_conv) + ".weight", {out, in / b->groups, 1, 1},
+                 "to match '" + dense_key + "' " + ShapeString(state.Get(dense_key).shape) +
+                     " on a " + std::to_string(in) + "-channel input" +
+                     (b->groups > 1 ? ", " + std::to_string(b->groups) + " groups" : ""))
+            .data;
+    one.bn = ReadBatchNorm(state, Join(p, s.one_bn), out, outputs);
     b->one_by_one = std::move(one);
 
     const bool identity_expected = b->in_channels == b->out_channels && b->stride == 1;
@@ -88,7 +102,14 @@ void ParseBlock(const StateDict& state, const Scheme& s, Block* b) {
                                                std::to_string(b->out_channels) + " channels") +
                          " cannot have one");
     }
-    if (identity_expected) b->identity = ReadBatchNorm(state, Join(p, s.identity), out);
+    if (identity_expected && !identity_present) {
+      throw ConvertError("missing key '" + Join(p, s.identity) + ".weight': block '" + p +
+                         "' maps " + std::to_string(in) + " to " + std::to_string(out) +
+                         " channels at stride 1, so it has an identity branch");
+    }
+    if (identity_expected) {
+      b->identity = ReadBatchNorm(state, Join(p, s.identity), out, "the block's channels");
+    }
   }
   if (HasAny(state, Join(p, s.se_down)) || HasAny(state, Join(p, s.se_up))) {
     const int64_t c = b->out_channels;
@@ -97,15 +118,17 @@ void ParseBlock(const StateDict& state, const Scheme& s, Block* b) {
         down.shape[0] <= 0 || down.shape[0] > c) {
       throw ConvertError("tensor '" + Join(p, s.se_down) + ".weight' has shape " +
                          ShapeString(down.shape) + ", expected [reduced, " + std::to_string(c) +
-                         ", 1, 1]");
+                         ", 1, 1] (the block's " + std::to_string(c) + " output channels)");
     }
     const int64_t r = down.shape[0];
     SqueezeExciteWeights se;
     se.reduced = static_cast<uint32_t>(r);
+    const std::string why =
+        "squeeze-excite of " + std::to_string(c) + " channels reduced to " + std::to_string(r);
     se.down_weight = state.Get(Join(p, s.se_down) + ".weight", {r, c, 1, 1}).data;
-    se.down_bias = state.Get(Join(p, s.se_down) + ".bias", {r}).data;
-    se.up_weight = state.Get(Join(p, s.se_up) + ".weight", {c, r, 1, 1}).data;
-    se.up_bias = state.Get(Join(p, s.se_up) + ".bias", {c}).data;
+    se.down_bias = state.Get(Join(p, s.se_down) + ".bias", {r}, why).data;
+    se.up_weight = state.Get(Join(p, s.se_up) + ".weight", {c, r, 1, 1}, why).data;
+    se.up_bias = state.Get(Join(p, s.se_up) + ".bias", {c}, why).data;
     b->se = std::move(se);
   }
 }
@@ -113,15 +136,15 @@ void ParseBlock(const StateDict& state, const Scheme& s, Block* b) {
 }  // namespace
 
 size_t CountBlockKeys(const StateDict& state, const Scheme& scheme) {
+  // Only the tensors that make a block a RepVGG block: its 3x3 conv or its
+  // fused conv. Other networks share names like 'identity' (timm MobileOne).
   size_t n = 0;
   BlockRef ref;
   for (const auto& name : state.names()) {
     if (!scheme.match_block(name, &ref)) continue;
     const std::string rest = name.substr(ref.prefix.size() + 1);
-    for (const char* part : {scheme.dense_conv, scheme.dense_bn, scheme.one_conv, scheme.one_bn,
-                             scheme.identity, scheme.fused}) {
-      const std::string p = std::string(part) + ".";
-      if (rest.compare(0, p.size(), p) == 0) {
+    for (const char* part : {scheme.dense_conv, scheme.fused}) {
+      if (rest == std::string(part) + ".weight") {
         ++n;
         break;
       }
@@ -191,21 +214,27 @@ RepVGGNet ParseWithScheme(const StateDict& state, const Scheme& s) {
   if (w.shape.size() != 2 || w.shape[1] != features || w.shape[0] <= 0 || w.shape[0] > (1 << 20)) {
     throw ConvertError("tensor '" + std::string(s.classifier) + ".weight' has shape " +
                        ShapeString(w.shape) + ", expected [classes, " + std::to_string(features) +
-                       "]");
+                       "] (the last block '" + net.blocks.back().name + "' has " +
+                       std::to_string(features) + " output channels)");
   }
   const int64_t classes = w.shape[0];
   net.classifier.in_features = static_cast<uint32_t>(features);
   net.classifier.out_features = static_cast<uint32_t>(classes);
   net.classifier.weight = state.Get(std::string(s.classifier) + ".weight", {classes, features}).data;
-  net.classifier.bias = state.Get(std::string(s.classifier) + ".bias", {classes}).data;
+  net.classifier.bias =
+      state
+          .Get(std::string(s.classifier) + ".bias", {classes},
+               std::to_string(classes) + " classes in '" + s.classifier + ".weight'")
+          .data;
 
   // Everything else must have been read: a stray tensor means the network is
   // not the plain RepVGG this parser understands.
   for (const auto& name : state.names()) {
     const bool counter = name.size() >= 20 && name.compare(name.size() - 20, 20, "num_batches_tracked") == 0;
     if (!state.WasRead(name) && !counter) {
-      throw ConvertError("unexpected tensor '" + name + "' for a " + s.name +
-                         " RepVGG (stem, stages of blocks, classifier); is this another network?");
+      throw ConvertError("unexpected tensor '" + ckpt::Printable(name, 120) +
+                         "': not part of a RepVGG in the " + s.name +
+                         " naming (stem, stages of blocks, classifier); is this another network?");
     }
   }
   return net;

@@ -1,5 +1,6 @@
 #include <sstream>
 
+#include "converter/src/checkpoint/tensor_data.h"
 #include "converter/src/error.h"
 #include "converter/src/naming/scheme.h"
 
@@ -23,11 +24,13 @@ RepVGGNet ParseRepVGG(const StateDict& state, std::string* description) {
   }
   if (best == nullptr) {
     std::ostringstream msg;
-    msg << "not a RepVGG checkpoint: no 'stage0.*' (official), 'stem.*' (timm) or "
-           "'backbone.stem.*' (MMPretrain) tensors";
+    msg << "not a RepVGG checkpoint: no block convolutions named like "
+           "'stage1.0.rbr_dense.conv.weight' "
+           "(official), 'stages.0.0.conv_kxk.conv.weight' (timm) or "
+           "'backbone.stage_1.0.branch_3x3.conv.weight' (MMPretrain), nor their fused forms";
     if (state.size() > 0) {
-      msg << "; found e.g. '" << state.names()[0] << "'";
-      if (state.size() > 1) msg << ", '" << state.names()[1] << "'";
+      msg << "; found e.g. '" << ckpt::Printable(state.names()[0], 120) << "'";
+      if (state.size() > 1) msg << ", '" << ckpt::Printable(state.names()[1], 120) << "'";
     }
     throw ConvertError(msg.str());
   }

@@ -21,8 +21,13 @@ class StateDict {
   // The tensor named `name`; throws ConvertError naming the missing key.
   const Tensor& Get(const std::string& name) const;
   // Like Get, and checks the shape; throws naming the tensor, the shape found
-  // and the shape expected. Also rejects NaN and Inf values.
-  const Tensor& Get(const std::string& name, const std::vector<int64_t>& shape) const;
+  // and the shape expected, then `why` in parentheses when given ("the output
+  // channels of 'stage1.0.rbr_dense.conv.weight' [64, 48, 3, 3]"). Also
+  // rejects NaN and Inf values, naming the first one's flat index.
+  const Tensor& Get(const std::string& name, const std::vector<int64_t>& shape,
+                    const std::string& why = "") const;
+  // The tensor named `name` or nullptr, without marking it read.
+  const Tensor* Find(const std::string& name) const;
   const std::vector<std::string>& names() const { return names_; }
   size_t size() const { return names_.size(); }
   // Names starting with `prefix`.
@@ -38,12 +43,47 @@ class StateDict {
   mutable std::map<std::string, bool> read_;
 };
 
-// Finds the model's state dict inside a checkpoint: the root dict itself, or
-// the dict under "state_dict", "model", "model_ema" (also nested), with a
-// DDP "module." prefix stripped. `wrapper` receives a description such as
-// "state_dict, module. prefix" ("" when plain). Throws when no dict of
-// tensors is found.
+// Where ExtractStateDict found the weights.
+struct WeightsSource {
+  std::string key;  // path of dict keys joined by '.' ("model_ema", "state_dict"); "" = top level
+  bool chosen = false;                    // named with --weights rather than found
+  std::vector<std::string> alternatives;  // other entries that also hold a state dict
+  std::vector<std::string> stripped;      // prefixes removed from every key ("module.")
+  // A whole pickled nn.Module or TorchScript module ("__torch__.*") read as
+  // its state dict: its class.
+  std::string module_class;
+
+  // "'model_ema' (the file also holds 'model'; pick one with --weights), module. prefix stripped"
+  std::string Describe() const;
+  // "model_ema, module. prefix"; "" for a plain state dict. Recorded in models.
+  std::string Compact() const;
+};
+
+// The wrapper keys searched, best first: EMA weights win because training
+// scripts keep them beside the raw weights as the ones to deploy.
+const std::vector<std::string>& WrapperKeys();
+
+// Finds the model's state dict inside a checkpoint and strips training
+// prefixes (DDP's "module.", some trainers' "model.") while every key has one.
+// A whole model pickled by torch.save(model) (at the top or under a wrapper
+// key) counts as the state dict model.state_dict() would give: parameters and
+// persistent buffers under dotted names; its class is never imported. So does
+// a TorchScript model (torch.jit.save): its tensor attributes, recursively.
+// With an empty `weights_key`: the top-level dict when it holds tensors,
+// else the first of WrapperKeys() that holds one (also nested, as in
+// {"state_dict": {"model": ...}}). With a `weights_key` ("model",
+// "state_dict.model"): exactly that entry, which must hold tensors.
+// Throws ConvertError naming the problem: no dict, no tensors anywhere (with
+// the top-level keys), tensors only under unusual keys (naming them and how to
+// pick one with --weights), an unknown --weights key (with the keys there are).
+StateDict ExtractStateDict(const Checkpoint& checkpoint, const std::string& weights_key,
+                           WeightsSource* source);
+// The same, searching the usual keys; `wrapper` receives WeightsSource::Compact().
 StateDict ExtractStateDict(const Checkpoint& checkpoint, std::string* wrapper);
+
+// The storage dtypes of the floating tensors, most common first:
+// "float16", "float32 (3 tensors), float16 (310 tensors)".
+std::string DescribeDtypes(const StateDict& state);
 
 // Recognizes the naming scheme (official, timm, MMPretrain) from the keys
 // and parses the network.
@@ -53,7 +93,10 @@ RepVGGNet ParseRepVGG(const StateDict& state, std::string* description);
 
 // Helpers shared by the schemes.
 std::string ShapeString(const std::vector<int64_t>& shape);
-BatchNorm ReadBatchNorm(const StateDict& state, const std::string& prefix, int64_t channels);
+// The four tensors of a BatchNorm under `prefix` (num_batches_tracked, when
+// present, is marked read); `why` explains the channel count in shape errors.
+BatchNorm ReadBatchNorm(const StateDict& state, const std::string& prefix, int64_t channels,
+                        const std::string& why = "");
 
 }  // namespace rvgg::convert
 

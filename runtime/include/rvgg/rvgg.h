@@ -16,17 +16,31 @@
  * Ownership
  *   - The model buffer passed to rvgg_model_verify/_load is borrowed: it must
  *     stay valid and unchanged until rvgg_model_free(), because weights, names
- *     and labels are read in place. It must be at least 4-byte aligned
+ *     and labels are read in place. It must be at least 8-byte aligned
  *     (64 recommended: weight vectors are 64-byte aligned inside the file).
  *   - An arena supplied through rvgg_options is borrowed the same way; it must
  *     be 64-byte aligned and at least rvgg_model_arena_size() bytes.
  *   - Strings and pointers returned by info functions point into the model
  *     buffer or the loaded model and live as long as they do.
  *
+ * Memory
+ *   Load allocates (from the system heap, within rvgg_options.memory_limit,
+ *   or, with rvgg_options.memory, only from memory the caller supplied);
+ *   run allocates nothing. In caller-memory mode no call from
+ *   rvgg_model_load() to rvgg_model_free() reaches malloc, free or operator
+ *   new, with one exception that happens once per process: the first
+ *   XNNPACK load initializes XNNPACK and cpuinfo, and cpuinfo (which does not
+ *   use XNNPACK's allocator hooks) reads the CPU description into the system
+ *   heap on Linux and keeps it for the life of the process. Load one model
+ *   (any mode) or call rvgg_kernel_isa() at start-up to get that done early.
+ *   XNNPACK's own initialization-time blocks always go to the heap, never
+ *   into a caller's memory.
+ *
  * Threads
- *   A loaded model is used by one thread at a time. Different models may run
- *   concurrently from different threads. rvgg_options.num_threads > 1 gives
- *   the model its own worker pool (XNNPACK backend).
+ *   A loaded model is used by one thread at a time. Different models may be
+ *   loaded, run and freed concurrently from different threads, each with its
+ *   own options (caller memory included). rvgg_options.num_threads > 1 gives
+ *   the model its own worker pool (XNNPACK backend; not with caller memory).
  *
  * Errors
  *   Every fallible call returns an rvgg_status. Calls that take an
@@ -65,7 +79,8 @@ typedef enum rvgg_status {
   RVGG_STATUS_UNSUPPORTED = 3,
   /* The caller-supplied arena is smaller than rvgg_model_arena_size(). */
   RVGG_STATUS_ARENA_TOO_SMALL = 4,
-  /* An allocation at load time failed. */
+  /* An allocation at load time failed, or would have gone past
+   * rvgg_options.memory_limit or the caller's memory (rvgg_options.memory). */
   RVGG_STATUS_OUT_OF_MEMORY = 5,
   /* XNNPACK (or another backend) refused an operator. */
   RVGG_STATUS_BACKEND_ERROR = 6
@@ -87,7 +102,19 @@ typedef enum rvgg_backend {
   RVGG_BACKEND_REFERENCE = 1
 } rvgg_backend;
 
-/* Winograd selection for stride-1 3x3 convolutions (value = output tile). */
+/* Winograd selection for stride-1, padding-1 3x3 convolutions (value = output
+ * tile m of F(m x m, 3 x 3)); XNNPACK backend only, the reference backend
+ * never uses it.
+ *
+ * A Winograd layer trades memory for compute: its weights are transformed at
+ * load (the file keeps the plain 3x3 kernel) into (m+2)^2 matrices that
+ * XNNPACK packs, about 1.8x (F2), 4x (F4) or 7.1x (F6) the layer's weight
+ * bytes (RepVGG-A0 on x86: +32, +72 or +127 MiB), and it needs arena scratch for
+ * the transformed input and output (rvgg_model_arena_size() includes it).
+ * Each layer's choice and bytes show in rvgg_layer_info.kernel
+ * ("winograd-f4") and kernel_bytes. Accuracy: F2 is as exact as the direct
+ * convolution; F4 and F6 lose about one decimal digit of fp32 (max error
+ * around 5e-6 of the largest activation on RepVGG-like layers). */
 typedef enum rvgg_winograd {
   RVGG_WINOGRAD_AUTO = 0, /* per layer, from the shape and the memory budget */
   RVGG_WINOGRAD_OFF = 1,  /* always XNNPACK's direct convolution */
@@ -101,8 +128,10 @@ typedef enum rvgg_layout {
   RVGG_LAYOUT_NHWC = 1  /* interleaved pixels, as cameras deliver them */
 } rvgg_layout;
 
-/* Load options. A zero-initialized struct means the defaults; so does
- * rvgg_options_default(). */
+/* Load options. Start from rvgg_options_default(): XNNPACK, one thread, no
+ * caller arena (in a build without XNNPACK, RVGG_WITH_XNNPACK=OFF, the
+ * default backend is RVGG_BACKEND_REFERENCE). A zero-initialized struct means
+ * the same in an XNNPACK build. */
 typedef struct rvgg_options {
   rvgg_backend backend;
   /* Worker threads for the XNNPACK backend; 0 and 1 mean the calling thread. */
@@ -110,13 +139,38 @@ typedef struct rvgg_options {
   /* Reserved for future use; must be 0. */
   uint32_t flags;
   rvgg_winograd winograd;
-  /* Upper bound on memory spent on Winograd-transformed weights; 0 = no limit. */
+  /* Upper bound on memory spent on Winograd-transformed weights (an upper
+   * estimate of XNNPACK's packed matrices per layer); 0 = no limit. Over
+   * budget, AUTO steps layers down (F6 -> F4 -> F2 -> direct) where that
+   * costs least time per byte freed; forced F2/F4/F6 put layers back on the
+   * direct convolution. A tiny budget therefore means plain XNNPACK. */
   size_t winograd_budget_bytes;
   /* Optional caller-owned activation arena (RVGG_ARENA_ALIGNMENT-aligned,
    * at least rvgg_model_arena_size() bytes). NULL: allocated at load. */
   void* arena;
   size_t arena_size;
+  /* Caller-owned memory mode. When `memory` is not NULL, every byte the
+   * model needs from load to rvgg_model_free() -- the model object, layer
+   * tables, the arena (unless `arena` is given), packed weights and XNNPACK's
+   * operators and indirection buffers -- is carved from these `memory_size`
+   * bytes, and the system allocator is never called (see "Memory" above).
+   * RVGG_ARENA_ALIGNMENT-aligned; borrowed until rvgg_model_free(); size it
+   * with rvgg_model_memory_size(). Requires num_threads <= 1 (worker threads
+   * allocate their own stacks and queues). NULL: the system heap. */
+  void* memory;
+  size_t memory_size;
+  /* Heap mode: most bytes one load may allocate (0 = RVGG_DEFAULT_MEMORY_LIMIT).
+   * A model whose arena plus weights alone exceed it is refused before
+   * anything is allocated; any later allocation past it fails the load with
+   * RVGG_STATUS_OUT_OF_MEMORY. Ignored when `memory` is given (its size is
+   * the limit). */
+  size_t memory_limit;
 } rvgg_options;
+
+/* Default rvgg_options.memory_limit: 2 GiB, above any official RepVGG at
+ * 224x224 (B3 needs about 0.5 GiB) and below what a small corrupt file
+ * could otherwise make a load reserve and touch. */
+#define RVGG_DEFAULT_MEMORY_LIMIT ((size_t)1 << 31)
 
 void rvgg_options_default(rvgg_options* options);
 
@@ -194,6 +248,27 @@ rvgg_status rvgg_model_verify_layer(const void* data, size_t size,
 rvgg_status rvgg_model_arena_size(const void* data, size_t size,
                                   const rvgg_options* options,
                                   size_t* arena_bytes, rvgg_message* message);
+
+/* Bytes of rvgg_options.memory that rvgg_model_load(data, size, options)
+ * with `memory` set will use, exactly, for this build on this CPU (packed
+ * weight layouts and so the sizes depend on the microkernels XNNPACK picks
+ * for the CPU; the number does not depend on where the memory is). It is
+ * found by preparing the model for real, one layer at a time, and adding up
+ * what each layer took: the model's own tables, the arena (unless
+ * options->arena is given), each layer's packed weights, operators and
+ * indirection buffers, and 64 bytes of header per block.
+ *   - options->memory given: the trial runs inside that memory, which then
+ *     only needs to hold the tables and the largest single layer (not the
+ *     whole model); the system heap is not used.
+ *   - options->memory NULL: the trial takes its blocks from the system heap
+ *     (at most the largest layer at a time), capped by options->memory_limit.
+ * rvgg_model_load() with memory_size equal to the result succeeds; one byte
+ * less fails with RVGG_STATUS_OUT_OF_MEMORY. Returns OK, INVALID_ARGUMENT,
+ * INVALID_MODEL, UNSUPPORTED, OUT_OF_MEMORY (the trial memory or limit is too
+ * small for one layer) or BACKEND_ERROR. */
+rvgg_status rvgg_model_memory_size(const void* data, size_t size,
+                                   const rvgg_options* options,
+                                   size_t* memory_bytes, rvgg_message* message);
 
 /* Verifies and prepares a model. On success *model owns everything it
  * allocated; free it with rvgg_model_free(). */

@@ -4,13 +4,29 @@
 #include "runtime/src/ops/reference.h"
 #include "runtime/src/status.h"
 #if RVGG_WITH_XNNPACK
+#include "runtime/src/ops/winograd/winograd.h"
 #include "runtime/src/ops/xnnpack/xnnpack.h"
 #endif
 
 namespace rvgg {
 
-size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend) {
+void ChooseWinogradTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& options,
+                         uint8_t* tiles) {
+#if RVGG_WITH_XNNPACK
+  winograd::ChooseTiles(layers, count, options.backend, options.winograd,
+                        options.winograd_budget_bytes, tiles);
+#else
+  for (uint32_t i = 0; i < count; ++i) tiles[i] = 0;
+#endif
+}
+
+size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend, uint32_t winograd_tile) {
   if (desc.compute_type == RVGG_DTYPE_INT8) return Qs8ScratchBytes(desc);
+#if RVGG_WITH_XNNPACK
+  if (winograd_tile != 0 && backend == RVGG_BACKEND_XNNPACK) {
+    return winograd::ScratchBytes(desc, static_cast<int>(winograd_tile));
+  }
+#endif
   if (desc.kind != LayerKind::kSqueezeExcite) return 0;
 #if RVGG_WITH_XNNPACK
   if (backend == RVGG_BACKEND_XNNPACK) return xnn::SqueezeExciteScratchBytes(desc);
@@ -84,8 +100,16 @@ rvgg_status CreateXnnpackKernel(const LayerDesc& desc, const Bindings& bindings,
 }
 
 rvgg_status CreateKernel(const LayerDesc& desc, rvgg_backend backend, const Bindings& bindings,
-                         pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
+                         pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message,
+                         uint32_t winograd_tile) {
   *kernel = nullptr;
+#if RVGG_WITH_XNNPACK
+  if (winograd_tile != 0 && backend == RVGG_BACKEND_XNNPACK) {
+    RVGG_RETURN_IF_ERROR(xnn::EnsureInitialized(message));
+    return winograd::CreateConv2DKernel(desc, static_cast<int>(winograd_tile), bindings,
+                                        threadpool, kernel, message);
+  }
+#endif
   switch (backend) {
     case RVGG_BACKEND_REFERENCE:
       return CreateReferenceKernel(desc, bindings, kernel, message);

@@ -33,13 +33,23 @@ class Kernel {
   virtual size_t owned_bytes() const { return 0; }
 };
 
-// Scratch bytes layer `desc` needs with `backend` (0 for most layers).
-size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend);
+// Plan-time kernel choice beyond the backend: the Winograd output tile m of
+// each layer (0 = the backend's direct kernel), from the options' winograd
+// setting and budget (runtime/src/ops/winograd/winograd.h). `tiles` has
+// `count` entries.
+void ChooseWinogradTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& options,
+                         uint8_t* tiles);
+
+// Scratch bytes layer `desc` needs with `backend` and Winograd tile
+// `winograd_tile` (0 for most layers).
+size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend,
+                          uint32_t winograd_tile = 0);
 
 // Creates the kernel for `desc`. On failure returns a status with a message
 // and leaves *kernel null.
 rvgg_status CreateKernel(const LayerDesc& desc, rvgg_backend backend, const Bindings& bindings,
-                         pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message);
+                         pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message,
+                         uint32_t winograd_tile = 0);
 
 void DestroyKernel(Kernel* kernel);
 

@@ -3,12 +3,25 @@
 // running it allocates nothing.
 #include "runtime/src/ops/xnnpack/xnnpack.h"
 
+#include <cstdint>
 #include <limits>
 
 namespace rvgg::xnn {
 
 rvgg_status CreateConv2DKernel(const LayerDesc& d, const Bindings& b, pthreadpool_t threadpool,
                                Kernel** kernel, rvgg_message* message) {
+  // XNNPACK sizes the indirection buffer (a pointer per kernel tap per output
+  // pixel, rounded up to its tiles) in size_t without an overflow check; on a
+  // 32-bit target a large enough layer would wrap that product and get a
+  // short buffer. Refuse first, with a bound above any tiling it uses.
+  const uint64_t indirection_bound =
+      (uint64_t{d.out_h} + 1) * (uint64_t{d.out_w} + 64) * 32 * sizeof(void*);
+  if (indirection_bound > SIZE_MAX / 2) {
+    return Fail(message, RVGG_STATUS_UNSUPPORTED,
+                "layer %u (%s '%.80s'): %ux%u outputs need more indirection memory than this "
+                "target can address",
+                d.index, d.kind_name(), d.name, d.out_h, d.out_w);
+  }
   SequenceBuilder builder(d, threadpool);
   xnn_operator_t* op = builder.Next();
   const float output_min = d.relu ? 0.0f : -std::numeric_limits<float>::infinity();

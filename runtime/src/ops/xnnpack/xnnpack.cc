@@ -11,56 +11,34 @@
 namespace rvgg::xnn {
 namespace {
 
-// XNNPACK reallocates blocks (indirection buffers) and frees them without
-// telling the size, so every block carries a header in front of it. The
-// header is as large as the alignment, keeping the user pointer aligned.
-struct BlockHeader {
-  size_t size;
-  size_t offset;  // from the start of the allocation to the user pointer
-};
-
 // Net bytes XNNPACK holds that were allocated (minus freed) on this thread.
+// Blocks know their size (memory.h's header), so frees and reallocations
+// need no bookkeeping here; where memory comes from (heap or the pool of the
+// model being loaded on this thread) is memory.cc's decision.
 thread_local int64_t t_live_bytes = 0;
 
-void* AllocateBlock(size_t size, size_t alignment) {
-  if (alignment < kAlignment) alignment = kAlignment;
-  size_t total = 0;
-  if (!CheckedAdd(size, alignment, &total)) return nullptr;
-  auto* base = static_cast<uint8_t*>(AllocateAligned(total, alignment));
-  if (base == nullptr) return nullptr;
-  uint8_t* user = base + alignment;
-  auto* header = reinterpret_cast<BlockHeader*>(user) - 1;
-  header->size = size;
-  header->offset = alignment;
-  t_live_bytes += static_cast<int64_t>(size);
-  return user;
+void* XnnAllocate(void*, size_t size) {
+  void* p = AllocateAligned(size, kAlignment);
+  if (p != nullptr) t_live_bytes += static_cast<int64_t>(size);
+  return p;
 }
-
-BlockHeader* HeaderOf(void* pointer) { return reinterpret_cast<BlockHeader*>(pointer) - 1; }
-
-void FreeBlock(void* pointer) {
-  if (pointer == nullptr) return;
-  BlockHeader* header = HeaderOf(pointer);
-  t_live_bytes -= static_cast<int64_t>(header->size);
-  FreeAligned(static_cast<uint8_t*>(pointer) - header->offset);
-}
-
-void* XnnAllocate(void*, size_t size) { return AllocateBlock(size, kAlignment); }
 
 void* XnnReallocate(void*, void* pointer, size_t size) {
-  if (pointer == nullptr) return AllocateBlock(size, kAlignment);
-  BlockHeader* header = HeaderOf(pointer);
-  void* fresh = AllocateBlock(size, header->offset);
-  if (fresh == nullptr) return nullptr;
-  std::memcpy(fresh, pointer, header->size < size ? header->size : size);
-  FreeBlock(pointer);
-  return fresh;
+  const size_t old_size = AllocatedSize(pointer);
+  void* p = ReallocateAligned(pointer, size);
+  if (p != nullptr) t_live_bytes += static_cast<int64_t>(size) - static_cast<int64_t>(old_size);
+  return p;
 }
 
-void XnnDeallocate(void*, void* pointer) { FreeBlock(pointer); }
+void XnnDeallocate(void*, void* pointer) {
+  t_live_bytes -= static_cast<int64_t>(AllocatedSize(pointer));
+  FreeAligned(pointer);
+}
 
 void* XnnAlignedAllocate(void*, size_t alignment, size_t size) {
-  return AllocateBlock(size, alignment);
+  void* p = AllocateAligned(size, alignment < kAlignment ? kAlignment : alignment);
+  if (p != nullptr) t_live_bytes += static_cast<int64_t>(size);
+  return p;
 }
 
 const xnn_allocator kAllocator = {
@@ -71,7 +49,13 @@ const xnn_allocator kAllocator = {
 pthread_once_t g_once = PTHREAD_ONCE_INIT;
 xnn_status g_init_status = xnn_status_uninitialized;
 
-void InitializeOnce() { g_init_status = xnn_initialize(&kAllocator); }
+// Whatever XNNPACK allocates for itself at initialization lives as long as
+// the process, so it must never land in the pool of the model whose load
+// happens to come first: initialize with the heap as the current scope.
+void InitializeOnce() {
+  AllocationScope process_lifetime(nullptr, 0);
+  g_init_status = xnn_initialize(&kAllocator);
+}
 
 const char* XnnStatusName(xnn_status s) {
   switch (s) {

@@ -1,0 +1,26 @@
+# rvgg_golden_cases(NAMES_VAR ARGS_VAR): the golden case list printed by
+# tests/golden/ci_cases.py --list ("name<TAB>make_golden arguments" lines).
+function(rvgg_golden_cases names_var args_var)
+  execute_process(
+    COMMAND "${RVGG_TEST_PYTHON}" "${PROJECT_SOURCE_DIR}/tests/golden/ci_cases.py" --list
+    OUTPUT_VARIABLE _out RESULT_VARIABLE _rc ERROR_VARIABLE _err)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "tests/golden/ci_cases.py --list failed (${RVGG_TEST_PYTHON} needs Debian's python3-torch): ${_err}")
+  endif()
+  string(REPLACE ";" "\\;" _out "${_out}")
+  string(REPLACE "\n" ";" _lines "${_out}")
+  set(_names "")
+  set(_args "")
+  foreach(_line IN LISTS _lines)
+    if(_line STREQUAL "")
+      continue()
+    endif()
+    string(REPLACE "\t" ";" _fields "${_line}")
+    list(GET _fields 0 _name)
+    list(GET _fields 1 _arg)
+    list(APPEND _names "${_name}")
+    list(APPEND _args "${_arg}")
+  endforeach()
+  set(${names_var} "${_names}" PARENT_SCOPE)
+  set(${args_var} "${_args}" PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,47 @@
+// NEON transforms (aarch64, and armv7 where this file is built with
+// -mfpu=neon and only called when cpuinfo reports NEON). armv7 NEON has no
+// fused multiply-add without VFPv4, so it uses vmla (multiply, then add).
+#include "runtime/src/ops/winograd/transforms.h"
+
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+#include <arm_neon.h>
+
+#include "runtime/src/ops/winograd/transform_impl.h"
+
+namespace rvgg::winograd {
+namespace {
+
+struct NeonVec {
+  using T = float32x4_t;
+  static constexpr uint32_t kWidth = 4;
+  static RVGG_WINOGRAD_INLINE T Load(const float* p) { return vld1q_f32(p); }
+  static RVGG_WINOGRAD_INLINE void Store(float* p, T v) { vst1q_f32(p, v); }
+  static RVGG_WINOGRAD_INLINE T Zero() { return vdupq_n_f32(0.0f); }
+  static RVGG_WINOGRAD_INLINE T Add(T a, T b) { return vaddq_f32(a, b); }
+  static RVGG_WINOGRAD_INLINE T Sub(T a, T b) { return vsubq_f32(a, b); }
+  static RVGG_WINOGRAD_INLINE T Mul(T a, float s) { return vmulq_n_f32(a, s); }
+  static RVGG_WINOGRAD_INLINE T MulAdd(T acc, T a, float s) {
+#if defined(__aarch64__)
+    return vfmaq_n_f32(acc, a, s);
+#else
+    return vmlaq_n_f32(acc, a, s);
+#endif
+  }
+  static RVGG_WINOGRAD_INLINE T Max0(T a) { return vmaxq_f32(a, vdupq_n_f32(0.0f)); }
+};
+
+}  // namespace
+
+TransformSet NeonTransforms(int m) {
+  return MakeTransformSet<NeonVec, ScalarVec, ScalarVec>(m, "neon");
+}
+
+}  // namespace rvgg::winograd
+
+#else
+
+namespace rvgg::winograd {
+TransformSet NeonTransforms(int) { return {nullptr, nullptr, nullptr}; }
+}  // namespace rvgg::winograd
+
+#endif

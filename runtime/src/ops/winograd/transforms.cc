@@ -1,0 +1,40 @@
+// Picks the transform implementation once per call from cpuinfo (the same
+// source of truth XNNPACK uses to pick its kernels).
+#include "runtime/src/ops/winograd/transforms.h"
+
+#include <cpuinfo.h>
+
+namespace rvgg::winograd {
+
+int AvailableWinogradTransforms(int m, TransformSet* sets, int capacity) {
+  int count = 0;
+  auto add = [&](const TransformSet& set) {
+    if (set.isa != nullptr && count < capacity) sets[count++] = set;
+  };
+#if RVGG_WINOGRAD_SCALAR_TRANSFORMS
+  add(ScalarTransforms(m));
+#endif
+  const bool cpuinfo_ok = cpuinfo_initialize();
+#if defined(__x86_64__) || defined(__i386__)
+  add(Sse2Transforms(m));
+  if (cpuinfo_ok && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) add(Avx2Transforms(m));
+  if (cpuinfo_ok && cpuinfo_has_x86_avx512f()) add(Avx512Transforms(m));
+#elif defined(__aarch64__)
+  (void)cpuinfo_ok;
+  add(NeonTransforms(m));
+#elif defined(__arm__)
+  if (cpuinfo_ok && cpuinfo_has_arm_neon()) add(NeonTransforms(m));
+#else
+  (void)cpuinfo_ok;
+#endif
+  return count;
+}
+
+// The sets are listed from the most portable to the fastest.
+TransformSet GetWinogradTransforms(int m) {
+  TransformSet sets[8];
+  const int count = AvailableWinogradTransforms(m, sets, 8);
+  return sets[count - 1];
+}
+
+}  // namespace rvgg::winograd

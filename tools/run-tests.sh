@@ -1,0 +1,56 @@
+#!/bin/sh
+# tools/run-tests.sh [PRESET...]
+#
+# Installs what the build needs (Debian packages, only those missing) and runs
+# the CMake workflow presets given, by default host, aarch64 and armv7: each
+# configures build/<preset>, builds it and runs its tests (the ARM ones under
+# qemu-user, with the sysroot made from Debian's arm64/armhf packages on the
+# first run). Other presets: host-asan, host-reference.
+#
+# Every workflow runs even when an earlier one fails; the exit status is
+# non-zero if any failed. After a passing host workflow the cross workflows
+# take build/host/bin's rvgg-convert for their golden tests instead of
+# building their own host tools (RVGG_HOST_BIN_DIR).
+#
+# RVGG_SKIP_APT=1 skips the package step (for machines set up by hand).
+set -u
+
+cd "$(dirname "$0")/.." || exit 1
+root=$(pwd)
+
+presets=${*:-host host-asan aarch64 armv7}
+
+# Debian packages (only the missing ones; tools/install-deps.sh has the list).
+if [ "${RVGG_SKIP_APT:-0}" != 1 ]; then
+  mode=host
+  case " $presets " in *" aarch64 "* | *" armv7 "*) mode=all ;; esac
+  "$root/tools/install-deps.sh" "$mode" || {
+    echo "run-tests: error: could not install the Debian packages the build needs" >&2
+    exit 1
+  }
+fi
+
+passed=0
+failed=0
+summary=""
+for preset in $presets; do
+  start=$(date +%s)
+  echo "run-tests: === cmake --workflow --preset $preset"
+  if cmake --workflow --preset "$preset"; then
+    result=passed
+    passed=$((passed + 1))
+  else
+    result=FAILED
+    failed=$((failed + 1))
+  fi
+  seconds=$(($(date +%s) - start))
+  summary="$summary
+  $preset: $result in ${seconds}s"
+  if [ "$preset" = host ] && [ "$result" = passed ] && [ -x "$root/build/host/bin/rvgg-convert" ]; then
+    export RVGG_HOST_BIN_DIR="$root/build/host/bin"
+  fi
+done
+
+echo "run-tests: summary$summary"
+echo "workflows: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
