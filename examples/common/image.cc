@@ -7,7 +7,10 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+
+#include "examples/common/files.h"
 
 #include <stb/stb_image.h>
 
@@ -63,6 +66,54 @@ bool HasImageExtension(const std::string& name) {
   return false;
 }
 
+// stb_image decodes a binary PNM or an uncompressed BMP that is cut short
+// without complaint (the missing pixels come out as zeros), so their sizes
+// are checked against their headers here. Returns the bytes the header
+// promises, or 0 when the format is another one or its size is not fixed.
+// Dimensions stb_image refuses anyway (above 2^24) are left to it, which also
+// keeps the products below from overflowing.
+uint64_t PromisedBytes(const std::vector<uint8_t>& b) {
+  constexpr uint64_t kMaxDimension = uint64_t{1} << 24;
+  if (b.size() >= 3 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) {
+    // "P5" width height maxval, separated by whitespace and # comments, then
+    // one whitespace byte and the samples (2 bytes each when maxval > 255).
+    size_t i = 2;
+    uint64_t fields[3] = {0, 0, 0};
+    for (uint64_t& field : fields) {
+      for (;;) {
+        while (i < b.size() && std::isspace(b[i])) ++i;
+        if (i < b.size() && b[i] == '#') {
+          while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
+        } else {
+          break;
+        }
+      }
+      if (i >= b.size() || !std::isdigit(b[i])) return 0;  // malformed: stb reports it
+      while (i < b.size() && std::isdigit(b[i]) && field <= kMaxDimension) {
+        field = field * 10 + (b[i++] - '0');
+      }
+    }
+    if (fields[0] > kMaxDimension || fields[1] > kMaxDimension) return 0;
+    const uint64_t channels = b[1] == '5' ? 1 : 3, sample = fields[2] > 255 ? 2 : 1;
+    return i + 1 + fields[0] * fields[1] * channels * sample;
+  }
+  if (b.size() >= 54 && b[0] == 'B' && b[1] == 'M') {
+    const auto u16 = [&](size_t at) { return uint32_t{b[at]} | uint32_t{b[at + 1]} << 8; };
+    const auto u32 = [&](size_t at) { return u16(at) | u16(at + 2) << 16; };
+    const uint32_t offset = u32(10), header = u32(14);
+    if (header < 40) return 0;  // OS/2 headers: left to stb
+    const int32_t width = static_cast<int32_t>(u32(18)), height = static_cast<int32_t>(u32(22));
+    const uint32_t bits = u16(28), compression = u32(30);
+    if (compression != 0 && compression != 3) return 0;  // RLE: no fixed size
+    const uint64_t rows = static_cast<uint64_t>(height < 0 ? -int64_t{height} : int64_t{height});
+    if (width <= 0 || rows == 0 || uint64_t(width) > kMaxDimension || rows > kMaxDimension) return 0;
+    const uint64_t stride = (uint64_t{static_cast<uint32_t>(width)} * bits + 31) / 32 * 4;
+    // The last row's padding is not required: some writers leave it out.
+    return offset + stride * (rows - 1) + (uint64_t{static_cast<uint32_t>(width)} * bits + 7) / 8;
+  }
+  return 0;
+}
+
 }  // namespace
 
 Preprocessing PreprocessingOf(const rvgg_model_info& info) {
@@ -80,11 +131,38 @@ bool DecodeImage(const std::string& path, uint32_t channels, Image* image, std::
     *error = "images can be decoded to 1 or 3 channels, the model takes " + std::to_string(channels);
     return false;
   }
+  // Read the file here rather than through stbi_load: its only message for
+  // a missing file, a directory or an unreadable one is "can't fopen".
+  std::vector<uint8_t> bytes;
+  if (!ReadFile(path, &bytes, error)) return false;
+  if (bytes.empty()) {
+    *error = path + ": empty file";
+    return false;
+  }
+  if (bytes.size() > static_cast<size_t>(INT32_MAX)) {
+    *error = path + ": too large to decode (" + std::to_string(bytes.size()) + " bytes)";
+    return false;
+  }
+  const uint64_t promised = PromisedBytes(bytes);
+  if (promised > bytes.size()) {
+    *error = path + ": truncated (" + std::to_string(bytes.size()) + " bytes, its header needs " +
+             std::to_string(promised) + ")";
+    return false;
+  }
   int w = 0, h = 0, n = 0;
-  stbi_uc* data = stbi_load(path.c_str(), &w, &h, &n, static_cast<int>(channels));
+  stbi_uc* data = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n,
+                                        static_cast<int>(channels));
   if (data == nullptr) {
     const char* reason = stbi_failure_reason();
-    *error = path + ": " + (reason != nullptr ? reason : "cannot decode");
+    *error =
+        path + ": not a readable image (" + (reason != nullptr ? reason : "cannot decode") + ")";
+    return false;
+  }
+  if (w <= 0 || h <= 0) {
+    // stb_image returns an empty image for a PNM header cut before its size.
+    stbi_image_free(data);
+    *error = path + ": not a readable image (no pixels: " + std::to_string(w) + " x " +
+             std::to_string(h) + ")";
     return false;
   }
   image->width = static_cast<uint32_t>(w);
@@ -128,6 +206,11 @@ std::vector<float> ResizeBilinear(const Image& image, uint32_t height, uint32_t 
 
 bool PreprocessImage(const Image& image, const Preprocessing& p, std::vector<float>* nchw,
                      std::string* error) {
+  if (image.width == 0 || image.height == 0 || p.width == 0 || p.height == 0) {
+    *error = "cannot resize a " + std::to_string(image.width) + " x " + std::to_string(image.height) +
+             " image to " + std::to_string(p.width) + " x " + std::to_string(p.height);
+    return false;
+  }
   if (image.channels != p.channels) {
     *error = "the image has " + std::to_string(image.channels) + " channels, the model takes " +
              std::to_string(p.channels);

@@ -46,7 +46,12 @@ constexpr uint32_t kCropMinSize = 64;
 constexpr double kCropFraction = 0.875;
 
 // Decodes `path` into `channels` (1 or 3) channels. On failure returns false
-// with one line in `error` ("cat.png: can't fopen", "x.jpg: bad Huffman code").
+// with one line in `error` that starts with "PATH: " ("cat.png: No such file
+// or directory", "x.jpg: not a readable image (bad huffman code)",
+// "y.pgm: truncated (412 bytes, its header needs 799)"). Files cut short are
+// caught for PNG (stb_image) and binary PNM and uncompressed BMP (sizes
+// checked against their headers); stb_image may decode a JPEG, GIF or TGA
+// cut inside its pixel data with the missing part filled in.
 bool DecodeImage(const std::string& path, uint32_t channels, Image* image, std::string* error);
 
 // Bilinear resize of 8-bit interleaved pixels to `height` x `width`, in

@@ -73,6 +73,93 @@ TEST_CASE("image: a missing or broken file is one line naming it") {
   CHECK(error.find(junk + ": ") == 0);
 }
 
+// Writes the first `keep` bytes of `bytes` to DIR/name and returns the path.
+std::string WriteBytes(const std::string& name, const std::vector<uint8_t>& bytes, size_t keep) {
+  const std::string path = Dir() + "/" + name;
+  FILE* f = std::fopen(path.c_str(), "wb");
+  REQUIRE(f != nullptr);
+  if (keep != 0) REQUIRE(std::fwrite(bytes.data(), 1, keep, f) == keep);
+  std::fclose(f);
+  return path;
+}
+
+std::vector<uint8_t> ReadAll(const std::string& path) {
+  std::vector<uint8_t> bytes;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  REQUIRE(f != nullptr);
+  for (int ch; (ch = std::fgetc(f)) != EOF;) bytes.push_back(uint8_t(ch));
+  std::fclose(f);
+  return bytes;
+}
+
+TEST_CASE("image: missing, directory, empty and non-image files get their own reasons") {
+  Image image;
+  std::string error;
+  CHECK_FALSE(DecodeImage(Dir() + "/missing.png", 1, &image, &error));
+  CHECK(error == Dir() + "/missing.png: No such file or directory");
+  CHECK_FALSE(DecodeImage(Dir(), 1, &image, &error));
+  CHECK(error == Dir() + ": is a directory");
+  const std::string empty = WriteBytes("empty.png", {}, 0);
+  CHECK_FALSE(DecodeImage(empty, 1, &image, &error));
+  CHECK(error == empty + ": empty file");
+  const std::string text = WriteBytes("text.jpg", {'h', 'e', 'l', 'l', 'o', '\n'}, 6);
+  CHECK_FALSE(DecodeImage(text, 1, &image, &error));
+  CHECK(error.find(text + ": not a readable image (") == 0);
+}
+
+TEST_CASE("image: files cut short fail (PNG by stb; binary PGM/PPM and BMP against their headers)") {
+  const auto grey = Gradient(9, 7, 1);
+  // PGM with a comment in the header; 16-bit samples double the size.
+  std::string header = "P5\n# made by a test\n9 7\n255\n";
+  std::vector<uint8_t> pgm(header.begin(), header.end());
+  pgm.insert(pgm.end(), grey.begin(), grey.end());
+  const auto rgb = Gradient(9, 7, 3);
+  header = "P6 9 7 255\n";
+  std::vector<uint8_t> ppm(header.begin(), header.end());
+  ppm.insert(ppm.end(), rgb.begin(), rgb.end());
+  const std::vector<uint8_t> png = ReadAll(Write("whole.png", 9, 7, 1, grey));
+  const std::vector<uint8_t> bmp = ReadAll(Write("whole.bmp", 9, 7, 3, rgb));  // rows padded to 28 bytes
+  struct Case {
+    const char* name;
+    const std::vector<uint8_t>* bytes;
+  } cases[] = {{"cut.pgm", &pgm}, {"cut.ppm", &ppm}, {"cut.png", &png}, {"cut.bmp", &bmp}};
+  for (const Case& c : cases) {
+    const std::string name = c.name;
+    CAPTURE(name);
+    Image image;
+    std::string error;
+    const std::string whole = WriteBytes(std::string("whole_") + c.name, *c.bytes, c.bytes->size());
+    REQUIRE(DecodeImage(whole, 1, &image, &error));
+    CHECK(image.width == 9);
+    CHECK(image.height == 7);
+    const std::string cut = WriteBytes(c.name, *c.bytes, c.bytes->size() - 5);
+    CHECK_FALSE(DecodeImage(cut, 1, &image, &error));
+    CHECK(error.find(cut + ": ") == 0);
+    if (name != "cut.png") {
+      // The BMP's last row may lack its padding byte.
+      const size_t needed = c.bytes->size() - (name == "cut.bmp" ? 1 : 0);
+      CHECK(error == cut + ": truncated (" + std::to_string(c.bytes->size() - 5) +
+                         " bytes, its header needs " + std::to_string(needed) + ")");
+    }
+  }
+  // Headers cut before the size: stb_image "decodes" them to 0 x 0 or 3 x 0.
+  for (const char* header : {"P5\n# comment\n", "P6 3 3"}) {
+    const std::string text = header;
+    const std::string path =
+        WriteBytes("header.pnm", std::vector<uint8_t>(text.begin(), text.end()), text.size());
+    Image image;
+    std::string error;
+    CAPTURE(text);
+    CHECK_FALSE(DecodeImage(path, 1, &image, &error));
+    CHECK(error.find(path + ": not a readable image (") == 0);
+  }
+  // The PGM's pixels are the written ones (the header parse found the data).
+  Image image;
+  std::string error;
+  REQUIRE(DecodeImage(Dir() + "/whole_cut.pgm", 1, &image, &error));
+  CHECK(image.pixels == grey);
+}
+
 TEST_CASE("image: same-size resize is the identity; shrinking averages (antialiased)") {
   Image image;
   image.width = 6;
