@@ -22,7 +22,7 @@ void ChooseWinogradTiles(const LayerDesc* layers, uint32_t count, const rvgg_opt
 size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend, uint32_t winograd_tile) {
 #if RVGG_WITH_XNNPACK
   if (winograd_tile != 0 && backend == RVGG_BACKEND_XNNPACK) {
-    return winograd::ScratchBytes(desc, static_cast<int>(winograd_tile));
+    return winograd::ScratchBytes(desc, winograd_tile);
   }
 #endif
   if (desc.kind != LayerKind::kSqueezeExcite) return 0;
@@ -82,7 +82,7 @@ rvgg_status CreateKernel(const LayerDesc& desc, rvgg_backend backend, const Bind
 #if RVGG_WITH_XNNPACK
   if (winograd_tile != 0 && backend == RVGG_BACKEND_XNNPACK) {
     RVGG_RETURN_IF_ERROR(xnn::EnsureInitialized(message));
-    return winograd::CreateConv2DKernel(desc, static_cast<int>(winograd_tile), bindings,
+    return winograd::CreateConv2DKernel(desc, winograd_tile, bindings,
                                         threadpool, kernel, message);
   }
 #endif
