@@ -20,7 +20,7 @@ struct rvgg_model {
   rvgg_options options{};
   rvgg::LayerDesc* layers = nullptr;
   rvgg::Kernel** kernels = nullptr;
-  uint8_t* winograd_tiles = nullptr;  // per layer: Winograd m, 0 = direct
+  uint8_t* winograd_tiles = nullptr;  // per layer: Winograd tile code, 0 = direct
   rvgg::ArenaPlan plan;
   uint8_t* arena = nullptr;
   bool owns_arena = false;

@@ -21,7 +21,8 @@ struct LayerData {
   std::vector<float> weights, bias, down_w, down_b, up_w, up_b;
 };
 
-// `winograd_tile` > 0 runs a conv through Winograd F(m) (XNNPACK backend).
+// `winograd_tile` > 0 runs a conv through that Winograd tile (winograd::TileCode,
+// XNNPACK backend).
 inline std::vector<float> RunLayer(const LayerDesc& desc, rvgg_backend backend,
                                    const std::vector<float>& input, uint32_t winograd_tile = 0) {
   const size_t in_bytes = desc.input_elements() * sizeof(float) + kTensorTailBytes;
@@ -38,7 +39,8 @@ inline std::vector<float> RunLayer(const LayerDesc& desc, rvgg_backend backend,
   b.scratch_bytes = scratch_bytes;
   Kernel* kernel = nullptr;
   rvgg_message message;
-  const rvgg_status status = CreateKernel(desc, backend, b, nullptr, &kernel, &message, winograd_tile);
+  const rvgg_status status =
+      CreateKernel(desc, backend, b, nullptr, &kernel, &message, winograd_tile);
   INFO(message.text);
   REQUIRE(status == RVGG_STATUS_OK);
   REQUIRE(kernel->Run() == RVGG_STATUS_OK);

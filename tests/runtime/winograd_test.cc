@@ -21,18 +21,21 @@ namespace {
 struct Shape {
   uint32_t h, w, in_c, out_c, groups;
   bool relu;
+  uint32_t stride = 1;
 };
 
 LayerDesc MakeConv3x3(const Shape& s, LayerData* data, uint32_t seed = 21) {
   LayerDesc d;
   d.kind = LayerKind::kConv2D;
   d.name = "test";
-  d.in_h = d.out_h = s.h;
-  d.in_w = d.out_w = s.w;
+  d.in_h = s.h;
+  d.in_w = s.w;
+  d.out_h = (s.h - 1) / s.stride + 1;
+  d.out_w = (s.w - 1) / s.stride + 1;
   d.in_c = s.in_c;
   d.out_c = s.out_c;
   d.kernel_h = d.kernel_w = 3;
-  d.stride = 1;
+  d.stride = s.stride;
   d.padding = 1;
   d.groups = s.groups;
   d.relu = s.relu;
@@ -56,76 +59,131 @@ double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
   return worst / scale;
 }
 
+uint32_t Square(int m) { return winograd::TileCode(m, m); }
+
+std::string TileText(uint32_t stride, uint32_t code) {
+  return "F(" + std::to_string(winograd::TileRows(code)) + "x" +
+         std::to_string(winograd::TileCols(code)) + (stride == 2 ? ") stride 2" : ")");
+}
+
 // Tolerances, relative to the largest output: about 3x the worst errors
 // measured over the shapes below and the RepVGG-like layers (x86 and
-// aarch64/armv7 under qemu: F2 4e-7, F4 6e-6, F6 6e-6; XNNPACK's direct
-// convolution itself is at about 1e-6).
-double Tolerance(int m) { return m == 2 ? 2e-6 : 2e-5; }
+// aarch64/armv7 under qemu). The error grows with the transform's points:
+// F(2, 3) and the stride-2 F(2..3, 2) (at most 3 finite points) are about
+// as exact as the direct convolution (4e-7), up to F(6, 3) and F(7, 2)
+// (7 points) about 6e-6; XNNPACK's direct convolution is at about 1e-6.
+double Tolerance(uint32_t stride, uint32_t code) {
+  const int m = std::max(winograd::TileRows(code), winograd::TileCols(code));
+  const int points = stride == 1 ? m + 1 : m;
+  return points <= 3 ? 2e-6 : 2e-5;
+}
 
-void CheckMatchesReference(const Shape& s, int m) {
+std::string ShapeText(const Shape& s) {
+  return std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.in_c) + " -> " +
+         std::to_string(s.out_c) + " stride " + std::to_string(s.stride) + " groups " +
+         std::to_string(s.groups) + (s.relu ? " relu" : "");
+}
+
+void CheckMatchesReference(const Shape& s, uint32_t code) {
   LayerData data;
   const LayerDesc d = MakeConv3x3(s, &data);
+  REQUIRE(winograd::ValidTile(d, code));
   const auto input = RandomInput(d.input_elements(), 22);
   const auto ref = RunLayer(d, RVGG_BACKEND_REFERENCE, input);
-  const auto win = RunLayer(d, RVGG_BACKEND_XNNPACK, input, static_cast<uint32_t>(m));
+  const auto win = RunLayer(d, RVGG_BACKEND_XNNPACK, input, code);
   REQUIRE(win.size() == ref.size());
   const double err = RelativeError(win, ref);
-  const std::string what = "F(" + std::to_string(m) + ") " + std::to_string(s.h) + "x" +
-                           std::to_string(s.w) + "x" + std::to_string(s.in_c) + " -> " +
-                           std::to_string(s.out_c) + " groups " + std::to_string(s.groups) +
-                           (s.relu ? " relu" : "") + ": relative error " +
-                           std::to_string(err * 1e6) + "e-6";
-  INFO(what);
-  CHECK(err <= Tolerance(m));
+  INFO(TileText(s.stride, code) << " " << ShapeText(s) << ": relative error " << err);
+  CHECK(err <= Tolerance(s.stride, code));
   if (s.relu) CHECK(*std::min_element(win.begin(), win.end()) >= 0.0f);
 }
 
 const Shape kShapes[] = {
     {9, 7, 8, 16, 1, true},      // H, W not multiples of any m
-    {13, 11, 12, 20, 1, false},  // channels not multiples of 8 or 16, no ReLU
+    {13, 11, 12, 20, 1, false},  // channels not multiples of 16, no ReLU
     {14, 14, 64, 48, 1, true},   // a RepVGG-like stage
-    {6, 12, 5, 7, 1, false},     // odd channels: scalar tails everywhere
+    {6, 12, 5, 7, 1, false},     // odd channels: staged channel tails everywhere
     {1, 1, 8, 8, 1, true},       // one pixel: all but the centre tap padded
     {2, 2, 16, 4, 1, false},    {1, 9, 4, 12, 1, true},    {10, 9, 16, 24, 2, true},  // grouped
     {7, 8, 32, 32, 4, false},   {16, 16, 24, 40, 1, true},  // exact multiples of 2 and 4
+    {24, 20, 36, 20, 1, true},                              // exact multiples of 3, 4, 5 and 6
 };
 
-TEST_CASE("winograd: F(2x2, 3x3) matches the reference on odd, tiny and grouped shapes") {
-  for (const Shape& s : kShapes) CheckMatchesReference(s, 2);
+const Shape kStride2Shapes[] = {
+    {9, 7, 8, 16, 1, true, 2},     // odd sizes: the last window reads past the image
+    {14, 14, 24, 32, 1, true, 2},  // even sizes, RepVGG-like
+    {13, 10, 5, 7, 1, false, 2},   // odd channels, no ReLU
+    {1, 1, 8, 8, 1, true, 2},      // one pixel
+    {2, 3, 16, 4, 1, false, 2},   {11, 12, 16, 24, 2, true, 2},  // grouped
+    {28, 28, 16, 16, 1, true, 2},  // 14 x 14 outputs: 7 and 2 tile them exactly
+};
+
+TEST_CASE("winograd: F(2x2), F(4x4), F(6x6) match the reference on odd, tiny and grouped shapes") {
+  for (const Shape& s : kShapes) {
+    for (int m : {2, 4, 6}) CheckMatchesReference(s, Square(m));
+  }
 }
 
-TEST_CASE("winograd: F(4x4, 3x3) matches the reference on odd, tiny and grouped shapes") {
-  for (const Shape& s : kShapes) CheckMatchesReference(s, 4);
+TEST_CASE("winograd: every rectangular stride-1 tile from 2 to 6 matches the reference") {
+  const Shape shapes[] = {kShapes[0], kShapes[3], kShapes[7], kShapes[10]};
+  for (const Shape& s : shapes) {
+    for (int my = winograd::kMinTile; my <= winograd::kMaxTileStride1; ++my) {
+      for (int mx = winograd::kMinTile; mx <= winograd::kMaxTileStride1; ++mx) {
+        CheckMatchesReference(s, winograd::TileCode(my, mx));
+      }
+    }
+  }
 }
 
-TEST_CASE("winograd: F(6x6, 3x3) matches the reference on odd, tiny and grouped shapes") {
-  for (const Shape& s : kShapes) CheckMatchesReference(s, 6);
+TEST_CASE("winograd: stride-2 polyphase tiles from 2 to 7 match the reference") {
+  for (const Shape& s : kStride2Shapes) {
+    for (int my = winograd::kMinTile; my <= winograd::kMaxTileStride2; ++my) {
+      for (int mx = winograd::kMinTile; mx <= winograd::kMaxTileStride2; ++mx) {
+        if (my != mx && my + mx != 9 && &s != &kStride2Shapes[0]) continue;  // a sample
+        CheckMatchesReference(s, winograd::TileCode(my, mx));
+      }
+    }
+  }
 }
 
 TEST_CASE("winograd: a hand-checked 3x3 all-ones kernel gives the neighbourhood sums") {
-  // F(2)'s matrices hold only 0, +-1 and 1/2: on small integers it is exact.
-  // F(4) and F(6) round (1/6, 1/90, ... in G).
-  for (int m : {2, 4, 6}) {
-    LayerData data;
-    LayerDesc d = MakeConv3x3({3, 3, 4, 4, 1, false}, &data);
-    std::fill(data.weights.begin(), data.weights.end(), 0.0f);
-    for (uint32_t o = 0; o < 4; ++o) {
-      for (int k = 0; k < 9; ++k) data.weights[(o * 9 + k) * 4 + o] = 1.0f;  // channel o only
-    }
-    std::fill(data.bias.begin(), data.bias.end(), 0.5f);
-    std::vector<float> input(9 * 4);
-    for (int p = 0; p < 9; ++p) {
-      for (int c = 0; c < 4; ++c) input[p * 4 + c] = float(p + 1);
-    }
-    const auto out = RunLayer(d, RVGG_BACKEND_XNNPACK, input, static_cast<uint32_t>(m));
-    const float expected[9] = {12.5f, 21.5f, 16.5f, 27.5f, 45.5f, 33.5f, 24.5f, 39.5f, 28.5f};
-    for (int p = 0; p < 9; ++p) {
-      for (int c = 0; c < 4; ++c) {
-        INFO("F(" << m << ") pixel " << p << " channel " << c);
-        if (m == 2) {
-          CHECK(out[p * 4 + c] == expected[p]);
-        } else {
-          CHECK(out[p * 4 + c] == doctest::Approx(expected[p]).epsilon(1e-5));
+  // The matrices of F(2, 3) and the stride-2 F(2, 2) hold only 0, +-1 and
+  // 1/2: on small integers they are exact. Larger ones round (1/6, 1/90, ...
+  // in G).
+  for (uint32_t stride : {1u, 2u}) {
+    for (int m : {2, 3, 4, 6}) {
+      LayerData data;
+      LayerDesc d = MakeConv3x3({stride == 1 ? 3u : 5u, 3, 4, 4, 1, false, stride}, &data);
+      std::fill(data.weights.begin(), data.weights.end(), 0.0f);
+      for (uint32_t o = 0; o < 4; ++o) {
+        for (int k = 0; k < 9; ++k) data.weights[(o * 9 + k) * 4 + o] = 1.0f;  // channel o only
+      }
+      std::fill(data.bias.begin(), data.bias.end(), 0.5f);
+      std::vector<float> input(d.input_elements());
+      for (uint32_t p = 0; p < d.in_h * d.in_w; ++p) {
+        for (int c = 0; c < 4; ++c) input[p * 4 + c] = float(p + 1);
+      }
+      const auto out = RunLayer(d, RVGG_BACKEND_XNNPACK, input, Square(m));
+      for (uint32_t y = 0; y < d.out_h; ++y) {
+        for (uint32_t x = 0; x < d.out_w; ++x) {
+          float expected = 0.5f;
+          for (int dy = -1; dy <= 1; ++dy) {
+            for (int dx = -1; dx <= 1; ++dx) {
+              const int iy = int(y * stride) + dy, ix = int(x * stride) + dx;
+              if (iy >= 0 && ix >= 0 && iy < int(d.in_h) && ix < int(d.in_w)) {
+                expected += float(iy * int(d.in_w) + ix + 1);
+              }
+            }
+          }
+          for (int c = 0; c < 4; ++c) {
+            const float got = out[(y * d.out_w + x) * 4 + c];
+            INFO(TileText(stride, Square(m)) << " pixel " << y << "," << x << " channel " << c);
+            if (m == 2) {
+              CHECK(got == expected);
+            } else {
+              CHECK(got == doctest::Approx(expected).epsilon(1e-5));
+            }
+          }
         }
       }
     }
@@ -133,62 +191,117 @@ TEST_CASE("winograd: a hand-checked 3x3 all-ones kernel gives the neighbourhood 
 }
 
 TEST_CASE("winograd: every transform implementation this CPU runs agrees with the scalar one") {
-  for (int m : {2, 4, 6}) {
-    // sets[0] is the portable baseline (built into this test), then every
-    // set the library offers on this CPU.
-    winograd::TransformSet sets[9];
-    sets[0] = winograd::ScalarTransforms(m);
-    REQUIRE(std::string(sets[0].isa) == "scalar");
-    const int shipped = winograd::AvailableWinogradTransforms(m, sets + 1, 8);
-    REQUIRE(shipped >= 1);
-    int count = shipped + 1;
-    if (std::string(sets[1].isa) == "scalar") {  // a CPU without SIMD sets
-      for (int i = 1; i + 1 < count; ++i) sets[i] = sets[i + 1];
-      --count;
-    }
-    std::string names;
-    for (int i = 1; i < count; ++i) names += std::string(i > 1 ? ", " : "") + sets[i].isa;
-    MESSAGE("F(" << m << ") transforms shipped for this CPU: " << names << " (the last one runs)");
-    CHECK(std::string(winograd::GetWinogradTransforms(m).isa) == sets[count - 1].isa);
-    // 11 x 13 pixels, 37 channels: every vector width plus a scalar tail,
-    // border tiles on all sides.
-    const uint32_t h = 11, w = 13, c = 37;
-    const uint32_t tiles_x = (w + m - 1) / m, tiles = tiles_x * ((h + m - 1) / m);
-    const size_t positions = size_t(m + 2) * (m + 2);
-    const auto input = RandomInput(size_t{h} * w * c, 5);
-    const auto bias = RandomInput(c, 6);
-    std::vector<std::vector<float>> v(count), out(count);
-    for (int i = 0; i < count; ++i) {
-      v[i].assign(positions * tiles * c, -1.0f);
-      winograd::InputTransformParams ip{input.data(),      h,          w, c, tiles_x,
-                                        size_t{tiles} * c, v[i].data()};
-      // Two ranges, as the thread pool would split them.
-      sets[i].input(ip, 0, tiles / 2);
-      sets[i].input(ip, tiles / 2, tiles);
-      out[i].assign(size_t{h} * w * c, -7.0f);
-      // The output transform of the (scalar) V itself: any data will do.
-      winograd::OutputTransformParams op{v[0].data(), bias.data(),       true,         h, w, c,
-                                         tiles_x,     size_t{tiles} * c, out[i].data()};
-      sets[i].output(op, 0, tiles);
-    }
-    for (int i = 1; i < count; ++i) {
-      INFO("F(" << m << ") " << sets[i].isa << " vs scalar");
-      CHECK(RelativeError(v[i], v[0]) <= 1e-6);
-      CHECK(RelativeError(out[i], out[0]) <= 1e-6);
-      // Every output pixel was written (none left at the -7 fill).
-      CHECK(*std::min_element(out[i].begin(), out[i].end()) >= 0.0f);
+  // sets[0] is the portable baseline (built into this test), then every set
+  // the library offers on this CPU.
+  winograd::TransformSet sets[8];
+  sets[0] = winograd::ScalarTransforms();
+  REQUIRE(std::string(sets[0].isa) == "scalar");
+  const int shipped = winograd::AvailableWinogradTransforms(sets + 1, 7);
+  REQUIRE(shipped >= 1);
+  int count = shipped + 1;
+  if (std::string(sets[1].isa) == "scalar") {  // a CPU without SIMD sets
+    for (int i = 1; i + 1 < count; ++i) sets[i] = sets[i + 1];
+    --count;
+  }
+  std::string names;
+  for (int i = 1; i < count; ++i) names += std::string(i > 1 ? ", " : "") + sets[i].isa;
+  MESSAGE("transforms shipped for this CPU: " << names << " (the last one runs)");
+  CHECK(std::string(winograd::GetWinogradTransforms().isa) == sets[count - 1].isa);
+  const size_t c = 3 * winograd::kChannelBlock;
+  for (int stride : {1, 2}) {
+    const int max_m = stride == 1 ? winograd::kMaxTileStride1 : winograd::kMaxTileStride2;
+    for (int m = winograd::kMinTile; m <= max_m; ++m) {
+      const int n = winograd::Positions(stride, m);
+      const auto in = RandomInput(size_t(n) * c, 7 + m);
+      const auto bias = RandomInput(c, 8);
+      // Every line once per set: input (n -> n), output (n -> m), and the
+      // epilogue with ReLU; each in place (destinations alias sources), as
+      // the kernel calls them.
+      std::vector<std::vector<float>> results(count);
+      for (int i = 0; i < count; ++i) {
+        const winograd::LineSet& lines = sets[i].lines(stride, m);
+        REQUIRE(static_cast<bool>(lines.input));
+        std::vector<float> a = in, b = in, e = in;
+        const float* src[winograd::kMaxPositions];
+        float* dst[winograd::kMaxPositions];
+        for (int k = 0; k < n; ++k) dst[k] = a.data() + k * c, src[k] = dst[k];
+        lines.input(src, dst, c);
+        for (int k = 0; k < n; ++k) dst[k] = b.data() + k * c, src[k] = dst[k];
+        lines.output(src, dst, c, nullptr, 0.0f);
+        for (int k = 0; k < n; ++k) dst[k] = e.data() + k * c, src[k] = dst[k];
+        lines.output_epilogue(src, dst, c, bias.data(), 0.0f);
+        results[i] = a;
+        results[i].insert(results[i].end(), b.begin(), b.begin() + m * c);
+        results[i].insert(results[i].end(), e.begin(), e.begin() + m * c);
+        for (size_t k = 0; k < size_t(m) * c; ++k) CHECK(e[k] >= 0.0f);
+      }
+      for (int i = 1; i < count; ++i) {
+        INFO("stride " << stride << " m " << m << ": " << sets[i].isa << " vs scalar");
+        CHECK(RelativeError(results[i], results[0]) <= 1e-6);
+      }
     }
   }
 }
 
-TEST_CASE("winograd: applies only to 3x3 stride-1 padding-1 fp32 convolutions") {
+TEST_CASE("winograd: input, kernel and output transforms compose to the 1-D convolution") {
+  // One dimension at a time, without XNNPACK: y = A^T ((G g) . (B^T d)) for
+  // a window d of n pixels and a 3-tap kernel g must be the correlation
+  // y_i = sum_k g_k d[s i + k] (stride s), for every tile size. Channels are
+  // 16 independent trials.
+  const winograd::TransformSet scalar = winograd::ScalarTransforms();
+  const size_t c = winograd::kChannelBlock;
+  for (uint32_t stride : {1u, 2u}) {
+    const int max_m = stride == 1 ? winograd::kMaxTileStride1 : winograd::kMaxTileStride2;
+    for (int m = winograd::kMinTile; m <= max_m; ++m) {
+      const int n = winograd::Positions(int(stride), m);
+      const auto window = RandomInput(size_t(n) * c, 40 + m);
+      const auto taps = RandomInput(3 * c, 41 + m);
+      std::vector<float> v = window;
+      const float* src[winograd::kMaxPositions];
+      float* dst[winograd::kMaxPositions];
+      for (int k = 0; k < n; ++k) dst[k] = v.data() + k * c, src[k] = dst[k];
+      scalar.lines(int(stride), m).input(src, dst, c);
+      for (int k = 0; k < n; ++k) {
+        double g[3];
+        winograd::KernelRow(stride, m, k, g);
+        for (size_t ch = 0; ch < c; ++ch) {
+          const double u = g[0] * taps[ch] + g[1] * taps[c + ch] + g[2] * taps[2 * c + ch];
+          v[k * c + ch] = float(u * v[k * c + ch]);
+        }
+      }
+      scalar.lines(int(stride), m).output(src, dst, c, nullptr, 0.0f);
+      double worst = 0.0, scale = 0.0;
+      for (int i = 0; i < m; ++i) {
+        for (size_t ch = 0; ch < c; ++ch) {
+          double expected = 0;
+          for (int k = 0; k < 3; ++k) {
+            expected += double(taps[k * c + ch]) * window[(i * stride + k) * c + ch];
+          }
+          worst = std::max(worst, std::fabs(v[i * c + ch] - expected));
+          scale = std::max(scale, std::fabs(expected));
+        }
+      }
+      INFO("stride " << stride << " m " << m << ": max error " << worst << " of " << scale);
+      CHECK(worst <= 1e-5 * scale);
+    }
+  }
+}
+
+TEST_CASE("winograd: applies to 3x3 padding-1 fp32 convolutions of stride 1 and 2") {
   LayerData data;
   LayerDesc d = MakeConv3x3({8, 8, 16, 16, 1, true}, &data);
   CHECK(winograd::Applies(d));
   LayerDesc s2 = d;
   s2.stride = 2;
   s2.out_h = s2.out_w = 4;
-  CHECK_FALSE(winograd::Applies(s2));
+  CHECK(winograd::Applies(s2));
+  CHECK(winograd::ValidTile(s2, winograd::TileCode(7, 2)));
+  CHECK_FALSE(winograd::ValidTile(d, winograd::TileCode(7, 2)));  // stride 1 stops at 6
+  CHECK_FALSE(winograd::ValidTile(d, winograd::TileCode(1, 4)));
+  LayerDesc s3 = d;
+  s3.stride = 3;
+  s3.out_h = s3.out_w = 3;
+  CHECK_FALSE(winograd::Applies(s3));
   LayerDesc k1 = d;
   k1.kernel_h = k1.kernel_w = 1;
   k1.padding = 0;
@@ -209,7 +322,7 @@ TEST_CASE("winograd: layers whose transform scratch would not fit the address sp
   d.kernel_h = d.kernel_w = 3;
   d.padding = 1;
   REQUIRE(winograd::Applies(d));
-  CHECK_FALSE(winograd::FitsScratch(d, 2));  // 16 x 8192^2 x 8192 floats: 35 TB
+  CHECK_FALSE(winograd::FitsScratch(d, Square(2)));  // 16 x 8192^2 x 4096 floats: 17 TB
   uint8_t tile = 99;
   winograd::ChooseTiles(&d, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_F2, 0, &tile);
   CHECK(tile == 0);
@@ -217,7 +330,7 @@ TEST_CASE("winograd: layers whose transform scratch would not fit the address sp
   CHECK(tile == 0);
   Kernel* kernel = nullptr;
   rvgg_message message;
-  CHECK(winograd::CreateConv2DKernel(d, 2, Bindings{}, nullptr, &kernel, &message) ==
+  CHECK(winograd::CreateConv2DKernel(d, Square(2), Bindings{}, nullptr, &kernel, &message) ==
         RVGG_STATUS_INVALID_ARGUMENT);
   CHECK(kernel == nullptr);
 }
@@ -250,33 +363,79 @@ std::vector<LayerDesc> A0Layers(std::vector<LayerData>* data) {
   return layers;
 }
 
-TEST_CASE(
-    "winograd: AUTO picks a tile for every stride-1 layer of RepVGG-A0 and none for stride 2") {
+TEST_CASE("winograd: AUTO picks the cheapest tile per layer of RepVGG-A0, stride 1 and 2") {
   std::vector<LayerData> data;
   const auto layers = A0Layers(&data);
   std::vector<uint8_t> tiles(layers.size(), 99);
   winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_XNNPACK,
                         RVGG_WINOGRAD_AUTO, 0, tiles.data());
-  int chosen = 0;
+  int stride1 = 0, stride2 = 0;
+  std::string chosen;
   for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerDesc& d = layers[i];
     INFO("layer " << i);
-    if (layers[i].stride == 1) {
-      CHECK((tiles[i] == 2 || tiles[i] == 4 || tiles[i] == 6));
-      CHECK(winograd::EstimatedCost(layers[i], tiles[i]) <
-            0.6 * winograd::EstimatedCost(layers[i], 0));
-      ++chosen;
-    } else {
-      CHECK(tiles[i] == 0);
+    char name[24] = "direct";
+    if (tiles[i] != 0) winograd::TileName(d, tiles[i], name, sizeof(name));
+    chosen += std::string(i ? " " : "") + name;
+    // The choice is the cheapest valid tile by the model, and beats direct.
+    const double cost = winograd::EstimatedCost(d, tiles[i]);
+    for (int my = 2; my <= 7; ++my) {
+      for (int mx = 2; mx <= 7; ++mx) {
+        const uint32_t code = winograd::TileCode(my, mx);
+        if (winograd::FitsScratch(d, code)) CHECK(cost <= winograd::EstimatedCost(d, code));
+      }
+    }
+    if (d.stride == 1) {
+      CHECK(tiles[i] != 0);
+      CHECK(cost < 0.6 * winograd::EstimatedCost(d, 0));
+      ++stride1;
+    } else if (d.in_c < winograd::kMinGroupChannels) {
+      CHECK(tiles[i] == 0);  // the stem: 3 input channels
+    } else if (d.out_h >= 14) {
+      // Stages 1-3 open with stride-2 layers the polyphase form speeds up
+      // (stage 4's 7 x 7 outputs make too few tiles for a clear gain).
+      CHECK(tiles[i] != 0);
+      CHECK(cost < 0.8 * winograd::EstimatedCost(d, 0));
+      ++stride2;
     }
   }
-  CHECK(chosen == 17);  // 1 + 3 + 13 stride-1 blocks in stages 1-3
-  // The reference backend and OFF never use Winograd.
+  MESSAGE("A0 at 224 under AUTO: " << chosen);
+  CHECK(stride1 == 17);  // 1 + 3 + 13 stride-1 blocks in stages 1-3
+  CHECK(stride2 == 3);
+  // The reference backend and OFF never use Winograd; forced sizes only
+  // take stride-1 layers.
   winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_REFERENCE,
                         RVGG_WINOGRAD_F4, 0, tiles.data());
   CHECK(std::count(tiles.begin(), tiles.end(), 0) == static_cast<long>(layers.size()));
   winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_XNNPACK,
                         RVGG_WINOGRAD_OFF, 0, tiles.data());
   CHECK(std::count(tiles.begin(), tiles.end(), 0) == static_cast<long>(layers.size()));
+  winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_XNNPACK,
+                        RVGG_WINOGRAD_F4, 0, tiles.data());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    CHECK(tiles[i] == (layers[i].stride == 1 ? Square(4) : 0));
+  }
+}
+
+TEST_CASE("winograd: the cost model prefers tile counts that fill the GEMM's row blocks") {
+  // 14 x 14 (RepVGG stage 3): F(4x4) makes 16 tiles, which XNNPACK's 6-row
+  // (aarch64), 4-row (armv7) or 5/7-row (x86) kernels round up; whatever the
+  // CPU, some rectangular tile is estimated cheaper than F(4x4).
+  LayerData data;
+  const LayerDesc d = MakeConv3x3({14, 14, 192, 192, 1, true}, &data);
+  uint8_t tile = 0;
+  winograd::ChooseTiles(&d, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0, &tile);
+  char name[24];
+  winograd::TileName(d, tile, name, sizeof(name));
+  MESSAGE("14x14x192 -> 192 under AUTO: " << name << ", " << winograd::TileCount(d, tile)
+                                          << " tiles, " << winograd::PositionCount(d, tile)
+                                          << " positions");
+  CHECK(winograd::EstimatedCost(d, tile) < winograd::EstimatedCost(d, Square(4)));
+#if defined(__aarch64__)
+  // XNNPACK's 6x8 aarch64 kernel: F(4x5) (12 tiles: two full blocks, 42
+  // positions) beats F(4x4) (16 tiles -> 18 rows, 36 positions).
+  CHECK(winograd::TileCount(d, tile) % 6 == 0);
+#endif
 }
 
 TEST_CASE(
@@ -300,7 +459,10 @@ TEST_CASE(
       if (tiles[i] == 0) continue;
       used += winograd::WeightBytes(layers[i], tiles[i]);
       ++winograd_layers;
-      CHECK(tiles[i] <= unlimited[i]);  // only ever steps down
+      CHECK(unlimited[i] != 0);
+      // Only ever steps to smaller weights.
+      CHECK(winograd::WeightBytes(layers[i], tiles[i]) <=
+            winograd::WeightBytes(layers[i], unlimited[i]));
     }
     INFO("budget " << budget << " used " << used);
     CHECK(used <= budget);
@@ -308,11 +470,11 @@ TEST_CASE(
     if (budget == full / 5) CHECK(winograd_layers > 0);
     if (budget == 1) CHECK(winograd_layers == 0);
   }
-  // Forced F6 over budget: layers fall back to direct, never to another m.
+  // Forced F6 over budget: layers fall back to direct, never to another tile.
   winograd::ChooseTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_F6, full / 4,
                         tiles.data());
-  for (uint32_t i = 0; i < n; ++i) CHECK((tiles[i] == 0 || tiles[i] == 6));
-  CHECK(std::count(tiles.begin(), tiles.end(), 6) > 0);
+  for (uint32_t i = 0; i < n; ++i) CHECK((tiles[i] == 0 || tiles[i] == Square(6)));
+  CHECK(std::count(tiles.begin(), tiles.end(), Square(6)) > 0);
 }
 
 // A small RepVGG-like model with several Winograd-eligible layers (plain,
@@ -399,16 +561,22 @@ TEST_CASE("winograd: whole models match the reference backend and report what ru
       REQUIRE(rvgg_model_get_layer_info(model, i, &li) == RVGG_STATUS_OK);
       const std::string kernel = li.kernel;
       INFO("layer " << i << " runs on " << kernel);
-      const bool eligible = li.type == RVGG_LAYER_CONV2D && li.stride == 1;
-      if (!eligible) {
-        CHECK(kernel == "xnnpack");
-      } else if (c.name != nullptr) {
-        CHECK(kernel == c.name);
-        CHECK(li.kernel_bytes > 0);
-      } else {
+      const bool conv = li.type == RVGG_LAYER_CONV2D;
+      if (c.name != nullptr) {
+        // Forced sizes: stride-1 layers only.
+        if (conv && li.stride == 1) {
+          CHECK(kernel == c.name);
+          CHECK(li.kernel_bytes > 0);
+        } else {
+          CHECK(kernel == "xnnpack");
+        }
+      } else if (conv) {
         // AUTO: Winograd where the cost model expects a gain, else direct.
-        CHECK((kernel == "xnnpack" || kernel.rfind("winograd-f", 0) == 0));
+        CHECK((kernel == "xnnpack" || kernel.rfind("winograd-", 0) == 0));
         if (kernel != "xnnpack") ++auto_winograd;
+        if (li.stride == 2 && kernel != "xnnpack") CHECK(kernel.rfind("winograd-s2-f", 0) == 0);
+      } else {
+        CHECK(kernel == "xnnpack");
       }
     }
   }
@@ -494,38 +662,56 @@ TEST_CASE("winograd: accuracy per tile size on RepVGG-like layers and activation
   // Fused RepVGG weights: He-scaled 3x3 (half gain) plus the identity at the
   // centre tap; inputs are post-ReLU activations (non-negative, mean > 0).
   // RepVGG widths at reduced spatial size (the reference is slow under qemu).
-  const Shape shapes[] = {{30, 30, 48, 48, 1, true},
-                          {20, 20, 96, 96, 1, true},
-                          {10, 10, 192, 192, 1, true},
-                          {8, 8, 256, 256, 2, false}};
+  // Stride-2 layers (the first of each stage) have no identity branch.
+  const Shape shapes[] = {{30, 30, 48, 48, 1, true},    {20, 20, 96, 96, 1, true},
+                          {14, 14, 192, 192, 1, true},  {8, 8, 256, 256, 2, false},
+                          {28, 28, 48, 96, 1, true, 2}, {20, 20, 96, 192, 1, true, 2}};
+  const std::vector<uint32_t> stride1_tiles = {Square(2),
+                                               Square(4),
+                                               Square(6),
+                                               winograd::TileCode(4, 5),
+                                               winograd::TileCode(5, 4),
+                                               winograd::TileCode(6, 4),
+                                               Square(3),
+                                               Square(5)};
+  const std::vector<uint32_t> stride2_tiles = {
+      Square(2), Square(4), Square(7), winograd::TileCode(4, 7), winograd::TileCode(7, 5),
+      Square(3)};
   for (const Shape& s : shapes) {
     LayerData data;
     LayerDesc d = MakeConv3x3(s, &data, 31);
     const uint32_t group_in = s.in_c / s.groups;
     for (float& v : data.weights) v *= 0.5f;
-    for (uint32_t o = 0; o < s.out_c; ++o) data.weights[(o * 9 + 4) * group_in + o % group_in] += 1;
+    if (s.stride == 1) {
+      for (uint32_t o = 0; o < s.out_c; ++o) {
+        data.weights[(o * 9 + 4) * group_in + o % group_in] += 1;
+      }
+    }
     auto input = RandomInput(d.input_elements(), 32);
     for (float& v : input) v = v > 0 ? 3.0f * v : 0.0f;
     const auto ref = RunLayer(d, RVGG_BACKEND_REFERENCE, input);
     const auto direct = RunLayer(d, RVGG_BACKEND_XNNPACK, input);
     std::string line = std::to_string(s.h) + "x" + std::to_string(s.w) + "x" +
-                       std::to_string(s.in_c) + " g" + std::to_string(s.groups) + ": direct ";
+                       std::to_string(s.in_c) + " s" + std::to_string(s.stride) + " g" +
+                       std::to_string(s.groups) + ": direct ";
     char direct_text[32];
     std::snprintf(direct_text, sizeof(direct_text), "%.2e", RelativeError(direct, ref));
     line += direct_text;
-    for (int m : {2, 4, 6}) {
-      const auto win = RunLayer(d, RVGG_BACKEND_XNNPACK, input, static_cast<uint32_t>(m));
+    const auto& tiles = s.stride == 1 ? stride1_tiles : stride2_tiles;
+    for (uint32_t code : tiles) {
+      const auto win = RunLayer(d, RVGG_BACKEND_XNNPACK, input, code);
       const double err = RelativeError(win, ref);
       char text[64];
-      std::snprintf(text, sizeof(text), ", F%d %.2e", m, err);
+      std::snprintf(text, sizeof(text), ", %dx%d %.2e", winograd::TileRows(code),
+                    winograd::TileCols(code), err);
       line += text;
-      CHECK(err <= Tolerance(m));
+      CHECK(err <= Tolerance(s.stride, code));
     }
     MESSAGE(line);
   }
 }
 
-TEST_CASE("winograd: accuracy on a RepVGG-like network (fused identity, 17 stride-1 layers)") {
+TEST_CASE("winograd: accuracy on a RepVGG-like network (fused identity, 20 Winograd layers)") {
   // RepVGG-A0 at 64x64: the fused identity makes the centre tap dominate, as
   // in real deploy weights, and activations grow through the 13-block stage.
   ModelSpec spec;

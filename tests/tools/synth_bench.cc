@@ -118,19 +118,28 @@ void PrintLayers(const char* title, Loaded* l) {
 // Bytes held by Winograd layers, and how many layers run each way.
 void PrintMemory(const char* title, Loaded* l) {
   uint64_t winograd = 0, all = 0;
-  int counts[7] = {0, 0, 0, 0, 0, 0, 0};
+  std::vector<std::pair<std::string, int>> counts;  // kernel name, layers (first-seen order)
   for (uint32_t i = 0; i < l->info.num_layers; ++i) {
     rvgg_layer_info li;
     rvgg_model_get_layer_info(l->model, i, &li);
     all += li.kernel_bytes;
     const std::string kernel = li.kernel;
-    if (kernel.rfind("winograd-f", 0) == 0) {
-      winograd += li.kernel_bytes;
-      ++counts[kernel.back() - '0'];
+    if (kernel.rfind("winograd-", 0) != 0) continue;
+    winograd += li.kernel_bytes;
+    auto it = std::find_if(counts.begin(), counts.end(),
+                           [&](const std::pair<std::string, int>& c) { return c.first == kernel; });
+    if (it == counts.end()) {
+      counts.emplace_back(kernel, 1);
+    } else {
+      ++it->second;
     }
   }
-  std::printf("%s: kernel bytes %.1f MiB, of which winograd %.1f MiB (F2 x%d, F4 x%d, F6 x%d)\n",
-              title, all / 1048576.0, winograd / 1048576.0, counts[2], counts[4], counts[6]);
+  std::string kinds;
+  for (const auto& c : counts) {
+    kinds += (kinds.empty() ? "" : ", ") + c.first.substr(9) + " x" + std::to_string(c.second);
+  }
+  std::printf("%s: kernel bytes %.1f MiB, of which winograd %.1f MiB (%s)\n", title,
+              all / 1048576.0, winograd / 1048576.0, kinds.empty() ? "none" : kinds.c_str());
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend, uint32_t 
   if (desc.compute_type == RVGG_DTYPE_INT8) return Qs8ScratchBytes(desc);
 #if RVGG_WITH_XNNPACK
   if (winograd_tile != 0 && backend == RVGG_BACKEND_XNNPACK) {
-    return winograd::ScratchBytes(desc, static_cast<int>(winograd_tile));
+    return winograd::ScratchBytes(desc, winograd_tile);
   }
 #endif
   if (desc.kind != LayerKind::kSqueezeExcite) return 0;
@@ -106,7 +106,7 @@ rvgg_status CreateKernel(const LayerDesc& desc, rvgg_backend backend, const Bind
 #if RVGG_WITH_XNNPACK
   if (winograd_tile != 0 && backend == RVGG_BACKEND_XNNPACK) {
     RVGG_RETURN_IF_ERROR(xnn::EnsureInitialized(message));
-    return winograd::CreateConv2DKernel(desc, static_cast<int>(winograd_tile), bindings,
+    return winograd::CreateConv2DKernel(desc, winograd_tile, bindings,
                                         threadpool, kernel, message);
   }
 #endif

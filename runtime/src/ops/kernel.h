@@ -33,10 +33,10 @@ class Kernel {
   virtual size_t owned_bytes() const { return 0; }
 };
 
-// Plan-time kernel choice beyond the backend: the Winograd output tile m of
-// each layer (0 = the backend's direct kernel), from the options' winograd
-// setting and budget (runtime/src/ops/winograd/winograd.h). `tiles` has
-// `count` entries.
+// Plan-time kernel choice beyond the backend: the Winograd tile of each
+// layer (winograd::TileCode; 0 = the backend's direct kernel), from the
+// options' winograd setting and budget (runtime/src/ops/winograd/winograd.h).
+// `tiles` has `count` entries.
 void ChooseWinogradTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& options,
                          uint8_t* tiles);
 

@@ -1,10 +1,11 @@
-// The Winograd convolution kernel: transforms (ours) around (m+2)^2 x groups
-// XNNPACK fully-connected operators, all created and set up at load.
+// The Winograd convolution kernel: per tile, two passes of line transforms
+// (ours) around positions x groups XNNPACK fully-connected operators, all
+// created and set up at load.
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -17,40 +18,169 @@
 namespace rvgg::winograd {
 namespace {
 
+uint32_t PadChannels(uint32_t c) { return (c + kChannelBlock - 1) / kChannelBlock * kChannelBlock; }
+
+// One dimension of the tiling.
+struct Axis {
+  int m;     // outputs per tile
+  int n;     // positions, and input window pixels
+  int step;  // input pixels between tiles: m * stride
+  LineSet lines;
+};
+
+// Everything a transform task reads; fixed at creation.
+struct Geometry {
+  Axis y, x;
+  uint32_t in_h, in_w, in_c, in_cp;  // cp: channels padded to kChannelBlock
+  uint32_t out_h, out_w, out_c, out_cp;
+  uint32_t tiles_x;
+  size_t tiles;
+  const float* input;
+  float* output;
+  float* v;            // [y.n * x.n][tiles][in_cp]
+  float* m;            // [y.n * x.n][tiles][out_cp]
+  const float* zeros;  // in_cp zeros: pixels outside the image
+  const float* bias;   // out_cp values (zero padded)
+  float lo;            // 0 with ReLU, -inf without
+};
+
+// The last `count % kChannelBlock` channels of lines whose rows are exactly
+// `count` floats (the image) go through these staging lines.
+struct Staging {
+  alignas(64) float line[kMaxPositions][kChannelBlock];
+};
+
+void InputTile(const Geometry& g, size_t t, Staging* staging) {
+  const Axis& ay = g.y;
+  const Axis& ax = g.x;
+  const int ty = static_cast<int>(t / g.tiles_x), tx = static_cast<int>(t % g.tiles_x);
+  const int y0 = ty * ay.step - 1, x0 = tx * ax.step - 1;
+  const size_t position_stride = g.tiles * g.in_cp;
+  float* v = g.v + t * g.in_cp;
+  const uint32_t full = g.in_c / kChannelBlock * kChannelBlock;
+  const uint32_t rest = g.in_c - full;
+  const float* src[kMaxPositions];
+  float* dst[kMaxPositions];
+  bool row_ok[kMaxPositions];
+  // Pass 1, along x, over the window rows inside the image: V(i, j).
+  for (int i = 0; i < ay.n; ++i) {
+    const int iy = y0 + i;
+    row_ok[i] = iy >= 0 && iy < static_cast<int>(g.in_h);
+    if (!row_ok[i]) continue;
+    const float* row = g.input + size_t(iy) * g.in_w * g.in_c;
+    for (int j = 0; j < ax.n; ++j) {
+      const int ix = x0 + j;
+      src[j] = ix >= 0 && ix < static_cast<int>(g.in_w) ? row + size_t(ix) * g.in_c : nullptr;
+      dst[j] = v + (size_t(i) * ax.n + j) * position_stride;
+    }
+    if (full > 0) {
+      const float* s[kMaxPositions];
+      for (int j = 0; j < ax.n; ++j) s[j] = src[j] != nullptr ? src[j] : g.zeros;
+      ax.lines.input(s, dst, full);
+    }
+    if (rest > 0) {
+      // The image's rows end at in_c: stage the last channels (zero padded).
+      const float* s[kMaxPositions];
+      float* d[kMaxPositions];
+      for (int j = 0; j < ax.n; ++j) {
+        float* line = staging->line[j];
+        std::memset(line, 0, sizeof(staging->line[j]));
+        if (src[j] != nullptr) std::memcpy(line, src[j] + full, rest * sizeof(float));
+        s[j] = line;
+        d[j] = dst[j] + full;
+      }
+      ax.lines.input(s, d, kChannelBlock);
+    }
+  }
+  // Pass 2, along y, over each column, in place; rows outside the image are
+  // zero (never written by pass 1).
+  for (int j = 0; j < ax.n; ++j) {
+    for (int i = 0; i < ay.n; ++i) {
+      dst[i] = v + (size_t(i) * ax.n + j) * position_stride;
+      src[i] = row_ok[i] ? dst[i] : g.zeros;
+    }
+    ay.lines.input(src, dst, g.in_cp);
+  }
+}
+
+void OutputTile(const Geometry& g, size_t t, Staging* staging) {
+  const Axis& ay = g.y;
+  const Axis& ax = g.x;
+  const int ty = static_cast<int>(t / g.tiles_x), tx = static_cast<int>(t % g.tiles_x);
+  const int y0 = ty * ay.m, x0 = tx * ax.m;
+  const int rows = std::min(ay.m, static_cast<int>(g.out_h) - y0);
+  const int cols = std::min(ax.m, static_cast<int>(g.out_w) - x0);
+  const size_t position_stride = g.tiles * g.out_cp;
+  float* mm = g.m + t * g.out_cp;
+  const float* src[kMaxPositions];
+  float* dst[kMaxPositions];
+  // Pass 1, along x, in place: M(a, j) for j < mx.
+  for (int a = 0; a < ay.n; ++a) {
+    for (int b = 0; b < ax.n; ++b) {
+      dst[b] = mm + (size_t(a) * ax.n + b) * position_stride;
+      src[b] = dst[b];
+    }
+    ax.lines.output(src, dst, g.out_cp, nullptr, 0.0f);
+  }
+  // Pass 2, along y, with bias and ReLU, into the image. Rows past its
+  // bottom go to M(i, j) itself, read by this same call and dead after it.
+  const uint32_t full = g.out_c / kChannelBlock * kChannelBlock;
+  const uint32_t rest = g.out_c - full;
+  for (int j = 0; j < cols; ++j) {
+    float* out = g.output + (size_t(y0) * g.out_w + size_t(x0 + j)) * g.out_c;
+    for (int a = 0; a < ay.n; ++a) src[a] = mm + (size_t(a) * ax.n + j) * position_stride;
+    for (int i = 0; i < ay.m; ++i) {
+      dst[i] = i < rows ? out + size_t(i) * g.out_w * g.out_c : const_cast<float*>(src[i]);
+    }
+    if (full > 0) ay.lines.output_epilogue(src, dst, full, g.bias, g.lo);
+    if (rest > 0) {
+      const float* s[kMaxPositions];
+      float* d[kMaxPositions];
+      for (int a = 0; a < ay.n; ++a) s[a] = src[a] + full;
+      for (int i = 0; i < ay.m; ++i) d[i] = staging->line[i];
+      ay.lines.output_epilogue(s, d, kChannelBlock, g.bias + full, g.lo);
+      for (int i = 0; i < rows; ++i) std::memcpy(dst[i] + full, d[i], rest * sizeof(float));
+    }
+  }
+}
+
 class WinogradConv2DKernel final : public Kernel {
  public:
-  WinogradConv2DKernel(int m, pthreadpool_t threadpool) : threadpool_(threadpool) {
-    std::snprintf(name_, sizeof(name_), "winograd-f%d", m);
+  WinogradConv2DKernel(const LayerDesc& d, uint32_t code, pthreadpool_t threadpool)
+      : threadpool_(threadpool) {
+    TileName(d, code, name_, sizeof(name_));
   }
   ~WinogradConv2DKernel() override {
     for (size_t i = 0; i < num_operators_; ++i) {
       if (operators_[i] != nullptr) xnn_delete_operator(operators_[i]);
     }
     FreeAligned(operators_);
+    FreeAligned(constants_);
   }
 
   rvgg_status Run() override {
     // With a null pool pthreadpool runs the chunks on this thread.
-    pthreadpool_parallelize_1d_tile_1d(threadpool_, InputTask, this, tiles_, chunk_, 0);
-    // The (m+2)^2 GEMMs are independent and small (tiles rows each): with a
-    // pool, threads take whole operators (one dispatch per layer instead of
-    // one per operator); each operator runs single-threaded.
+    pthreadpool_parallelize_1d_tile_1d(threadpool_, InputTask, this, geometry_.tiles, chunk_, 0);
+    // The GEMMs are independent and small (tiles rows each): with a pool,
+    // threads take whole operators (one dispatch per layer instead of one
+    // per operator); each operator runs single-threaded.
     failed_.store(false, std::memory_order_relaxed);
     pthreadpool_parallelize_1d(threadpool_, GemmTask, this, num_operators_, 0);
     if (failed_.load(std::memory_order_relaxed)) return RVGG_STATUS_BACKEND_ERROR;
-    pthreadpool_parallelize_1d_tile_1d(threadpool_, OutputTask, this, tiles_, chunk_, 0);
+    pthreadpool_parallelize_1d_tile_1d(threadpool_, OutputTask, this, geometry_.tiles, chunk_, 0);
     return RVGG_STATUS_OK;
   }
   const char* name() const override { return name_; }
   size_t owned_bytes() const override { return owned_bytes_; }
 
  private:
-  friend rvgg_status rvgg::winograd::CreateConv2DKernel(const LayerDesc&, int, const Bindings&,
+  friend rvgg_status rvgg::winograd::CreateConv2DKernel(const LayerDesc&, uint32_t, const Bindings&,
                                                         pthreadpool_t, Kernel**, rvgg_message*);
 
   static void InputTask(void* context, size_t start, size_t count) {
     auto* k = static_cast<WinogradConv2DKernel*>(context);
-    k->transforms_.input(k->input_, start, start + count);
+    Staging staging;
+    for (size_t t = start; t < start + count; ++t) InputTile(k->geometry_, t, &staging);
   }
   static void GemmTask(void* context, size_t index) {
     auto* k = static_cast<WinogradConv2DKernel*>(context);
@@ -60,16 +190,15 @@ class WinogradConv2DKernel final : public Kernel {
   }
   static void OutputTask(void* context, size_t start, size_t count) {
     auto* k = static_cast<WinogradConv2DKernel*>(context);
-    k->transforms_.output(k->output_, start, start + count);
+    Staging staging;
+    for (size_t t = start; t < start + count; ++t) OutputTile(k->geometry_, t, &staging);
   }
 
-  char name_[16];
+  char name_[24];
   pthreadpool_t threadpool_;
-  TransformSet transforms_{};
-  InputTransformParams input_{};
-  OutputTransformParams output_{};
-  size_t tiles_ = 0;
+  Geometry geometry_{};
   size_t chunk_ = 1;
+  float* constants_ = nullptr;  // zero line and padded bias
   xnn_operator_t* operators_ = nullptr;
   size_t num_operators_ = 0;
   size_t owned_bytes_ = 0;
@@ -78,53 +207,43 @@ class WinogradConv2DKernel final : public Kernel {
 
 }  // namespace
 
-rvgg_status CreateConv2DKernel(const LayerDesc& d, int m, const Bindings& b,
+rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
                                pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
   *kernel = nullptr;
-  if (!Applies(d) || (m != 2 && m != 4 && m != 6) || !FitsScratch(d, m)) {
+  const TransformSet transforms = GetWinogradTransforms();
+  if (!ValidTile(d, code) || !FitsScratch(d, code) || transforms.isa == nullptr) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
-                "layer %u (%s '%.80s'): Winograd F(%d) cannot run this layer", d.index,
-                d.kind_name(), d.name, m);
+                "layer %u (%s '%.80s'): Winograd tile %dx%d cannot run this layer", d.index,
+                d.kind_name(), d.name, TileRows(code), TileCols(code));
   }
-  if (b.scratch == nullptr || b.scratch_bytes < ScratchBytes(d, m)) {
+  if (b.scratch == nullptr || b.scratch_bytes < ScratchBytes(d, code)) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
-                "layer %u (%s '%.80s'): Winograd F(%d) needs %zu scratch bytes, the plan gives %zu",
-                d.index, d.kind_name(), d.name, m, ScratchBytes(d, m), b.scratch_bytes);
+                "layer %u (%s '%.80s'): Winograd needs %zu scratch bytes, the plan gives %zu",
+                d.index, d.kind_name(), d.name, ScratchBytes(d, code), b.scratch_bytes);
   }
-  const int n = m + 2;
-  const uint32_t positions = static_cast<uint32_t>(n * n);
-  const size_t tiles = TileCount(d, m);
+  const int s = static_cast<int>(d.stride);
+  const int my = TileRows(code), mx = TileCols(code);
+  const int ny = Positions(s, my), nx = Positions(s, mx);
+  const uint32_t positions = static_cast<uint32_t>(ny * nx);
+  const size_t tiles = TileCount(d, code);
   const uint32_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
+  const uint32_t in_cp = PadChannels(d.in_c), out_cp = PadChannels(d.out_c);
   float* v = static_cast<float*>(b.scratch);
   float* mm =
       reinterpret_cast<float*>(static_cast<uint8_t*>(b.scratch) +
-                               AlignUp(positions * tiles * d.in_c * sizeof(float), kAlignment));
+                               AlignUp(positions * tiles * in_cp * sizeof(float), kAlignment));
 
   Kernel* made = nullptr;
-  RVGG_RETURN_IF_ERROR(MakeKernel<WinogradConv2DKernel>(d, &made, message, m, threadpool));
+  RVGG_RETURN_IF_ERROR(MakeKernel<WinogradConv2DKernel>(d, &made, message, d, code, threadpool));
   auto* k = static_cast<WinogradConv2DKernel*>(made);
-  k->transforms_ = GetWinogradTransforms(m);
-  k->tiles_ = tiles;
-  if (threadpool != nullptr) {
-    // A few chunks per thread balance border tiles against dispatch cost.
-    const size_t threads = pthreadpool_get_threads_count(threadpool);
-    const size_t parts = threads * 4;
-    k->chunk_ = (tiles + parts - 1) / parts;
-  } else {
-    k->chunk_ = tiles;
-  }
-  k->input_ = InputTransformParams{
-      static_cast<const float*>(b.input), d.in_h, d.in_w, d.in_c, TilesX(d, m), tiles * d.in_c, v};
-  k->output_ = OutputTransformParams{mm,           d.bias,          d.relu,
-                                     d.out_h,      d.out_w,         d.out_c,
-                                     TilesX(d, m), tiles * d.out_c, static_cast<float*>(b.output)};
-
   const size_t num_operators = size_t{positions} * d.groups;
   k->operators_ = static_cast<xnn_operator_t*>(
       AllocateAligned(num_operators * sizeof(xnn_operator_t), kAlignment));
+  k->constants_ =
+      static_cast<float*>(AllocateAligned((size_t{in_cp} + out_cp) * sizeof(float), kAlignment));
   float* u = static_cast<float*>(
       AllocateAligned(size_t{group_out} * group_in * sizeof(float), kAlignment));
-  if (k->operators_ == nullptr || u == nullptr) {
+  if (k->operators_ == nullptr || k->constants_ == nullptr || u == nullptr) {
     FreeAligned(u);
     DestroyKernel(k);
     return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.80s'): out of memory", d.index,
@@ -132,35 +251,68 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, int m, const Bindings& b,
   }
   std::memset(k->operators_, 0, num_operators * sizeof(xnn_operator_t));
   k->num_operators_ = num_operators;
+  float* zeros = k->constants_;
+  float* bias = k->constants_ + in_cp;
+  std::memset(k->constants_, 0, (size_t{in_cp} + out_cp) * sizeof(float));
+  if (d.bias != nullptr) std::memcpy(bias, d.bias, d.out_c * sizeof(float));
+
+  Geometry& g = k->geometry_;
+  g.y = Axis{my, ny, my * s, transforms.lines(s, my)};
+  g.x = Axis{mx, nx, mx * s, transforms.lines(s, mx)};
+  g.in_h = d.in_h;
+  g.in_w = d.in_w;
+  g.in_c = d.in_c;
+  g.in_cp = in_cp;
+  g.out_h = d.out_h;
+  g.out_w = d.out_w;
+  g.out_c = d.out_c;
+  g.out_cp = out_cp;
+  g.tiles_x = (d.out_w + mx - 1) / mx;
+  g.tiles = tiles;
+  g.input = static_cast<const float*>(b.input);
+  g.output = static_cast<float*>(b.output);
+  g.v = v;
+  g.m = mm;
+  g.zeros = zeros;
+  g.bias = bias;
+  g.lo = d.relu ? 0.0f : -std::numeric_limits<float>::infinity();
+  if (threadpool != nullptr) {
+    // A few chunks per thread balance border tiles against dispatch cost.
+    const size_t parts = pthreadpool_get_threads_count(threadpool) * 4;
+    k->chunk_ = (tiles + parts - 1) / parts;
+  } else {
+    k->chunk_ = tiles;
+  }
 
   const int64_t start_bytes = xnn::LiveBytesOnThisThread();
   const float inf = std::numeric_limits<float>::infinity();
   rvgg_status status = RVGG_STATUS_OK;
   for (uint32_t p = 0; p < positions && status == RVGG_STATUS_OK; ++p) {
-    for (uint32_t g = 0; g < d.groups && status == RVGG_STATUS_OK; ++g) {
-      TransformWeights(d, m, static_cast<int>(p) / n, static_cast<int>(p) % n, g, u);
-      xnn_operator_t* op = &k->operators_[size_t{p} * d.groups + g];
+    for (uint32_t gi = 0; gi < d.groups && status == RVGG_STATUS_OK; ++gi) {
+      TransformWeights(d, code, static_cast<int>(p) / nx, static_cast<int>(p) % nx, gi, u);
+      xnn_operator_t* op = &k->operators_[size_t{p} * d.groups + gi];
       // Bias and ReLU belong to the output transform: the GEMM is plain.
-      status = xnn::Check(xnn_create_fully_connected_nc_f32(group_in, group_out, d.in_c, d.out_c, u,
+      status = xnn::Check(xnn_create_fully_connected_nc_f32(group_in, group_out, in_cp, out_cp, u,
                                                             /*bias=*/nullptr, -inf, inf,
                                                             /*flags=*/0, op),
                           d, "xnn_create_fully_connected_nc_f32", message);
       if (status != RVGG_STATUS_OK) break;
       status = xnn::Check(
-          xnn_setup_fully_connected_nc_f32(*op, tiles, v + p * tiles * d.in_c + g * group_in,
-                                           mm + p * tiles * d.out_c + g * group_out,
+          xnn_setup_fully_connected_nc_f32(*op, tiles, v + p * tiles * in_cp + gi * group_in,
+                                           mm + p * tiles * out_cp + gi * group_out,
                                            /*threadpool=*/nullptr),
           d, "xnn_setup_fully_connected_nc_f32", message);
     }
   }
+  const int64_t grown = xnn::LiveBytesOnThisThread() - start_bytes;
   FreeAligned(u);  // XNNPACK holds its packed copy.
   if (status != RVGG_STATUS_OK) {
     DestroyKernel(k);
     return status;
   }
-  const int64_t grown = xnn::LiveBytesOnThisThread() - start_bytes;
-  k->owned_bytes_ =
-      (grown > 0 ? static_cast<size_t>(grown) : 0) + num_operators * sizeof(xnn_operator_t);
+  k->owned_bytes_ = (grown > 0 ? static_cast<size_t>(grown) : 0) +
+                    num_operators * sizeof(xnn_operator_t) +
+                    (size_t{in_cp} + out_cp) * sizeof(float);
   *kernel = k;
   return RVGG_STATUS_OK;
 }

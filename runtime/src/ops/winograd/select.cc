@@ -2,7 +2,10 @@
 // model and the caller's memory budget.
 #include <cpuinfo.h>
 
+#include <cstdio>
+
 #include "runtime/src/memory.h"
+#include "runtime/src/ops/winograd/transforms.h"
 #include "runtime/src/ops/winograd/winograd.h"
 
 namespace rvgg::winograd {
@@ -10,10 +13,12 @@ namespace {
 
 uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
+uint64_t PadChannels(uint64_t c) { return RoundUp(c, kChannelBlock); }
+
 // Rows (mr) and columns (nr) of the f32 GEMM kernel XNNPACK picks on this
-// CPU (its init.c): the tile count is rounded up to mr, so 16 tiles on a
-// 6-row kernel cost 18. A heuristic only: it steers the choice, never
-// correctness. kr rounding (x86 "s4" kernels) is covered by rounding K to 4.
+// CPU (its init.c): GEMM rows (tiles here, pixels in the direct convolution)
+// are rounded up to mr, so 16 tiles on a 6-row kernel cost 18. A heuristic
+// only: it steers the choice, never correctness.
 struct GemmShape {
   uint32_t mr, nr;
 };
@@ -34,131 +39,185 @@ GemmShape XnnpackGemmShape() {
 #endif
 }
 
-// Transform work per tile, per channel and per transform position, in
-// multiply-accumulate equivalents of the GEMM: guest instructions of
-// transform_neon.cc under qemu-aarch64 times the ~3.1 MACs XNNPACK's 6x8
-// GEMM retires per instruction (F4 at 14x14x192: 0.28M instructions;
-// F6 at 56x56x48: 0.76M), split about 55/45 between input and output.
-double InputTransformCost(int m) { return m == 2 ? 2.0 : 2.2; }
-double OutputTransformCost(int m) { return m == 2 ? 1.5 : 1.7; }
+// Transform work per tile, position and channel, in multiply-accumulate
+// equivalents of the GEMM: guest instructions of transform_neon.cc under
+// qemu-aarch64 per float of V and M (measured on RepVGG-A0's layers, see
+// docs/benchmarks.md) times the ~3.1 MACs XNNPACK's 6x8 GEMM retires per
+// instruction.
+constexpr double kInputTransformCost = 5.0;
+constexpr double kOutputTransformCost = 4.0;
 
 // Dispatch cost of one XNNPACK operator run, in the same units.
 constexpr double kOperatorCost = 3000.0;
 
-// F(6) trades accuracy (about one decimal digit of fp32, see
-// tests/runtime/winograd_test.cc) for speed: take it only when it is clearly
+// The largest transforms (8 points: F(6, 3), F(7, 2)) trade some accuracy
+// (F(6x6): about 6e-6 of the largest output against 4e-6 for F(4x4), see
+// tests/runtime/winograd_test.cc) for speed: take them only when clearly
 // cheaper.
-constexpr double kF6Penalty = 1.03;
+constexpr double kLargeTransformPenalty = 1.03;
 
 // XNNPACK's operator record and per-operator allocations besides the packed
 // weights (measured: about 2.1 KiB with Debian's XNNPACK; counted generously).
 constexpr uint64_t kOperatorBytes = 4096;
 
+int MaxTile(uint32_t stride) { return stride == 1 ? kMaxTileStride1 : kMaxTileStride2; }
+
+// The 3-point transforms of one dimension (its degree, points.h).
+int Degree(uint32_t stride, int m) { return stride == 1 ? m + 1 : m; }
+
 }  // namespace
 
 bool Applies(const LayerDesc& d) {
-  return d.kind == LayerKind::kConv2D && d.compute_type == RVGG_DTYPE_FLOAT32 && d.kernel_h == 3 &&
-         d.kernel_w == 3 && d.stride == 1 && d.padding == 1 && d.out_h == d.in_h &&
-         d.out_w == d.in_w && d.groups > 0 && d.in_c / d.groups >= kMinGroupChannels &&
-         d.out_c / d.groups >= kMinGroupChannels;
+  if (d.kind != LayerKind::kConv2D || d.compute_type != RVGG_DTYPE_FLOAT32 || d.kernel_h != 3 ||
+      d.kernel_w != 3 || d.padding != 1 || d.groups == 0 || d.in_c / d.groups < kMinGroupChannels ||
+      d.out_c / d.groups < kMinGroupChannels) {
+    return false;
+  }
+  if (d.stride == 1) return d.out_h == d.in_h && d.out_w == d.in_w;
+  if (d.stride == 2) return d.out_h == (d.in_h + 1) / 2 && d.out_w == (d.in_w + 1) / 2;
+  return false;
 }
 
-uint32_t TilesX(const LayerDesc& d, int m) { return (d.out_w + m - 1) / m; }
+bool ValidTile(const LayerDesc& d, uint32_t code) {
+  const int my = TileRows(code), mx = TileCols(code);
+  return code < 256 && Applies(d) && my >= kMinTile && mx >= kMinTile && my <= MaxTile(d.stride) &&
+         mx <= MaxTile(d.stride);
+}
 
-uint32_t TileCount(const LayerDesc& d, int m) { return TilesX(d, m) * ((d.out_h + m - 1) / m); }
+uint32_t PositionCount(const LayerDesc& d, uint32_t code) {
+  const int s = static_cast<int>(d.stride);
+  return static_cast<uint32_t>(Positions(s, TileRows(code)) * Positions(s, TileCols(code)));
+}
+
+uint32_t TileCount(const LayerDesc& d, uint32_t code) {
+  const uint32_t my = static_cast<uint32_t>(TileRows(code)),
+                 mx = static_cast<uint32_t>(TileCols(code));
+  return ((d.out_h + my - 1) / my) * ((d.out_w + mx - 1) / mx);
+}
 
 // Verified shapes keep these products far below 2^63 (kMaxSpatial,
 // kMaxChannels), so they are computed in 64 bits; size_t is 32-bit on armv7.
-uint64_t ScratchBytes64(const LayerDesc& d, int m) {
-  const uint64_t positions = uint64_t(m + 2) * (m + 2);
-  const uint64_t tiles = TileCount(d, m);
-  const uint64_t v = RoundUp(positions * tiles * d.in_c * sizeof(float), kAlignment);
-  return v + positions * tiles * d.out_c * sizeof(float);
+uint64_t ScratchBytes64(const LayerDesc& d, uint32_t code) {
+  const uint64_t positions = PositionCount(d, code);
+  const uint64_t tiles = TileCount(d, code);
+  const uint64_t v = RoundUp(positions * tiles * PadChannels(d.in_c) * sizeof(float), kAlignment);
+  return v + positions * tiles * PadChannels(d.out_c) * sizeof(float);
 }
 
-bool FitsScratch(const LayerDesc& d, int m) { return ScratchBytes64(d, m) <= kMaxScratchBytes; }
+bool FitsScratch(const LayerDesc& d, uint32_t code) {
+  return ValidTile(d, code) && ScratchBytes64(d, code) <= kMaxScratchBytes;
+}
 
-size_t ScratchBytes(const LayerDesc& d, int m) {
+size_t ScratchBytes(const LayerDesc& d, uint32_t code) {
   // Callers only plan layers that FitsScratch(); the clamp keeps others
   // from wrapping around.
-  const uint64_t bytes = ScratchBytes64(d, m);
+  const uint64_t bytes = ScratchBytes64(d, code);
   return bytes > kMaxScratchBytes ? static_cast<size_t>(kMaxScratchBytes)
                                   : static_cast<size_t>(bytes);
 }
 
-uint64_t WeightBytes(const LayerDesc& d, int m) {
+uint64_t WeightBytes(const LayerDesc& d, uint32_t code) {
   const GemmShape gemm = XnnpackGemmShape();
-  const uint64_t positions = uint64_t(m + 2) * (m + 2);
+  const uint64_t positions = PositionCount(d, code);
   const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
   // Packed: per nr-column panel, nr biases then K x nr weights.
   const uint64_t packed =
       RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) * (RoundUp(group_in, 4) + 1) * sizeof(float);
-  return positions * d.groups * (packed + kOperatorBytes);
+  const uint64_t constants = (PadChannels(d.in_c) + PadChannels(d.out_c)) * sizeof(float);
+  return positions * d.groups * (packed + kOperatorBytes) + constants;
 }
 
-double EstimatedCost(const LayerDesc& d, int m) {
-  const double group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
-  if (m == 0) {
-    return double(d.out_h) * d.out_w * 9.0 * group_in * group_out * d.groups;
-  }
+double EstimatedCost(const LayerDesc& d, uint32_t code) {
   const GemmShape gemm = XnnpackGemmShape();
-  const double positions = double(m + 2) * (m + 2);
-  const double tiles = TileCount(d, m);
-  const double rows = double(RoundUp(TileCount(d, m), gemm.mr));
-  const double gemms =
-      rows * positions * group_in * RoundUp(uint64_t(group_out), gemm.nr) * d.groups;
-  const double transforms =
-      tiles * positions * (d.in_c * InputTransformCost(m) + d.out_c * OutputTransformCost(m));
+  const double group_in = d.in_c / d.groups;
+  const double group_out_padded = double(RoundUp(d.out_c / d.groups, gemm.nr));
+  if (code == kDirect) {
+    const double rows = double(RoundUp(uint64_t{d.out_h} * d.out_w, gemm.mr));
+    return rows * 9.0 * group_in * group_out_padded * d.groups;
+  }
+  const double positions = PositionCount(d, code);
+  const double tiles = TileCount(d, code);
+  const double rows = double(RoundUp(TileCount(d, code), gemm.mr));
+  const double gemms = rows * positions * group_in * group_out_padded * d.groups;
+  const double transforms = tiles * positions *
+                            (double(PadChannels(d.in_c)) * kInputTransformCost +
+                             double(PadChannels(d.out_c)) * kOutputTransformCost);
   const double cost = gemms + transforms + kOperatorCost * positions * d.groups;
-  return m == 6 ? cost * kF6Penalty : cost;
+  const int largest = Degree(d.stride, TileRows(code)) > Degree(d.stride, TileCols(code))
+                          ? Degree(d.stride, TileRows(code))
+                          : Degree(d.stride, TileCols(code));
+  return largest >= 7 ? cost * kLargeTransformPenalty : cost;
 }
+
+void TileName(const LayerDesc& d, uint32_t code, char* name, size_t capacity) {
+  const int my = TileRows(code), mx = TileCols(code);
+  const char* prefix = d.stride == 2 ? "winograd-s2-f" : "winograd-f";
+  if (my == mx && d.stride == 1) {
+    std::snprintf(name, capacity, "%s%d", prefix, my);
+  } else {
+    std::snprintf(name, capacity, "%s%dx%d", prefix, my, mx);
+  }
+}
+
+namespace {
+
+// The cheapest tile for `d` whose weights take fewer than `below` bytes
+// (UINT64_MAX: any), or kDirect when none beats the direct convolution.
+uint32_t CheapestTile(const LayerDesc& d, uint64_t below) {
+  uint32_t best = kDirect;
+  double best_cost = EstimatedCost(d, kDirect);
+  const int max_tile = MaxTile(d.stride);
+  for (int my = kMinTile; my <= max_tile; ++my) {
+    for (int mx = kMinTile; mx <= max_tile; ++mx) {
+      const uint32_t code = TileCode(my, mx);
+      if (!FitsScratch(d, code) || WeightBytes(d, code) >= below) continue;
+      const double cost = EstimatedCost(d, code);
+      if (cost < best_cost) {
+        best = code;
+        best_cost = cost;
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace
 
 void ChooseTiles(const LayerDesc* layers, uint32_t count, rvgg_backend backend,
                  rvgg_winograd setting, size_t budget_bytes, uint8_t* tiles) {
-  for (uint32_t i = 0; i < count; ++i) tiles[i] = 0;
-  if (backend != RVGG_BACKEND_XNNPACK || setting == RVGG_WINOGRAD_OFF) return;
+  for (uint32_t i = 0; i < count; ++i) tiles[i] = kDirect;
+  if (backend != RVGG_BACKEND_XNNPACK || setting == RVGG_WINOGRAD_OFF ||
+      GetWinogradTransforms().isa == nullptr) {
+    return;
+  }
   uint64_t used = 0;
   for (uint32_t i = 0; i < count; ++i) {
     if (!Applies(layers[i])) continue;
-    int best = 0;
+    uint32_t best = kDirect;
     if (setting == RVGG_WINOGRAD_AUTO) {
-      double best_cost = EstimatedCost(layers[i], 0);
-      for (int m : {2, 4, 6}) {
-        if (!FitsScratch(layers[i], m)) continue;
-        const double cost = EstimatedCost(layers[i], m);
-        if (cost < best_cost) {
-          best = m;
-          best_cost = cost;
-        }
-      }
-    } else if (FitsScratch(layers[i], static_cast<int>(setting))) {
-      best = static_cast<int>(setting);
+      best = CheapestTile(layers[i], UINT64_MAX);
+    } else if (layers[i].stride == 1) {
+      const int m = static_cast<int>(setting);
+      if (FitsScratch(layers[i], TileCode(m, m))) best = TileCode(m, m);
     }
     tiles[i] = static_cast<uint8_t>(best);
-    if (best != 0) used += WeightBytes(layers[i], best);
+    if (best != kDirect) used += WeightBytes(layers[i], best);
   }
   if (budget_bytes == 0) return;
   // Over budget: repeatedly take the cheapest step down. AUTO steps to the
-  // next smaller tile that its cost model still prefers to direct; forced
-  // sizes step straight to direct.
+  // cheapest tile with smaller weights that its cost model still prefers to
+  // direct; forced sizes step straight to direct.
   while (used > budget_bytes) {
     uint32_t victim = count;
-    int victim_to = 0;
+    uint32_t victim_to = kDirect;
     double victim_ratio = 0.0;
     for (uint32_t i = 0; i < count; ++i) {
-      const int from = tiles[i];
-      if (from == 0) continue;
-      int to = 0;
-      if (setting == RVGG_WINOGRAD_AUTO) {
-        const double direct = EstimatedCost(layers[i], 0);
-        for (int m = from - 2; m >= 2; m -= 2) {
-          if (FitsScratch(layers[i], m) && EstimatedCost(layers[i], m) < direct) {
-            to = m;
-            break;
-          }
-        }
-      }
-      const uint64_t freed = WeightBytes(layers[i], from) - (to ? WeightBytes(layers[i], to) : 0);
+      const uint32_t from = tiles[i];
+      if (from == kDirect) continue;
+      const uint64_t from_bytes = WeightBytes(layers[i], from);
+      const uint32_t to =
+          setting == RVGG_WINOGRAD_AUTO ? CheapestTile(layers[i], from_bytes) : kDirect;
+      const uint64_t freed = from_bytes - (to != kDirect ? WeightBytes(layers[i], to) : 0);
       const double loss = EstimatedCost(layers[i], to) - EstimatedCost(layers[i], from);
       const double ratio = loss / double(freed);
       if (victim == count || ratio < victim_ratio) {
@@ -169,7 +228,7 @@ void ChooseTiles(const LayerDesc* layers, uint32_t count, rvgg_backend backend,
     }
     if (victim == count) break;
     used -= WeightBytes(layers[victim], tiles[victim]);
-    if (victim_to != 0) used += WeightBytes(layers[victim], victim_to);
+    if (victim_to != kDirect) used += WeightBytes(layers[victim], victim_to);
     tiles[victim] = static_cast<uint8_t>(victim_to);
   }
 }

@@ -7,7 +7,6 @@
 #include <immintrin.h>
 
 #include "runtime/src/ops/winograd/transform_impl.h"
-#include "runtime/src/ops/winograd/transform_x86.h"
 
 namespace rvgg::winograd {
 namespace {
@@ -17,28 +16,25 @@ struct Avx2Vec {
   static constexpr uint32_t kWidth = 8;
   static RVGG_WINOGRAD_INLINE T Load(const float* p) { return _mm256_loadu_ps(p); }
   static RVGG_WINOGRAD_INLINE void Store(float* p, T v) { _mm256_storeu_ps(p, v); }
-  static RVGG_WINOGRAD_INLINE T Zero() { return _mm256_setzero_ps(); }
+  static RVGG_WINOGRAD_INLINE T Broadcast(float v) { return _mm256_set1_ps(v); }
   static RVGG_WINOGRAD_INLINE T Add(T a, T b) { return _mm256_add_ps(a, b); }
   static RVGG_WINOGRAD_INLINE T Sub(T a, T b) { return _mm256_sub_ps(a, b); }
-  static RVGG_WINOGRAD_INLINE T Mul(T a, float s) { return _mm256_mul_ps(a, _mm256_set1_ps(s)); }
   static RVGG_WINOGRAD_INLINE T MulAdd(T acc, T a, float s) {
     return _mm256_fmadd_ps(a, _mm256_set1_ps(s), acc);
   }
-  static RVGG_WINOGRAD_INLINE T Max0(T a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
+  static RVGG_WINOGRAD_INLINE T Max(T a, T b) { return _mm256_max_ps(a, b); }
 };
 
 }  // namespace
 
-TransformSet Avx2Transforms(int m) {
-  return MakeTransformSet<Avx2Vec, Sse2Vec, ScalarVec>(m, "avx2+fma");
-}
+TransformSet Avx2Transforms() { return MakeTransformSet<Avx2Vec>("avx2+fma"); }
 
 }  // namespace rvgg::winograd
 
 #else
 
 namespace rvgg::winograd {
-TransformSet Avx2Transforms(int) { return {nullptr, nullptr, nullptr}; }
+TransformSet Avx2Transforms() { return {}; }
 }  // namespace rvgg::winograd
 
 #endif

@@ -1,20 +1,24 @@
-// The Winograd transforms written once, over a vector type, and instantiated
-// by each transform_<isa>.cc with that ISA's vectors (channels are the SIMD
-// dimension: NHWC keeps a pixel's channels contiguous).
+// The Winograd line transforms written once, over a vector type, and
+// instantiated by each transform_<isa>.cc with that ISA's vectors. The
+// matrices are not written out: they follow from the points in points.h and
+// are unrolled here at compile time, with the even/odd factorization the
+// symmetric points allow (the same operation counts as ncnn's hand-written
+// F(4, 3) and F(6, 3)).
 //
-// A vector type V provides: T, kWidth (floats per vector), Load, Store, Zero,
-// Add, Sub, Mul(T, float), MulAdd(acc, a, s) = acc + a * s, Max0.
+// A vector type V provides: T, kWidth (floats per vector), Load, Store,
+// Broadcast, Add, Sub, MulAdd(acc, a, s) = acc + a * s, Max.
 //
 // Everything here has internal linkage on purpose: each ISA's file is
-// compiled with its own -m flags, and the scalar tail loops instantiated in
-// every file must not be merged across them by the linker.
+// compiled with its own -m flags, and nothing instantiated in one may be
+// merged with another's by the linker.
 #ifndef RVGG_RUNTIME_SRC_OPS_WINOGRAD_TRANSFORM_IMPL_H_
 #define RVGG_RUNTIME_SRC_OPS_WINOGRAD_TRANSFORM_IMPL_H_
 
 #include <cstddef>
 #include <cstdint>
-#include <type_traits>
+#include <utility>
 
+#include "runtime/src/ops/winograd/points.h"
 #include "runtime/src/ops/winograd/transforms.h"
 
 #define RVGG_WINOGRAD_INLINE inline __attribute__((always_inline))
@@ -27,285 +31,233 @@ struct ScalarVec {
   static constexpr uint32_t kWidth = 1;
   static RVGG_WINOGRAD_INLINE T Load(const float* p) { return *p; }
   static RVGG_WINOGRAD_INLINE void Store(float* p, T v) { *p = v; }
-  static RVGG_WINOGRAD_INLINE T Zero() { return 0.0f; }
+  static RVGG_WINOGRAD_INLINE T Broadcast(float v) { return v; }
   static RVGG_WINOGRAD_INLINE T Add(T a, T b) { return a + b; }
   static RVGG_WINOGRAD_INLINE T Sub(T a, T b) { return a - b; }
-  static RVGG_WINOGRAD_INLINE T Mul(T a, float s) { return a * s; }
   static RVGG_WINOGRAD_INLINE T MulAdd(T acc, T a, float s) { return acc + a * s; }
-  static RVGG_WINOGRAD_INLINE T Max0(T a) { return a > 0.0f ? a : 0.0f; }
+  static RVGG_WINOGRAD_INLINE T Max(T a, T b) { return a > b ? a : b; }
 };
 
-// One-dimensional transforms: d[n] -> r[n] (input, r = B^T d) and
-// s[n] -> o[m] (output, o = A^T s). The matrices (Lavin & Gray; points
-// 0, +-1, +-2, +-1/2 and infinity) are spelled out in weights.cc, and the
-// factorizations below follow ncnn's. tests/runtime/winograd_test.cc checks
-// them against a direct convolution.
-template <int M>
-struct Transform1D;
-
-template <>
-struct Transform1D<2> {
-  template <class V, class T>
-  static RVGG_WINOGRAD_INLINE void Input(const T* d, T* r) {
-    r[0] = V::Sub(d[0], d[2]);
-    r[1] = V::Add(d[1], d[2]);
-    r[2] = V::Sub(d[2], d[1]);
-    r[3] = V::Sub(d[1], d[3]);
-  }
-  template <class V, class T>
-  static RVGG_WINOGRAD_INLINE void Output(const T* s, T* o) {
-    o[0] = V::Add(V::Add(s[0], s[1]), s[2]);
-    o[1] = V::Sub(V::Sub(s[1], s[2]), s[3]);
-  }
-};
-
-template <>
-struct Transform1D<4> {
-  template <class V, class T>
-  static RVGG_WINOGRAD_INLINE void Input(const T* d, T* r) {
-    const T t0 = V::MulAdd(d[4], d[2], -4.0f);
-    const T t1 = V::MulAdd(d[3], d[1], -4.0f);
-    const T t2 = V::Sub(d[4], d[2]);
-    const T t3 = V::Mul(V::Sub(d[3], d[1]), 2.0f);
-    r[0] = V::MulAdd(V::MulAdd(d[4], d[0], 4.0f), d[2], -5.0f);
-    r[1] = V::Add(t0, t1);
-    r[2] = V::Sub(t0, t1);
-    r[3] = V::Add(t2, t3);
-    r[4] = V::Sub(t2, t3);
-    r[5] = V::MulAdd(V::MulAdd(d[5], d[1], 4.0f), d[3], -5.0f);
-  }
-  template <class V, class T>
-  static RVGG_WINOGRAD_INLINE void Output(const T* s, T* o) {
-    const T a = V::Add(s[1], s[2]);
-    const T b = V::Sub(s[1], s[2]);
-    const T c = V::Add(s[3], s[4]);
-    const T d = V::Sub(s[3], s[4]);
-    o[0] = V::Add(V::Add(s[0], a), c);
-    o[1] = V::MulAdd(b, d, 2.0f);
-    o[2] = V::MulAdd(a, c, 4.0f);
-    o[3] = V::MulAdd(V::Add(b, s[5]), d, 8.0f);
-  }
-};
-
-template <>
-struct Transform1D<6> {
-  template <class V, class T>
-  static RVGG_WINOGRAD_INLINE void Input(const T* d, T* r) {
-    r[0] = V::MulAdd(V::Sub(d[0], d[6]), V::Sub(d[4], d[2]), 5.25f);
-    r[7] = V::MulAdd(V::Sub(d[7], d[1]), V::Sub(d[3], d[5]), 5.25f);
-    const T t1a = V::MulAdd(V::Add(d[2], d[6]), d[4], -4.25f);
-    const T t1b = V::MulAdd(V::Add(d[1], d[5]), d[3], -4.25f);
-    r[1] = V::Add(t1a, t1b);
-    r[2] = V::Sub(t1a, t1b);
-    const T t2a = V::MulAdd(V::MulAdd(d[6], d[2], 0.25f), d[4], -1.25f);
-    const T t2b = V::MulAdd(V::MulAdd(V::Mul(d[1], 0.5f), d[3], -2.5f), d[5], 2.0f);
-    r[3] = V::Add(t2a, t2b);
-    r[4] = V::Sub(t2a, t2b);
-    const T t3a = V::MulAdd(d[6], V::MulAdd(d[2], d[4], -1.25f), 4.0f);
-    const T t3b = V::MulAdd(V::MulAdd(V::Mul(d[1], 2.0f), d[3], -2.5f), d[5], 0.5f);
-    r[5] = V::Add(t3a, t3b);
-    r[6] = V::Sub(t3a, t3b);
-  }
-  template <class V, class T>
-  static RVGG_WINOGRAD_INLINE void Output(const T* s, T* o) {
-    const T a = V::Add(s[1], s[2]);
-    const T b = V::Sub(s[1], s[2]);
-    const T c = V::Add(s[3], s[4]);
-    const T d = V::Sub(s[3], s[4]);
-    const T e = V::Add(s[5], s[6]);
-    const T f = V::Sub(s[5], s[6]);
-    o[0] = V::Add(V::Add(s[0], a), V::Add(c, e));
-    o[1] = V::MulAdd(V::MulAdd(b, d, 2.0f), f, 0.5f);
-    o[2] = V::MulAdd(V::MulAdd(a, c, 4.0f), e, 0.25f);
-    o[3] = V::MulAdd(V::MulAdd(b, d, 8.0f), f, 0.125f);
-    o[4] = V::MulAdd(V::MulAdd(a, c, 16.0f), e, 0.0625f);
-    o[5] = V::MulAdd(V::MulAdd(V::Add(b, s[7]), d, 32.0f), f, 0.03125f);
-  }
-};
-
-// Which rows/columns of a tile's (m+2)^2 input window lie inside the image.
-struct Window {
-  int lo_y, hi_y, lo_x, hi_x;  // valid i in [lo_y, hi_y), j in [lo_x, hi_x)
-};
-
-// One tile, kWidth channels. `in` points at channel c0 of pixel (0, 0) and
-// `base` is the offset of the window's pixel (y0, x0), which may lie outside
-// the image: offsets are summed as integers so that only in-window pixels are
-// ever addressed. `v` points at channel c0 of this tile in position 0.
-template <int M, class V, bool kFull>
-RVGG_WINOGRAD_INLINE void InputTile(const float* in, ptrdiff_t base, ptrdiff_t row_stride,
-                                    ptrdiff_t c, const Window& win, float* v,
-                                    size_t position_stride) {
-  constexpr int N = M + 2;
-  using T = typename V::T;
-  T tmp[N][N];
-  for (int i = 0; i < N; ++i) {
-    T d[N];
-    const bool row_ok = kFull || (i >= win.lo_y && i < win.hi_y);
-    for (int j = 0; j < N; ++j) {
-      if (row_ok && (kFull || (j >= win.lo_x && j < win.hi_x))) {
-        d[j] = V::Load(in + (base + i * row_stride + j * c));
-      } else {
-        d[j] = V::Zero();
-      }
-    }
-    Transform1D<M>::template Input<V>(d, tmp[i]);
-  }
-  for (int j = 0; j < N; ++j) {
-    T col[N], r[N];
-    for (int i = 0; i < N; ++i) col[i] = tmp[i][j];
-    Transform1D<M>::template Input<V>(col, r);
-    for (int i = 0; i < N; ++i) V::Store(v + (i * N + j) * position_stride, r[i]);
+// acc + c * x for a compile-time constant c (skipped when 0, an add or a
+// subtraction when +-1).
+template <class V, class C>
+RVGG_WINOGRAD_INLINE typename V::T Term(typename V::T acc, typename V::T x) {
+  constexpr double c = C::value;
+  if constexpr (c == 0.0) {
+    return acc;
+  } else if constexpr (c == 1.0) {
+    return V::Add(acc, x);
+  } else if constexpr (c == -1.0) {
+    return V::Sub(acc, x);
+  } else {
+    return V::MulAdd(acc, x, static_cast<float>(c));
   }
 }
 
-template <int M, class V, bool kFull, bool kRelu>
-RVGG_WINOGRAD_INLINE void OutputTile(const float* mm, size_t position_stride, typename V::T bias,
-                                     float* out, ptrdiff_t row_stride, ptrdiff_t c, int rows,
-                                     int cols) {
+// sum_i R_i d[kOffset + 2 i] for R = PairProduct(kPairs, kSkip) (monic: the
+// leading term starts the sum).
+template <int kPairs, int kSkip>
+struct Even {
+  static constexpr EvenPoly kPoly = PairProduct(kPairs, kSkip);
+  template <size_t I>
+  struct Coefficient {
+    static constexpr double value = kPoly.c[I];
+  };
+  template <class V, int kOffset, size_t... I>
+  static RVGG_WINOGRAD_INLINE typename V::T SumImpl(const typename V::T* d,
+                                                    std::index_sequence<I...>) {
+    typename V::T acc = d[kOffset + 2 * kPoly.degree];
+    ((acc = Term<V, Coefficient<I>>(acc, d[kOffset + 2 * I])), ...);
+    return acc;
+  }
+  template <class V, int kOffset>
+  static RVGG_WINOGRAD_INLINE typename V::T Sum(const typename V::T* d) {
+    return SumImpl<V, kOffset>(d, std::make_index_sequence<kPoly.degree>());
+  }
+};
+
+template <size_t J, int kSign>
+struct PairPoint {
+  static constexpr double value = kSign * kPairPoint[J];
+};
+
+// The degree-S transform (points.h): S + 1 positions.
+template <class V, int S>
+struct Core {
+  using T = typename V::T;
+  static constexpr int kZ = S % 2;
+  static constexpr int kPairs = S / 2;
+
+  // r = B^T d.
+  template <size_t J>
+  static RVGG_WINOGRAD_INLINE void InputPair(const T* d, T* r) {
+    constexpr int j = static_cast<int>(J);
+    const T lo = Even<kPairs, j>::template Sum<V, kZ>(d);
+    const T hi = Even<kPairs, j>::template Sum<V, kZ + 1>(d);
+    r[kZ + 2 * j] = Term<V, PairPoint<J, 1>>(hi, lo);
+    r[kZ + 2 * j + 1] = Term<V, PairPoint<J, -1>>(hi, lo);
+  }
+  template <size_t... J>
+  static RVGG_WINOGRAD_INLINE void InputPairs(const T* d, T* r, std::index_sequence<J...>) {
+    (InputPair<J>(d, r), ...);
+  }
+  static RVGG_WINOGRAD_INLINE void Input(const T* d, T* r) {
+    if constexpr (kZ == 1) r[0] = Even<kPairs, -1>::template Sum<V, 0>(d);
+    InputPairs(d, r, std::make_index_sequence<kPairs>());
+    r[S] = Even<kPairs, -1>::template Sum<V, kZ>(d);
+  }
+
+  // o = A^T s, M outputs: o_i = sum_p p^i s_p (+ s_0 for i = 0, + s_inf for
+  // the last), through the sums a and differences b of each pair.
+  template <int I, size_t J>
+  struct PairPower {
+    static constexpr double value = Power(kPairPoint[J], I);
+  };
+  template <int I, int M, size_t... J>
+  static RVGG_WINOGRAD_INLINE T OutputRow(const T* s, const T* a, const T* b,
+                                          std::index_sequence<0, J...>) {
+    const T* ab = I % 2 == 0 ? a : b;
+    T acc = ab[0];  // p = 1
+    ((acc = Term<V, PairPower<I, J>>(acc, ab[J])), ...);
+    if constexpr (kZ == 1 && I == 0) acc = V::Add(acc, s[0]);
+    if constexpr (I == M - 1) acc = V::Add(acc, s[S]);
+    return acc;
+  }
+  template <int M, size_t... I>
+  static RVGG_WINOGRAD_INLINE void OutputRows(const T* s, const T* a, const T* b, T* o,
+                                              std::index_sequence<I...>) {
+    ((o[I] = OutputRow<static_cast<int>(I), M>(s, a, b, std::make_index_sequence<kPairs>())), ...);
+  }
+  template <int M>
+  static RVGG_WINOGRAD_INLINE void Output(const T* s, T* o) {
+    T a[kPairs], b[kPairs];
+    for (int j = 0; j < kPairs; ++j) {
+      a[j] = V::Add(s[kZ + 2 * j], s[kZ + 2 * j + 1]);
+      b[j] = V::Sub(s[kZ + 2 * j], s[kZ + 2 * j + 1]);
+    }
+    OutputRows<M>(s, a, b, o, std::make_index_sequence<M>());
+  }
+};
+
+// Stride 1, F(m, 3): the window is the m + 2 positions.
+template <class V, int M>
+void InputLineStride1(const float* const* src, float* const* dst, size_t count) {
   constexpr int N = M + 2;
   using T = typename V::T;
-  T tmp[N][M];
-  for (int i = 0; i < N; ++i) {
-    T s[N];
-    for (int j = 0; j < N; ++j) s[j] = V::Load(mm + (i * N + j) * position_stride);
-    Transform1D<M>::template Output<V>(s, tmp[i]);
+  const float* s[N];
+  float* d[N];
+  for (int k = 0; k < N; ++k) {
+    s[k] = src[k];
+    d[k] = dst[k];
   }
-  for (int j = 0; j < M; ++j) {
-    if (!kFull && j >= cols) break;
-    T col[N], o[M];
-    for (int i = 0; i < N; ++i) col[i] = tmp[i][j];
-    Transform1D<M>::template Output<V>(col, o);
-    for (int i = 0; i < M; ++i) {
-      if (!kFull && i >= rows) break;
-      T y = V::Add(o[i], bias);
-      if (kRelu) y = V::Max0(y);
-      V::Store(out + i * row_stride + j * c, y);
+  for (size_t i = 0; i < count; i += V::kWidth) {
+    T x[N], r[N];
+    for (int k = 0; k < N; ++k) x[k] = V::Load(s[k] + i);
+    Core<V, M + 1>::Input(x, r);
+    for (int k = 0; k < N; ++k) V::Store(d[k] + i, r[k]);
+  }
+}
+
+// Stride 2 (polyphase, see winograd.h): of the 2m + 1 window pixels the odd
+// ones (the even input phase) pass unchanged to positions 0..m-1, and the
+// even ones go through F(m, 2) to positions m..2m.
+template <class V, int M>
+void InputLineStride2(const float* const* src, float* const* dst, size_t count) {
+  constexpr int N = 2 * M + 1;
+  using T = typename V::T;
+  const float* s[N];
+  float* d[N];
+  for (int k = 0; k < N; ++k) {
+    s[k] = src[k];
+    d[k] = dst[k];
+  }
+  for (size_t i = 0; i < count; i += V::kWidth) {
+    T x[M + 1], r[M + 1], e[M];
+    for (int k = 0; k < M; ++k) e[k] = V::Load(s[2 * k + 1] + i);
+    for (int k = 0; k <= M; ++k) x[k] = V::Load(s[2 * k] + i);
+    Core<V, M>::Input(x, r);
+    for (int k = 0; k < M; ++k) V::Store(d[k] + i, e[k]);
+    for (int k = 0; k <= M; ++k) V::Store(d[M + k] + i, r[k]);
+  }
+}
+
+template <class V, bool kEpilogue>
+RVGG_WINOGRAD_INLINE typename V::T Finish(typename V::T y, const float* bias, typename V::T lo) {
+  if constexpr (kEpilogue) return V::Max(V::Add(y, V::Load(bias)), lo);
+  return y;
+}
+
+template <class V, int M, bool kEpilogue>
+void OutputLineStride1(const float* const* src, float* const* dst, size_t count, const float* bias,
+                       float lo) {
+  constexpr int N = M + 2;
+  using T = typename V::T;
+  const float* s[N];
+  float* d[M];
+  for (int k = 0; k < N; ++k) s[k] = src[k];
+  for (int k = 0; k < M; ++k) d[k] = dst[k];
+  const T low = V::Broadcast(lo);
+  for (size_t i = 0; i < count; i += V::kWidth) {
+    T x[N], o[M];
+    for (int k = 0; k < N; ++k) x[k] = V::Load(s[k] + i);
+    Core<V, M + 1>::template Output<M>(x, o);
+    for (int k = 0; k < M; ++k) V::Store(d[k] + i, Finish<V, kEpilogue>(o[k], bias + i, low));
+  }
+}
+
+// Stride 2: output i = position i (even phase) + F(m, 2)'s output i of
+// positions m..2m (odd phase).
+template <class V, int M, bool kEpilogue>
+void OutputLineStride2(const float* const* src, float* const* dst, size_t count, const float* bias,
+                       float lo) {
+  constexpr int N = 2 * M + 1;
+  using T = typename V::T;
+  const float* s[N];
+  float* d[M];
+  for (int k = 0; k < N; ++k) s[k] = src[k];
+  for (int k = 0; k < M; ++k) d[k] = dst[k];
+  const T low = V::Broadcast(lo);
+  for (size_t i = 0; i < count; i += V::kWidth) {
+    T x[M + 1], o[M];
+    for (int k = 0; k <= M; ++k) x[k] = V::Load(s[M + k] + i);
+    Core<V, M>::template Output<M>(x, o);
+    for (int k = 0; k < M; ++k) {
+      const T y = V::Add(o[k], V::Load(s[k] + i));
+      V::Store(d[k] + i, Finish<V, kEpilogue>(y, bias + i, low));
     }
   }
 }
 
-template <int M, class V, bool kFull>
-RVGG_WINOGRAD_INLINE uint32_t InputChannels(const InputTransformParams& p, uint32_t c0,
-                                            ptrdiff_t base, const Window& win, float* v) {
-  const ptrdiff_t c = p.c;
-  const ptrdiff_t row_stride = static_cast<ptrdiff_t>(p.w) * c;
-  for (; c0 + V::kWidth <= p.c; c0 += V::kWidth) {
-    InputTile<M, V, kFull>(p.input + c0, base, row_stride, c, win, v + c0, p.position_stride);
-  }
-  return c0;
+template <class V, int M>
+constexpr LineSet Stride1Lines() {
+  return {InputLineStride1<V, M>, OutputLineStride1<V, M, false>, OutputLineStride1<V, M, true>};
+}
+
+template <class V, int M>
+constexpr LineSet Stride2Lines() {
+  return {InputLineStride2<V, M>, OutputLineStride2<V, M, false>, OutputLineStride2<V, M, true>};
 }
 
 template <class V>
-constexpr bool kIsScalar = std::is_same<V, ScalarVec>::value;
-
-// The scalar channel tail stays out of line: it runs only for channel counts
-// that are not a multiple of the vector width, and inlining it into every
-// tile variant would double the code size of the transforms.
-template <int M, bool kFull>
-__attribute__((noinline)) void InputScalarTail(const InputTransformParams& p, uint32_t c0,
-                                               ptrdiff_t base, const Window& win, float* v) {
-  InputChannels<M, ScalarVec, kFull>(p, c0, base, win, v);
-}
-
-// Tiles [begin, end): the widest vector V1 first, then V2 and V3 for the
-// channel tail, then scalars.
-template <int M, class V1, class V2, class V3>
-void InputRange(const InputTransformParams& p, size_t begin, size_t end) {
-  constexpr int N = M + 2;
-  for (size_t t = begin; t < end; ++t) {
-    const int ty = static_cast<int>(t / p.tiles_x), tx = static_cast<int>(t % p.tiles_x);
-    const int y0 = ty * M - 1, x0 = tx * M - 1;
-    const int h = static_cast<int>(p.h), w = static_cast<int>(p.w);
-    Window win;
-    win.lo_y = y0 < 0 ? -y0 : 0;
-    win.hi_y = h - y0 < N ? h - y0 : N;
-    win.lo_x = x0 < 0 ? -x0 : 0;
-    win.hi_x = w - x0 < N ? w - x0 : N;
-    const bool full = win.lo_y == 0 && win.hi_y == N && win.lo_x == 0 && win.hi_x == N;
-    const ptrdiff_t base = (ptrdiff_t{y0} * w + x0) * static_cast<ptrdiff_t>(p.c);
-    float* v = p.v + t * p.c;
-    uint32_t c0 = 0;
-    if (full) {
-      c0 = InputChannels<M, V1, true>(p, c0, base, win, v);
-      if constexpr (!kIsScalar<V2>) c0 = InputChannels<M, V2, true>(p, c0, base, win, v);
-      if constexpr (!kIsScalar<V3>) c0 = InputChannels<M, V3, true>(p, c0, base, win, v);
-      if (c0 < p.c) InputScalarTail<M, true>(p, c0, base, win, v);
-    } else {
-      c0 = InputChannels<M, V1, false>(p, c0, base, win, v);
-      if constexpr (!kIsScalar<V2>) c0 = InputChannels<M, V2, false>(p, c0, base, win, v);
-      if constexpr (!kIsScalar<V3>) c0 = InputChannels<M, V3, false>(p, c0, base, win, v);
-      if (c0 < p.c) InputScalarTail<M, false>(p, c0, base, win, v);
-    }
-  }
-}
-
-template <int M, class V, bool kFull, bool kRelu>
-RVGG_WINOGRAD_INLINE uint32_t OutputChannels(const OutputTransformParams& p, uint32_t c0,
-                                             const float* mm, float* out, int rows, int cols) {
-  const ptrdiff_t c = p.c;
-  const ptrdiff_t row_stride = static_cast<ptrdiff_t>(p.w) * c;
-  for (; c0 + V::kWidth <= p.c; c0 += V::kWidth) {
-    const typename V::T bias = p.bias != nullptr ? V::Load(p.bias + c0) : V::Zero();
-    OutputTile<M, V, kFull, kRelu>(mm + c0, p.position_stride, bias, out + c0, row_stride, c, rows,
-                                   cols);
-  }
-  return c0;
-}
-
-template <int M, bool kFull, bool kRelu>
-__attribute__((noinline)) void OutputScalarTail(const OutputTransformParams& p, uint32_t c0,
-                                                const float* mm, float* out, int rows, int cols) {
-  OutputChannels<M, ScalarVec, kFull, kRelu>(p, c0, mm, out, rows, cols);
-}
-
-template <int M, class V1, class V2, class V3, bool kFull, bool kRelu>
-RVGG_WINOGRAD_INLINE void OutputAllChannels(const OutputTransformParams& p, const float* mm,
-                                            float* out, int rows, int cols) {
-  uint32_t c0 = 0;
-  c0 = OutputChannels<M, V1, kFull, kRelu>(p, c0, mm, out, rows, cols);
-  if constexpr (!kIsScalar<V2>) c0 = OutputChannels<M, V2, kFull, kRelu>(p, c0, mm, out, rows, cols);
-  if constexpr (!kIsScalar<V3>) c0 = OutputChannels<M, V3, kFull, kRelu>(p, c0, mm, out, rows, cols);
-  if (c0 < p.c) OutputScalarTail<M, kFull, kRelu>(p, c0, mm, out, rows, cols);
-}
-
-template <int M, class V1, class V2, class V3, bool kRelu>
-void OutputRange(const OutputTransformParams& p, size_t begin, size_t end) {
-  for (size_t t = begin; t < end; ++t) {
-    const int ty = static_cast<int>(t / p.tiles_x), tx = static_cast<int>(t % p.tiles_x);
-    const int y0 = ty * M, x0 = tx * M;
-    const int rows = static_cast<int>(p.h) - y0 < M ? static_cast<int>(p.h) - y0 : M;
-    const int cols = static_cast<int>(p.w) - x0 < M ? static_cast<int>(p.w) - x0 : M;
-    const float* mm = p.m + t * p.c;
-    float* out = p.output + (size_t{static_cast<uint32_t>(y0)} * p.w + x0) * p.c;
-    if (rows == M && cols == M) {
-      OutputAllChannels<M, V1, V2, V3, true, kRelu>(p, mm, out, rows, cols);
-    } else {
-      OutputAllChannels<M, V1, V2, V3, false, kRelu>(p, mm, out, rows, cols);
-    }
-  }
-}
-
-template <int M, class V1, class V2, class V3>
-void OutputRangeDispatch(const OutputTransformParams& p, size_t begin, size_t end) {
-  if (p.relu) {
-    OutputRange<M, V1, V2, V3, true>(p, begin, end);
-  } else {
-    OutputRange<M, V1, V2, V3, false>(p, begin, end);
-  }
-}
-
-template <class V1, class V2, class V3>
-TransformSet MakeTransformSet(int m, const char* isa) {
-  switch (m) {
-    case 2:
-      return {InputRange<2, V1, V2, V3>, OutputRangeDispatch<2, V1, V2, V3>, isa};
-    case 4:
-      return {InputRange<4, V1, V2, V3>, OutputRangeDispatch<4, V1, V2, V3>, isa};
-    case 6:
-      return {InputRange<6, V1, V2, V3>, OutputRangeDispatch<6, V1, V2, V3>, isa};
-  }
-  return {nullptr, nullptr, nullptr};
+TransformSet MakeTransformSet(const char* isa) {
+  static_assert(kChannelBlock % V::kWidth == 0, "line counts must be whole vectors");
+  static_assert(kMaxTileStride1 + 1 <= kMaxDegree && kMaxTileStride2 <= kMaxDegree, "points.h");
+  return {isa,
+          {{},
+           {},
+           Stride1Lines<V, 2>(),
+           Stride1Lines<V, 3>(),
+           Stride1Lines<V, 4>(),
+           Stride1Lines<V, 5>(),
+           Stride1Lines<V, 6>()},
+          {{},
+           {},
+           Stride2Lines<V, 2>(),
+           Stride2Lines<V, 3>(),
+           Stride2Lines<V, 4>(),
+           Stride2Lines<V, 5>(),
+           Stride2Lines<V, 6>(),
+           Stride2Lines<V, 7>()}};
 }
 
 }  // namespace

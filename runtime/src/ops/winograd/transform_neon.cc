@@ -16,10 +16,9 @@ struct NeonVec {
   static constexpr uint32_t kWidth = 4;
   static RVGG_WINOGRAD_INLINE T Load(const float* p) { return vld1q_f32(p); }
   static RVGG_WINOGRAD_INLINE void Store(float* p, T v) { vst1q_f32(p, v); }
-  static RVGG_WINOGRAD_INLINE T Zero() { return vdupq_n_f32(0.0f); }
+  static RVGG_WINOGRAD_INLINE T Broadcast(float v) { return vdupq_n_f32(v); }
   static RVGG_WINOGRAD_INLINE T Add(T a, T b) { return vaddq_f32(a, b); }
   static RVGG_WINOGRAD_INLINE T Sub(T a, T b) { return vsubq_f32(a, b); }
-  static RVGG_WINOGRAD_INLINE T Mul(T a, float s) { return vmulq_n_f32(a, s); }
   static RVGG_WINOGRAD_INLINE T MulAdd(T acc, T a, float s) {
 #if defined(__aarch64__)
     return vfmaq_n_f32(acc, a, s);
@@ -27,21 +26,19 @@ struct NeonVec {
     return vmlaq_n_f32(acc, a, s);
 #endif
   }
-  static RVGG_WINOGRAD_INLINE T Max0(T a) { return vmaxq_f32(a, vdupq_n_f32(0.0f)); }
+  static RVGG_WINOGRAD_INLINE T Max(T a, T b) { return vmaxq_f32(a, b); }
 };
 
 }  // namespace
 
-TransformSet NeonTransforms(int m) {
-  return MakeTransformSet<NeonVec, ScalarVec, ScalarVec>(m, "neon");
-}
+TransformSet NeonTransforms() { return MakeTransformSet<NeonVec>("neon"); }
 
 }  // namespace rvgg::winograd
 
 #else
 
 namespace rvgg::winograd {
-TransformSet NeonTransforms(int) { return {nullptr, nullptr, nullptr}; }
+TransformSet NeonTransforms() { return {}; }
 }  // namespace rvgg::winograd
 
 #endif

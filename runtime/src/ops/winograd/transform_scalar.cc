@@ -4,8 +4,6 @@
 
 namespace rvgg::winograd {
 
-TransformSet ScalarTransforms(int m) {
-  return MakeTransformSet<ScalarVec, ScalarVec, ScalarVec>(m, "scalar");
-}
+TransformSet ScalarTransforms() { return MakeTransformSet<ScalarVec>("scalar"); }
 
 }  // namespace rvgg::winograd

@@ -9,16 +9,14 @@
 
 namespace rvgg::winograd {
 
-TransformSet Sse2Transforms(int m) {
-  return MakeTransformSet<Sse2Vec, ScalarVec, ScalarVec>(m, "sse2");
-}
+TransformSet Sse2Transforms() { return MakeTransformSet<Sse2Vec>("sse2"); }
 
 }  // namespace rvgg::winograd
 
 #else
 
 namespace rvgg::winograd {
-TransformSet Sse2Transforms(int) { return {nullptr, nullptr, nullptr}; }
+TransformSet Sse2Transforms() { return {}; }
 }  // namespace rvgg::winograd
 
 #endif

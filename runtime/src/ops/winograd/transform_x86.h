@@ -1,5 +1,5 @@
-// The 4-lane SSE vector shared by the x86 transform files (the channel tail
-// of the AVX versions). Internal linkage, like transform_impl.h.
+// The 4-lane SSE2 vector (x86-64 baseline). Internal linkage, like
+// transform_impl.h.
 #ifndef RVGG_RUNTIME_SRC_OPS_WINOGRAD_TRANSFORM_X86_H_
 #define RVGG_RUNTIME_SRC_OPS_WINOGRAD_TRANSFORM_X86_H_
 
@@ -15,14 +15,13 @@ struct Sse2Vec {
   static constexpr uint32_t kWidth = 4;
   static RVGG_WINOGRAD_INLINE T Load(const float* p) { return _mm_loadu_ps(p); }
   static RVGG_WINOGRAD_INLINE void Store(float* p, T v) { _mm_storeu_ps(p, v); }
-  static RVGG_WINOGRAD_INLINE T Zero() { return _mm_setzero_ps(); }
+  static RVGG_WINOGRAD_INLINE T Broadcast(float v) { return _mm_set1_ps(v); }
   static RVGG_WINOGRAD_INLINE T Add(T a, T b) { return _mm_add_ps(a, b); }
   static RVGG_WINOGRAD_INLINE T Sub(T a, T b) { return _mm_sub_ps(a, b); }
-  static RVGG_WINOGRAD_INLINE T Mul(T a, float s) { return _mm_mul_ps(a, _mm_set1_ps(s)); }
   static RVGG_WINOGRAD_INLINE T MulAdd(T acc, T a, float s) {
     return _mm_add_ps(acc, _mm_mul_ps(a, _mm_set1_ps(s)));
   }
-  static RVGG_WINOGRAD_INLINE T Max0(T a) { return _mm_max_ps(a, _mm_setzero_ps()); }
+  static RVGG_WINOGRAD_INLINE T Max(T a, T b) { return _mm_max_ps(a, b); }
 };
 
 }  // namespace

@@ -1,29 +1,29 @@
-// Picks the transform implementation once per call from cpuinfo (the same
-// source of truth XNNPACK uses to pick its kernels).
+// Picks the transform implementation from cpuinfo (the same source of truth
+// XNNPACK uses to pick its kernels).
 #include "runtime/src/ops/winograd/transforms.h"
 
 #include <cpuinfo.h>
 
 namespace rvgg::winograd {
 
-int AvailableWinogradTransforms(int m, TransformSet* sets, int capacity) {
+int AvailableWinogradTransforms(TransformSet* sets, int capacity) {
   int count = 0;
   auto add = [&](const TransformSet& set) {
     if (set.isa != nullptr && count < capacity) sets[count++] = set;
   };
 #if RVGG_WINOGRAD_SCALAR_TRANSFORMS
-  add(ScalarTransforms(m));
+  add(ScalarTransforms());
 #endif
   const bool cpuinfo_ok = cpuinfo_initialize();
 #if defined(__x86_64__) || defined(__i386__)
-  add(Sse2Transforms(m));
-  if (cpuinfo_ok && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) add(Avx2Transforms(m));
-  if (cpuinfo_ok && cpuinfo_has_x86_avx512f()) add(Avx512Transforms(m));
+  add(Sse2Transforms());
+  if (cpuinfo_ok && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) add(Avx2Transforms());
+  if (cpuinfo_ok && cpuinfo_has_x86_avx512f()) add(Avx512Transforms());
 #elif defined(__aarch64__)
   (void)cpuinfo_ok;
-  add(NeonTransforms(m));
+  add(NeonTransforms());
 #elif defined(__arm__)
-  if (cpuinfo_ok && cpuinfo_has_arm_neon()) add(NeonTransforms(m));
+  if (cpuinfo_ok && cpuinfo_has_arm_neon()) add(NeonTransforms());
 #else
   (void)cpuinfo_ok;
 #endif
@@ -31,10 +31,10 @@ int AvailableWinogradTransforms(int m, TransformSet* sets, int capacity) {
 }
 
 // The sets are listed from the most portable to the fastest.
-TransformSet GetWinogradTransforms(int m) {
-  TransformSet sets[8];
-  const int count = AvailableWinogradTransforms(m, sets, 8);
-  return sets[count - 1];
+TransformSet GetWinogradTransforms() {
+  TransformSet sets[6];
+  const int count = AvailableWinogradTransforms(sets, 6);
+  return count > 0 ? sets[count - 1] : TransformSet{};
 }
 
 }  // namespace rvgg::winograd

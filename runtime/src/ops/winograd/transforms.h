@@ -1,17 +1,18 @@
-// Winograd F(m x m, 3 x 3) input and output transforms on NHWC data, for
-// stride-1, padding-1 3x3 convolutions (m = 2, 4, 6; n = m + 2).
+// Winograd data transforms, one dimension at a time ("lines"), on rows of
+// channels: every transform position and every pixel is a run of channels
+// (NHWC keeps a pixel's channels contiguous), so one call transforms a whole
+// line of a tile for all channels, and the SIMD dimension is the channel.
 //
-// Layout of the transformed tensors (the GEMM operands, in the arena scratch):
-//   V[n*n][tiles][in_c]   transformed input: position-major, so position p
-//                         is one [tiles x in_c] matrix (row stride in_c)
-//   M[n*n][tiles][out_c]  GEMM results per position, same layout
-// Tile t = ty * tiles_x + tx covers output rows ty*m .. ty*m+m-1 (clipped at
-// the image border) and reads input rows ty*m-1 .. ty*m+m (zero outside).
+// A tile's 2-D transform is two passes of line calls (conv2d.cc): along x
+// over each row of the tile window, then along y over each column, in place
+// in the transformed tensor. Each dimension has its own transform, so tiles
+// may be rectangular and the two dimensions may differ in size.
 //
-// One implementation per instruction set (transform_scalar.cc,
-// transform_neon.cc, transform_sse2.cc, transform_avx2.cc, transform_avx512.cc),
-// all instantiated from transform_impl.h; GetWinogradTransforms() picks the
-// best the CPU has, once.
+// Line functions take `count` channels, a multiple of kChannelBlock (the
+// caller pads or stages the rest), read every source before writing any
+// destination (so a destination may alias a source), and are built per ISA
+// (transform_scalar.cc, transform_neon.cc, transform_sse2.cc,
+// transform_avx2.cc, transform_avx512.cc) from one template, transform_impl.h.
 #ifndef RVGG_RUNTIME_SRC_OPS_WINOGRAD_TRANSFORMS_H_
 #define RVGG_RUNTIME_SRC_OPS_WINOGRAD_TRANSFORMS_H_
 
@@ -20,51 +21,56 @@
 
 namespace rvgg::winograd {
 
-struct InputTransformParams {
-  const float* input;  // [h][w][c]
-  uint32_t h, w, c;
-  uint32_t tiles_x;
-  size_t position_stride;  // floats between positions of V: tiles * c
-  float* v;
-};
+// Channels per line call are a multiple of this (the widest vector, 16 floats).
+constexpr uint32_t kChannelBlock = 16;
 
-struct OutputTransformParams {
-  const float* m;     // [n*n][tiles][c]
-  const float* bias;  // c values, or null
-  bool relu;
-  uint32_t h, w, c;
-  uint32_t tiles_x;
-  size_t position_stride;  // tiles * c
-  float* output;           // [h][w][c]
-};
+// Output tile sizes per dimension: F(2..6, 3) for stride 1, F(2..7) for
+// stride 2 (through the polyphase transform, see winograd.h).
+constexpr int kMinTile = 2;
+constexpr int kMaxTileStride1 = 6;
+constexpr int kMaxTileStride2 = 7;
 
-// Transform tiles [tile_begin, tile_end).
-using InputTransformFn = void (*)(const InputTransformParams& p, size_t tile_begin,
-                                  size_t tile_end);
-using OutputTransformFn = void (*)(const OutputTransformParams& p, size_t tile_begin,
-                                   size_t tile_end);
+// Transform positions (= input window length) of one dimension with output
+// tile m: m + 2 for stride 1, 2m + 1 for stride 2.
+constexpr int Positions(int stride, int m) { return stride == 1 ? m + 2 : 2 * m + 1; }
+constexpr int kMaxPositions = 2 * kMaxTileStride2 + 1;
+
+// Input: src[0..n) are the window's pixels (or a zero line), dst[0..n) the
+// positions.
+using InputLineFn = void (*)(const float* const* src, float* const* dst, size_t count);
+// Output: src[0..n) positions to dst[0..m) outputs; the epilogue version
+// adds bias[count] and clamps below at `lo` (0 for ReLU, -inf for none).
+using OutputLineFn = void (*)(const float* const* src, float* const* dst, size_t count,
+                              const float* bias, float lo);
+
+struct LineSet {
+  InputLineFn input;
+  OutputLineFn output;
+  OutputLineFn output_epilogue;
+};
 
 struct TransformSet {
-  InputTransformFn input;
-  OutputTransformFn output;
-  const char* isa;
+  const char* isa;                       // nullptr: not built for this CPU
+  LineSet stride1[kMaxTileStride1 + 1];  // indexed by m
+  LineSet stride2[kMaxTileStride2 + 1];
+  const LineSet& lines(int stride, int m) const { return stride == 1 ? stride1[m] : stride2[m]; }
 };
 
-// Implementations for output tile `m`; isa == nullptr when unavailable in
+// Implementations per instruction set; isa == nullptr when unavailable in
 // this build. ScalarTransforms is compiled into the library only for CPUs
 // without a SIMD set (runtime/CMakeLists.txt); tests build it as a baseline.
-TransformSet ScalarTransforms(int m);
-TransformSet NeonTransforms(int m);
-TransformSet Sse2Transforms(int m);
-TransformSet Avx2Transforms(int m);
-TransformSet Avx512Transforms(int m);
+TransformSet ScalarTransforms();
+TransformSet NeonTransforms();
+TransformSet Sse2Transforms();
+TransformSet Avx2Transforms();
+TransformSet Avx512Transforms();
 
-// The fastest set this CPU runs (cpuinfo), for m in {2, 4, 6}.
-TransformSet GetWinogradTransforms(int m);
+// The fastest set this CPU runs (cpuinfo).
+TransformSet GetWinogradTransforms();
 
-// Every set this CPU runs for m, most portable first (for tests); returns how
-// many were written to `sets` (at most `capacity`).
-int AvailableWinogradTransforms(int m, TransformSet* sets, int capacity);
+// Every set this CPU runs, most portable first (for tests); returns how many
+// were written to `sets` (at most `capacity`).
+int AvailableWinogradTransforms(TransformSet* sets, int capacity);
 
 }  // namespace rvgg::winograd
 

@@ -1,20 +1,34 @@
-// Winograd F(m x m, 3 x 3) convolution for stride-1, padding-1 3x3 layers,
-// with the heavy part on XNNPACK's GEMM kernels:
+// Winograd convolution for 3x3 layers with padding 1, stride 1 or 2, with
+// the heavy part on XNNPACK's GEMM kernels:
 //
-//   input --(input transform, ours)--> V[(m+2)^2][tiles][in_c]
-//         --((m+2)^2 x groups XNNPACK fully-connected operators)--> M[(m+2)^2][tiles][out_c]
+//   input --(input transform, ours)--> V[positions][tiles][in_c]
+//         --(positions x groups XNNPACK fully-connected operators)--> M[positions][tiles][out_c]
 //         --(output transform + bias + ReLU, ours)--> output
 //
+// Tiles are rectangular: my output rows by mx output columns, each dimension
+// with its own one-dimensional transform (transforms.h), so a layer can pick
+// the shape whose tile count fits XNNPACK's GEMM row blocking (14 x 14 in
+// F(4x5): 12 tiles, two 6-row blocks, instead of F(4x4)'s 16 rounded to 18).
+//
+//   stride 1: F(m, 3) per dimension, n = m + 2 positions, window n pixels.
+//   stride 2: the polyphase form. Output y reads input rows 2y-1, 2y, 2y+1;
+//             the even input rows meet only the middle tap (a 1-tap
+//             convolution, identity transform, m positions), the odd ones
+//             the outer two taps (a stride-1 2-tap convolution: F(m, 2),
+//             m + 1 positions). A dimension has n = 2m + 1 positions over a
+//             window of 2m + 1 input pixels, and the 2-D product of the two
+//             covers all four phases; the output transform sums them.
+//
 // Transformed weights are computed at load from the fused 3x3 kernel in the
-// model, not stored in the file: the file stays one format for every device
-// (a (m+2)^2/9 = 1.8x, 4x or 7.1x larger weight set per m would otherwise be
-// baked in), and each device picks m per layer against its own memory budget
+// model, not stored in the file: the file stays one format for every device,
+// and each device picks tiles per layer against its own memory budget
 // (rvgg_options.winograd_budget_bytes). Each position's matrix is transformed
 // into a temporary, packed by XNNPACK at operator creation, and the temporary
 // freed; only XNNPACK's packed copy stays.
 //
 // V and M live in the arena scratch (planned at load through
-// KernelScratchBytes); running allocates nothing.
+// KernelScratchBytes), their channel rows padded to kChannelBlock floats;
+// running allocates nothing.
 #ifndef RVGG_RUNTIME_SRC_OPS_WINOGRAD_WINOGRAD_H_
 #define RVGG_RUNTIME_SRC_OPS_WINOGRAD_WINOGRAD_H_
 
@@ -27,56 +41,78 @@
 
 namespace rvgg::winograd {
 
-// Layers Winograd can run: fp32 3x3 convolutions, stride 1, padding 1, at
-// least kMinGroupChannels input and output channels per group (narrower
+// Layers Winograd can run: fp32 3x3 convolutions, padding 1, stride 1 or 2,
+// at least kMinGroupChannels input and output channels per group (narrower
 // groups, depthwise in the limit, would make GEMMs of a few columns).
 constexpr uint32_t kMinGroupChannels = 4;
 bool Applies(const LayerDesc& desc);
 
-// Output tiles per row / column / layer for tile size m.
-uint32_t TilesX(const LayerDesc& desc, int m);
-uint32_t TileCount(const LayerDesc& desc, int m);
+// A layer's tile, one byte in the plan: rows * 16 + columns; 0 = direct.
+constexpr uint32_t kDirect = 0;
+constexpr uint32_t TileCode(int rows, int cols) {
+  return static_cast<uint32_t>(rows) * 16 + static_cast<uint32_t>(cols);
+}
+constexpr int TileRows(uint32_t code) { return static_cast<int>(code / 16); }
+constexpr int TileCols(uint32_t code) { return static_cast<int>(code % 16); }
+
+// Whether `code` is a tile this kernel has transforms for, for this layer.
+bool ValidTile(const LayerDesc& desc, uint32_t code);
+
+// Positions (GEMMs per group) and tiles (GEMM rows) of a valid tile.
+uint32_t PositionCount(const LayerDesc& desc, uint32_t code);
+uint32_t TileCount(const LayerDesc& desc, uint32_t code);
 
 // Arena scratch for V and M. Layers whose scratch would exceed
 // kMaxScratchBytes (a quarter of the address space on 32-bit targets) never
 // run as Winograd: ChooseTiles() skips them and the kernel refuses them.
 constexpr uint64_t kMaxScratchBytes =
     SIZE_MAX / 4 < (uint64_t{1} << 40) ? SIZE_MAX / 4 : (uint64_t{1} << 40);
-bool FitsScratch(const LayerDesc& desc, int m);
-size_t ScratchBytes(const LayerDesc& desc, int m);
+bool FitsScratch(const LayerDesc& desc, uint32_t code);
+size_t ScratchBytes(const LayerDesc& desc, uint32_t code);
 
 // Upper estimate of the memory the layer's operators hold (XNNPACK's packed
-// transformed weights, padded to its register tiles, and the operators
-// themselves); used against rvgg_options.winograd_budget_bytes before
-// anything is created.
-uint64_t WeightBytes(const LayerDesc& desc, int m);
+// transformed weights, padded to its register tiles, the operators
+// themselves, and the kernel's padded bias and zero line); used against
+// rvgg_options.winograd_budget_bytes before anything is created.
+uint64_t WeightBytes(const LayerDesc& desc, uint32_t code);
 
-// Picks the tile size of every layer (0 = XNNPACK's direct convolution) for
-// the backend and options; `tiles` has `count` entries. Only the XNNPACK
+// Picks the tile of every layer (kDirect = XNNPACK's direct convolution)
+// for the backend and options; `tiles` has `count` entries. Only the XNNPACK
 // backend uses Winograd (the reference backend stays the oracle).
 //   AUTO:      per layer the cheapest by a cost model of the GEMMs (tile count
 //              rounded up to the GEMM kernel's rows), the transforms and the
-//              direct convolution; then, while the packed weights exceed the
-//              budget, the step (F6 -> F4 -> F2 -> direct) that loses the
-//              least estimated time per byte freed.
-//   F2/F4/F6:  that size wherever it applies; over budget, layers fall back to
-//              direct, least useful per byte first.
+//              direct convolution, over every tile shape (stride 1 and 2);
+//              then, while the packed weights exceed the budget, the step to
+//              a smaller shape (or direct) that loses the least estimated
+//              time per byte freed.
+//   F2/F4/F6:  that square tile on every stride-1 layer it applies to
+//              (stride-2 layers stay direct); over budget, layers fall back
+//              to direct, least useful per byte first.
 //   OFF:       direct everywhere.
 void ChooseTiles(const LayerDesc* layers, uint32_t count, rvgg_backend backend,
                  rvgg_winograd setting, size_t budget_bytes, uint8_t* tiles);
 
-// The relative cost the model estimates for layer `desc` with tile m (0 =
-// direct), in multiply-accumulate equivalents. Exposed for tests and tools.
-double EstimatedCost(const LayerDesc& desc, int m);
+// The relative cost the model estimates for layer `desc` with tile `code`
+// (kDirect: the direct convolution), in multiply-accumulate equivalents.
+// Exposed for tests and tools.
+double EstimatedCost(const LayerDesc& desc, uint32_t code);
 
-// Writes U = G g G^T at transform position (row a, column b) for group
+// "winograd-f4" (square, stride 1), "winograd-f4x5" (rows x columns),
+// "winograd-s2-f7x5" (stride 2) into `name` (at least 24 bytes).
+void TileName(const LayerDesc& desc, uint32_t code, char* name, size_t capacity);
+
+// G's row for position j of one dimension of tile size m (3 taps; for
+// stride 2 the even phase's positions first, see above).
+void KernelRow(uint32_t stride, int m, int j, double row[3]);
+
+// Writes U = (G_y g G_x^T) at transform position (row a, column b) for group
 // `group`: [out_c / groups][in_c / groups] floats, the layout XNNPACK's
 // fully-connected operator takes. Computed in double, rounded once.
-void TransformWeights(const LayerDesc& desc, int m, int a, int b, uint32_t group, float* u);
+void TransformWeights(const LayerDesc& desc, uint32_t code, int a, int b, uint32_t group, float* u);
 
 // Creates the kernel: all operators created (weights packed) and set up with
-// V and M bound in `bindings.scratch` (at least ScratchBytes(desc, m)).
-rvgg_status CreateConv2DKernel(const LayerDesc& desc, int m, const Bindings& bindings,
+// V and M bound in `bindings.scratch` (at least ScratchBytes(desc, code)).
+rvgg_status CreateConv2DKernel(const LayerDesc& desc, uint32_t code, const Bindings& bindings,
                                pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message);
 
 }  // namespace rvgg::winograd
