@@ -2,10 +2,13 @@
 # tools/run-tests.sh [PRESET...]
 #
 # Installs what the build needs (Debian packages, only those missing) and runs
-# the CMake workflow presets given, by default host, aarch64 and armv7: each
-# configures build/<preset>, builds it and runs its tests (the ARM ones under
-# qemu-user, with the sysroot made from Debian's arm64/armhf packages on the
-# first run). Other presets: host-asan, host-reference.
+# the CMake workflow presets given, by default host, host-asan (AddressSanitizer
+# + UBSan), aarch64 and armv7, then fuzz: each workflow configures
+# build/<preset>, builds it and runs its tests (the ARM ones under qemu-user,
+# with the sysroot made from Debian's arm64/armhf packages on the first run).
+# "fuzz" is not a CMake preset: it runs tools/fuzz.sh for RVGG_FUZZ_SECONDS
+# (default 120) over the model loader and the checkpoint readers. Other
+# presets: host-reference.
 #
 # Every workflow runs even when an earlier one fails; the exit status is
 # non-zero if any failed. After a passing host workflow the cross workflows
@@ -18,7 +21,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 
-presets=${*:-host host-asan aarch64 armv7}
+presets=${*:-host host-asan aarch64 armv7 fuzz}
 
 # Debian packages (only the missing ones; tools/install-deps.sh has the list).
 if [ "${RVGG_SKIP_APT:-0}" != 1 ]; then
@@ -35,8 +38,14 @@ failed=0
 summary=""
 for preset in $presets; do
   start=$(date +%s)
-  echo "run-tests: === cmake --workflow --preset $preset"
-  if cmake --workflow --preset "$preset"; then
+  if [ "$preset" = fuzz ]; then
+    echo "run-tests: === tools/fuzz.sh ${RVGG_FUZZ_SECONDS:-120}"
+    set -- "$root/tools/fuzz.sh" "${RVGG_FUZZ_SECONDS:-120}"
+  else
+    echo "run-tests: === cmake --workflow --preset $preset"
+    set -- cmake --workflow --preset "$preset"
+  fi
+  if "$@"; then
     result=passed
     passed=$((passed + 1))
   else
