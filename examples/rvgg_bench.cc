@@ -2,7 +2,7 @@
 //
 //   rvgg-bench MODEL.rvgg [--threads N] [--runs N] [--warmup N] [--json]
 //              [--per-layer] [--backend xnnpack|reference]
-//              [--winograd off|auto|2|4|6]
+//              [--winograd off|auto|2|4|6] [--winograd-budget SIZE]
 //
 // Loads once, runs `warmup` untimed inferences, then times `runs` inferences
 // one by one with a steady clock and reports min / median / max, the work
@@ -31,27 +31,16 @@ const char kUsage[] =
     "usage: rvgg-bench MODEL.rvgg [--threads N] [--runs N] [--warmup N] [--json]\n"
     "                  [--per-layer] [--backend xnnpack|reference]\n"
     "                  [--winograd off|auto|2|4|6]\n"
+    "                  [--winograd-budget SIZE]\n"
     "\n"
     "Times inferences of one loaded model (steady clock, one image at a time).\n"
     "  --threads N     worker threads (default 1)\n"
     "  --runs N        timed inferences (default 20)\n"
     "  --warmup N      untimed inferences first (default 3)\n"
     "  --json          print one JSON object on stdout instead of the text report\n"
-    "  --per-layer     also time every layer (median over the runs)\n";
-
-const char* TypeName(rvgg_layer_type t) {
-  switch (t) {
-    case RVGG_LAYER_CONV2D:
-      return "conv";
-    case RVGG_LAYER_GLOBAL_AVERAGE_POOL:
-      return "avgpool";
-    case RVGG_LAYER_FULLY_CONNECTED:
-      return "fc";
-    case RVGG_LAYER_SQUEEZE_EXCITE:
-      return "se";
-  }
-  return "?";
-}
+    "  --per-layer     also time every layer (median over the runs)\n"
+    "  --winograd-budget SIZE  cap on Winograd-transformed weights (e.g. 16M;\n"
+    "                  default no cap; layers over it run the direct convolution)\n";
 
 const char* WinogradName(rvgg_winograd w) {
   switch (w) {
@@ -71,7 +60,7 @@ const char* WinogradName(rvgg_winograd w) {
 
 // "conv3x3/s2", "conv1x1/g4", "avgpool", "fc".
 std::string LayerKind(const rvgg_layer_info& l) {
-  std::string s = TypeName(l.type);
+  std::string s = rvgg::tools::LayerTypeName(l.type);
   if (l.type != RVGG_LAYER_CONV2D) return s;
   s += std::to_string(l.kernel_h) + "x" + std::to_string(l.kernel_w);
   if (l.stride != 1) s += "/s" + std::to_string(l.stride);
@@ -234,7 +223,9 @@ int main(int argc, char** argv) {
       rows.push_back(row);
     }
   }
-  auto percent = [&](double ms) { return layers_total_ms > 0 ? 100.0 * ms / layers_total_ms : 0.0; };
+  auto percent = [&](double ms) {
+    return layers_total_ms > 0 ? 100.0 * ms / layers_total_ms : 0.0;
+  };
 
   if (json) {
     std::string out = "{";
@@ -266,7 +257,8 @@ int main(int argc, char** argv) {
         out += "\"index\": " + std::to_string(l);
         out += ", \"name\": " + JsonString(li.name);
         out += ", \"type\": " + JsonString(LayerKind(li));
-        out += ", \"input\": " + JsonString(Shape(li.input_height, li.input_width, li.input_channels));
+        out +=
+            ", \"input\": " + JsonString(Shape(li.input_height, li.input_width, li.input_channels));
         out += ", \"output\": " +
                JsonString(Shape(li.output_height, li.output_width, li.output_channels));
         out += ", \"macs\": " + std::to_string(li.macs);
@@ -296,10 +288,10 @@ int main(int argc, char** argv) {
                 "input -> output (HxWxC)", "ms", "%", "GFLOP/s", "runs on");
     for (size_t l = 0; l < rows.size(); ++l) {
       const rvgg_layer_info& li = rows[l].info;
-      const std::string shape = Shape(li.input_height, li.input_width, li.input_channels) +
-                                " -> " +
+      const std::string shape = Shape(li.input_height, li.input_width, li.input_channels) + " -> " +
                                 Shape(li.output_height, li.output_width, li.output_channels);
-      const double rate = rows[l].ms > 0 ? 2.0 * static_cast<double>(li.macs) / 1e6 / rows[l].ms : 0;
+      const double rate =
+          rows[l].ms > 0 ? 2.0 * static_cast<double>(li.macs) / 1e6 / rows[l].ms : 0;
       std::printf("%4zu  %-12s %-12s %-28s %9.3f %6.1f %7.1f  %s\n", l, li.name,
                   LayerKind(li).c_str(), shape.c_str(), rows[l].ms, percent(rows[l].ms), rate,
                   li.kernel);

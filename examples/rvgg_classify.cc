@@ -1,7 +1,8 @@
 // rvgg-classify: the most likely classes of image files.
 //
 //   rvgg-classify MODEL.rvgg IMAGE... [--top K] [--threads N]
-//                 [--backend xnnpack|reference] [--winograd off|auto|2|4|6]
+//                 [--backend xnnpack|reference] [--winograd off|auto|2|4|6] [--winograd-budget
+//                 SIZE]
 //
 // Each image is decoded (PNG, JPEG, BMP, PGM/PPM, GIF, TGA, ... through
 // stb_image), brought to the model's channel count (grey <-> RGB), resized
@@ -35,6 +36,7 @@ namespace {
 const char kUsage[] =
     "usage: rvgg-classify MODEL.rvgg IMAGE... [--top K] [--threads N]\n"
     "                     [--backend xnnpack|reference] [--winograd off|auto|2|4|6]\n"
+    "                  [--winograd-budget SIZE]\n"
     "\n"
     "Prints IMAGE<TAB>LABEL<TAB>PROBABILITY for the most likely class of each\n"
     "image, and the next K-1 classes on the following lines with --top K (K\n"

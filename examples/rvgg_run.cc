@@ -21,6 +21,7 @@ namespace {
 const char kUsage[] =
     "usage: rvgg-run MODEL.rvgg --input X.npy --output Y.npy [--threads N]\n"
     "                [--backend xnnpack|reference] [--winograd off|auto|2|4|6]\n"
+    "                  [--winograd-budget SIZE]\n"
     "\n"
     "X: float32 [N, C, H, W] (PyTorch layout, normalized) or [C, H, W].\n"
     "Y: float32 [N, classes] logits. Y is replaced only on success.\n";
@@ -69,16 +70,18 @@ int main(int argc, char** argv) {
   } else if (x.shape == image) {
     n = 1;
   } else {
-    cli.Die(input_path + " has shape " + rvgg::tools::ShapeString(x.shape) + "; the model takes [N, " +
-            std::to_string(info.input_channels) + ", " + std::to_string(info.input_height) + ", " +
-            std::to_string(info.input_width) + "] (NCHW float32)");
+    cli.Die(input_path + " has shape " + rvgg::tools::ShapeString(x.shape) +
+            "; the model takes [N, " + std::to_string(info.input_channels) + ", " +
+            std::to_string(info.input_height) + ", " + std::to_string(info.input_width) +
+            "] (NCHW float32)");
   }
 
   const size_t image_size = size_t{info.input_channels} * info.input_height * info.input_width;
   std::vector<float> logits(n * info.num_outputs);
   for (uint64_t b = 0; b < n; ++b) {
-    const rvgg_status status = rvgg_model_run(model.handle, x.data.data() + b * image_size,
-                                              RVGG_LAYOUT_NCHW, logits.data() + b * info.num_outputs);
+    const rvgg_status status =
+        rvgg_model_run(model.handle, x.data.data() + b * image_size, RVGG_LAYOUT_NCHW,
+                       logits.data() + b * info.num_outputs);
     if (status != RVGG_STATUS_OK) {
       cli.Die("inference failed on image " + std::to_string(b) + ": " + rvgg_status_string(status));
     }
@@ -90,6 +93,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(n), n == 1 ? "" : "s", output_path.c_str(),
               static_cast<unsigned long long>(n), info.num_outputs,
               options.backend == RVGG_BACKEND_REFERENCE ? "reference" : "xnnpack",
-              options.num_threads > 1 ? options.num_threads : 1u, options.num_threads > 1 ? "s" : "");
+              options.num_threads > 1 ? options.num_threads : 1u,
+              options.num_threads > 1 ? "s" : "");
   return 0;
 }

@@ -13,23 +13,10 @@ namespace {
 const char kUsage[] =
     "usage: rvgg-info MODEL.rvgg [--backend xnnpack|reference] [--threads N]\n"
     "                 [--winograd off|auto|2|4|6]\n"
+    "                  [--winograd-budget SIZE]\n"
     "\n"
     "Verifies the model, prints its provenance, memory plan and layer table,\n"
     "and which kernel runs each layer with the given options.\n";
-
-const char* TypeName(rvgg_layer_type t) {
-  switch (t) {
-    case RVGG_LAYER_CONV2D:
-      return "conv";
-    case RVGG_LAYER_GLOBAL_AVERAGE_POOL:
-      return "avgpool";
-    case RVGG_LAYER_FULLY_CONNECTED:
-      return "fc";
-    case RVGG_LAYER_SQUEEZE_EXCITE:
-      return "se";
-  }
-  return "?";
-}
 
 void PrintFloats(const char* label, const float* v, uint32_t n) {
   std::printf("%s", label);
@@ -82,8 +69,9 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(m.parameters),
               static_cast<unsigned long long>(m.weight_bytes));
   std::printf("  compute       %.3f GMAC = %.3f GFLOP per image\n", m.macs / 1e9, 2 * m.macs / 1e9);
-  std::printf("  arena         %zu bytes planned with these options (%llu recorded by the converter)\n",
-              arena, static_cast<unsigned long long>(m.recorded_arena_bytes));
+  std::printf(
+      "  arena         %zu bytes planned with these options (%llu recorded by the converter)\n",
+      arena, static_cast<unsigned long long>(m.recorded_arena_bytes));
   std::printf("  kernel ISA    %s\n", rvgg_kernel_isa());
 
   std::printf("\n  %3s  %-22s %-8s %-6s %3s %6s %-5s  %-16s %-16s %12s %9s  %-16s %12s\n", "#",
@@ -94,11 +82,13 @@ int main(int argc, char** argv) {
     rvgg_layer_info l;
     rvgg_model_get_layer_info(model.handle, i, &l);
     char kernel[16] = "-", in[32], out[32];
-    if (l.type == RVGG_LAYER_CONV2D) std::snprintf(kernel, sizeof(kernel), "%ux%u", l.kernel_h, l.kernel_w);
+    if (l.type == RVGG_LAYER_CONV2D)
+      std::snprintf(kernel, sizeof(kernel), "%ux%u", l.kernel_h, l.kernel_w);
     std::snprintf(in, sizeof(in), "%ux%ux%u", l.input_height, l.input_width, l.input_channels);
     std::snprintf(out, sizeof(out), "%ux%ux%u", l.output_height, l.output_width, l.output_channels);
     std::printf("  %3u  %-22.22s %-8s %-6s %3u %6u %-5s  %-16s %-16s %12llu %9.2f  %-16s %12llu\n",
-                i, l.name, TypeName(l.type), kernel, l.type == RVGG_LAYER_CONV2D ? l.stride : 1,
+                i, l.name, rvgg::tools::LayerTypeName(l.type), kernel,
+                l.type == RVGG_LAYER_CONV2D ? l.stride : 1,
                 l.type == RVGG_LAYER_CONV2D ? l.groups : 1,
                 l.compute_type == RVGG_DTYPE_INT8 ? "int8" : "fp32", in, out,
                 static_cast<unsigned long long>(l.parameters), l.macs / 1e6, l.kernel,
@@ -115,9 +105,10 @@ int main(int argc, char** argv) {
   if (rvgg_model_memory_size(model.buffer.data(), model.buffer.size(), &in_memory, &memory,
                              &message) == RVGG_STATUS_OK) {
     const unsigned long long rest = memory - arena - kernel_bytes;
-    std::printf("  caller memory %zu bytes for rvgg_options.memory on this CPU: arena %zu + backend "
-                "%llu + tables, block headers and padding %llu\n",
-                memory, arena, static_cast<unsigned long long>(kernel_bytes), rest);
+    std::printf(
+        "  caller memory %zu bytes for rvgg_options.memory on this CPU: arena %zu + backend "
+        "%llu + tables, block headers and padding %llu\n",
+        memory, arena, static_cast<unsigned long long>(kernel_bytes), rest);
   } else {
     std::printf("  caller memory (not measured: %s)\n", message.text);
   }

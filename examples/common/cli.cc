@@ -1,9 +1,24 @@
 #include "examples/common/cli.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 namespace rvgg::tools {
+
+const char* LayerTypeName(rvgg_layer_type type) {
+  switch (type) {
+    case RVGG_LAYER_CONV2D:
+      return "conv";
+    case RVGG_LAYER_GLOBAL_AVERAGE_POOL:
+      return "avgpool";
+    case RVGG_LAYER_FULLY_CONNECTED:
+      return "fc";
+    case RVGG_LAYER_SQUEEZE_EXCITE:
+      return "se";
+  }
+  return "?";
+}
 
 void Cli::Die(const std::string& message) const {
   std::fprintf(stderr, "%s: error: %s\n", program_, message.c_str());
@@ -25,6 +40,28 @@ uint32_t Cli::Count(const std::string& flag, const std::string& value, uint32_t 
         std::to_string(max) + ", got '" + value + "'");
   }
   return static_cast<uint32_t>(v);
+}
+
+size_t Cli::Bytes(const std::string& flag, const std::string& value) const {
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(value.c_str(), &end, 10);
+  unsigned shift = 0;
+  const std::string suffix = end != nullptr ? end : "";
+  if (suffix == "K" || suffix == "k") {
+    shift = 10;
+  } else if (suffix == "M" || suffix == "m") {
+    shift = 20;
+  } else if (suffix == "G" || suffix == "g") {
+    shift = 30;
+  } else if (!suffix.empty()) {
+    shift = 64;  // unknown suffix
+  }
+  const unsigned long long limit =
+      static_cast<unsigned long long>(SIZE_MAX) >> (shift < 64 ? shift : 0);
+  if (value.empty() || value[0] < '0' || value[0] > '9' || shift == 64 || v > limit) {
+    Die(flag + " expects a byte count such as 65536, 512K, 64M or 1G, got '" + value + "'");
+  }
+  return static_cast<size_t>(v << shift);
 }
 
 bool Cli::ParseRuntimeOption(int argc, char** argv, int* i, rvgg_options* options) const {
@@ -55,6 +92,8 @@ bool Cli::ParseRuntimeOption(int argc, char** argv, int* i, rvgg_options* option
     } else {
       Die("--winograd expects off, auto, 2, 4 or 6, got '" + v + "'");
     }
+  } else if (flag == "--winograd-budget") {
+    options->winograd_budget_bytes = Bytes(flag, Value(argc, argv, i));
   } else {
     return false;
   }
@@ -66,8 +105,8 @@ void Cli::LoadModel(const std::string& path, const rvgg_options& options,
   std::string error;
   if (!model->buffer.Load(path, &error)) Die(error);
   rvgg_message message;
-  const rvgg_status status =
-      rvgg_model_load(model->buffer.data(), model->buffer.size(), &options, &model->handle, &message);
+  const rvgg_status status = rvgg_model_load(model->buffer.data(), model->buffer.size(), &options,
+                                             &model->handle, &message);
   if (status != RVGG_STATUS_OK) {
     Die(path + ": " + rvgg_status_string(status) + ": " + message.text);
   }

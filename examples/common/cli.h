@@ -3,6 +3,7 @@
 #ifndef RVGG_EXAMPLES_COMMON_CLI_H_
 #define RVGG_EXAMPLES_COMMON_CLI_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -22,6 +23,9 @@ struct LoadedModel {
   ~LoadedModel() { rvgg_model_free(handle); }
 };
 
+// Short layer type name for tables: conv, avgpool, fc, se.
+const char* LayerTypeName(rvgg_layer_type type);
+
 class Cli {
  public:
   Cli(const char* program, const char* usage) : program_(program), usage_(usage) {}
@@ -36,8 +40,13 @@ class Cli {
   uint32_t Count(const std::string& flag, const std::string& value, uint32_t min,
                  uint32_t max) const;
 
+  // Byte count for `flag`: digits with an optional K, M or G (binary)
+  // suffix; dies otherwise or on overflow.
+  size_t Bytes(const std::string& flag, const std::string& value) const;
+
   // Consumes --threads N, --backend xnnpack|reference, --winograd
-  // off|auto|2|4|6 at argv[*i]. Returns false if argv[*i] is none of them.
+  // off|auto|2|4|6, --winograd-budget SIZE at argv[*i]. Returns false if
+  // argv[*i] is none of them.
   bool ParseRuntimeOption(int argc, char** argv, int* i, rvgg_options* options) const;
 
   // Reads, verifies and loads `path`; dies with the runtime's message.

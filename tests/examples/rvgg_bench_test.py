@@ -77,6 +77,15 @@ class JsonReport(unittest.TestCase):
         self.assertEqual(r["backend"], "reference")
         self.assertEqual(len(r["times_ms"]), 1)
 
+    def test_winograd_budget_bounds_the_choice(self):
+        unlimited = self.run_json("--runs", "1", "--per-layer")
+        kernels = [l["kernel"] for l in unlimited["layers"]]
+        self.assertTrue(any(k.startswith("winograd") for k in kernels), kernels)
+        tiny = self.run_json("--runs", "1", "--per-layer", "--winograd-budget", "1")
+        kernels = [l["kernel"] for l in tiny["layers"]]
+        self.assertFalse(any(k.startswith("winograd") for k in kernels), kernels)
+        self.assertEqual(tiny["winograd"], "auto")
+
     def test_per_layer_adds_up(self):
         for backend in ["xnnpack", "reference"]:
             with self.subTest(backend=backend):
@@ -144,6 +153,9 @@ class Failures(unittest.TestCase):
             ([MODEL, "--threads", "0"], "--threads expects"),
             ([MODEL, "--backend", "gpu"], "--backend expects xnnpack or reference"),
             ([MODEL, "--winograd", "3"], "--winograd expects"),
+            ([MODEL, "--winograd-budget", "12Q"], "--winograd-budget expects a byte count"),
+            ([MODEL, "--winograd-budget", "-5"], "'-5'"),
+            ([MODEL, "--winograd-budget", "99999999999999999999G"], "--winograd-budget expects"),
             ([MODEL, "--fast"], "unknown option '--fast'"),
             ([MODEL, MODEL], "unexpected argument"),
             ([], "no model given"),
