@@ -6,7 +6,11 @@ to float32 and to int8 (calibrated on training images given as an .npy, and agai
 
   int8_fashion_mnist.py --convert BUILD/bin/rvgg-convert --run BUILD/bin/rvgg-run \
       --checkpoint fashion_mnist.pth --work DIR [--data /usr/share/datasets/fashion-mnist] \
-      [--calibration-count 512] [--mean 0.2860 --std 0.3530] [--max-drop 1.0] [--min-fp32 80]
+      [--calibration-count 512] [--mean 0.2860 --std 0.3530] [--max-drop 1.0] [--min-fp32 80] \
+      [--test-count N] [--emulator "PREFIX"]
+
+--emulator runs rvgg-run through a command prefix (a cross build's qemu wrapper); the converter always
+runs on the host.
 
 The images go in as rvgg-run takes them: float32 NCHW [N, 1, 28, 28], x / 255 normalized with the mean/std
 the checkpoint was trained with. Calibration images are a fixed random sample of the training set (seed 0).
@@ -16,6 +20,7 @@ Exit status: 0 pass, 1 fail, 2 usage or setup error.
 import argparse
 import gzip
 import os
+import shlex
 import subprocess
 import sys
 
@@ -61,6 +66,7 @@ def main():
                     help='float32 top-1 the checkpoint must reach (a broken pipeline cannot pass)')
     ap.add_argument('--convert-arg', action='append', default=[], help='extra rvgg-convert argument (int8)')
     ap.add_argument('--backend', default='xnnpack')
+    ap.add_argument('--emulator', default='', help='command prefix for rvgg-run (cross builds)')
     args = ap.parse_args()
 
     for f in ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz',
@@ -97,7 +103,8 @@ def main():
         ['--quantize', 'int8', '--calibration-images', image_dir, '--report-images', '4'] + args.convert_arg)
     top1 = {}
     for name in ('fp32', 'int8', 'int8_images'):
-        run([args.run, w(name + '.rvgg'), '--input', w('test.npy'), '--output', w(name + '_logits.npy'),
+        run(shlex.split(args.emulator) +
+            [args.run, w(name + '.rvgg'), '--input', w('test.npy'), '--output', w(name + '_logits.npy'),
              '--backend', args.backend])
         logits = np.load(w(name + '_logits.npy'))
         if logits.shape != (len(labels), 10):
