@@ -4,7 +4,7 @@
 # seed corpora from real models and checkpoints, and runs each target for its
 # share of a time budget. Exits non-zero if any target finds a crash, a
 # sanitizer report, a leak or a broken API promise; the input that did it is
-# left in BUILD/findings/TARGET/ (replay: BUILD/tests/fuzz/fuzz_TARGET FILE).
+# left in BUILD/findings/TARGET/ (replay: BUILD/bin/fuzz_TARGET FILE).
 #
 #   tools/fuzz.sh [SECONDS]      total fuzzing time, split evenly (default 120)
 #
@@ -47,7 +47,7 @@ seeds=$build/seeds
 rm -rf "$seeds"
 mkdir -p "$seeds/model_load" "$seeds/model_spec" "$seeds/checkpoint" "$seeds/torch_pickle" "$seeds/work"
 printf '\x08\x08\x03\x02\x01\x01\x01\x01\x00\x02' >"$seeds/model_spec/small"
-"$build/tests/fuzz/rvgg-fuzz-model-seeds" "$seeds/model_load"
+"$build/bin/rvgg-fuzz-model-seeds" "$seeds/model_load"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}  # for the seed tools only
 if "$python" -c "import torch" 2>/dev/null; then
   "$python" "$root/tests/converter/checkpoint/make_fixtures.py" "$seeds/work/fixtures" >/dev/null
@@ -56,7 +56,7 @@ if "$python" -c "import torch" 2>/dev/null; then
   cp "$seeds/work/checkpoint/"* "$seeds/checkpoint/"
   cp "$seeds/work/pickle/"* "$seeds/torch_pickle/"
   # A real converted model (tiny custom RepVGG at 8x8), in every load mode.
-  "$build/converter/rvgg-convert" "$seeds/work/tiny_repvgg.pth" -o "$seeds/work/tiny.rvgg" \
+  "$build/bin/rvgg-convert" "$seeds/work/tiny_repvgg.pth" -o "$seeds/work/tiny.rvgg" \
     --input-size 8 >/dev/null
   for mode in 0 1 2 3 4 5; do
     { printf "\\x0$mode"; cat "$seeds/work/tiny.rvgg"; } >"$seeds/model_load/converted-mode$mode.bin"
@@ -78,7 +78,7 @@ for t in "${targets[@]}"; do
   echo "fuzz.sh: fuzz_$t for ${share}s ($(ls "$seeds/$t" | wc -l) seeds, $(ls "$corpus" | wc -l) corpus inputs)"
   set +e
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    "$build/tests/fuzz/fuzz_$t" -max_total_time="$share" -timeout=30 -rss_limit_mb=2048 \
+    "$build/bin/fuzz_$t" -max_total_time="$share" -timeout=30 -rss_limit_mb=2048 \
     -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$findings/" \
     "$corpus" "$seeds/$t" >"$build/fuzz_$t.log" 2>&1
   rc=$?

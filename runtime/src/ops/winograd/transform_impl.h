@@ -182,8 +182,10 @@ void InputLineStride2(const float* const* src, float* const* dst, size_t count) 
 }
 
 template <class V, bool kEpilogue>
-RVGG_WINOGRAD_INLINE typename V::T Finish(typename V::T y, const float* bias, typename V::T lo) {
-  if constexpr (kEpilogue) return V::Max(V::Add(y, V::Load(bias)), lo);
+RVGG_WINOGRAD_INLINE typename V::T Finish(typename V::T y, const float* bias, size_t i,
+                                          typename V::T lo) {
+  // Without the epilogue `bias` may be null: no arithmetic on it then.
+  if constexpr (kEpilogue) return V::Max(V::Add(y, V::Load(bias + i)), lo);
   return y;
 }
 
@@ -201,7 +203,7 @@ void OutputLineStride1(const float* const* src, float* const* dst, size_t count,
     T x[N], o[M];
     for (int k = 0; k < N; ++k) x[k] = V::Load(s[k] + i);
     Core<V, M + 1>::template Output<M>(x, o);
-    for (int k = 0; k < M; ++k) V::Store(d[k] + i, Finish<V, kEpilogue>(o[k], bias + i, low));
+    for (int k = 0; k < M; ++k) V::Store(d[k] + i, Finish<V, kEpilogue>(o[k], bias, i, low));
   }
 }
 
@@ -223,7 +225,7 @@ void OutputLineStride2(const float* const* src, float* const* dst, size_t count,
     Core<V, M>::template Output<M>(x, o);
     for (int k = 0; k < M; ++k) {
       const T y = V::Add(o[k], V::Load(s[k] + i));
-      V::Store(d[k] + i, Finish<V, kEpilogue>(y, bias + i, low));
+      V::Store(d[k] + i, Finish<V, kEpilogue>(y, bias, i, low));
     }
   }
 }
