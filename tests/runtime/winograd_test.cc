@@ -633,6 +633,34 @@ TEST_CASE("winograd: a small budget keeps the plain XNNPACK path, a mid one is h
   CHECK(direct_stride1 > 0);
 }
 
+TEST_CASE("winograd: the memory limit caps the transformed weights instead of failing the load") {
+  const auto bytes = BuildModel(WinogradModelSpec());
+  const auto input = RandomInput(3 * 30 * 26, 9);
+  const auto direct = RunModel(bytes, Options(RVGG_WINOGRAD_OFF), input);
+  size_t need_off = 0, need_f6 = 0;
+  rvgg_options o_off = Options(RVGG_WINOGRAD_OFF), o_f6 = Options(RVGG_WINOGRAD_F6);
+  REQUIRE(rvgg_model_memory_size(bytes.data(), bytes.size(), &o_off, &need_off, nullptr) ==
+          RVGG_STATUS_OK);
+  REQUIRE(rvgg_model_memory_size(bytes.data(), bytes.size(), &o_f6, &need_f6, nullptr) ==
+          RVGG_STATUS_OK);
+  INFO("memory: direct " << need_off << ", F6 " << need_f6);
+  REQUIRE(need_f6 > need_off + need_off / 2);
+  // A limit the direct path fits in with some room, but not unlimited F6:
+  // the load succeeds, with fewer (or no) Winograd layers, within the limit.
+  for (rvgg_winograd setting : {RVGG_WINOGRAD_F6, RVGG_WINOGRAD_AUTO}) {
+    rvgg_options o = Options(setting);
+    o.memory_limit = need_off + (need_f6 - need_off) / 4;
+    size_t need = 0;
+    REQUIRE(rvgg_model_memory_size(bytes.data(), bytes.size(), &o, &need, nullptr) == RVGG_STATUS_OK);
+    CHECK(need <= o.memory_limit);
+    rvgg_model* model = nullptr;
+    const auto out = RunModel(bytes, o, input, &model);
+    Loaded holder{model};
+    REQUIRE(model != nullptr);
+    CHECK(RelativeError(out, direct) <= 1e-4);
+  }
+}
+
 TEST_CASE(
     "winograd: the arena grows by the transform scratch and a caller arena of that size works") {
   const auto bytes = BuildModel(WinogradModelSpec());

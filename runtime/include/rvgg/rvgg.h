@@ -143,7 +143,11 @@ typedef struct rvgg_options {
    * estimate of XNNPACK's packed matrices per layer); 0 = no limit. Over
    * budget, AUTO steps layers down (F6 -> F4 -> F2 -> direct) where that
    * costs least time per byte freed; forced F2/F4/F6 put layers back on the
-   * direct convolution. A tiny budget therefore means plain XNNPACK. */
+   * direct convolution. A tiny budget therefore means plain XNNPACK.
+   * Whatever the budget, Winograd never takes more than half of what
+   * memory_limit leaves after the direct path's estimated needs, so it never
+   * makes a load fail that plain XNNPACK would pass (RepVGG-B3 at 224 loads
+   * under the default limit with fewer Winograd layers). */
   size_t winograd_budget_bytes;
   /* Optional caller-owned activation arena (RVGG_ARENA_ALIGNMENT-aligned,
    * at least rvgg_model_arena_size() bytes). NULL: allocated at load. */

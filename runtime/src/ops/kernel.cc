@@ -1,5 +1,7 @@
 #include "runtime/src/ops/kernel.h"
 
+#include <cstdint>
+
 #include "runtime/src/ops/qs8.h"
 #include "runtime/src/ops/reference.h"
 #include "runtime/src/status.h"
@@ -10,11 +12,38 @@
 
 namespace rvgg {
 
+#if RVGG_WITH_XNNPACK
+namespace {
+
+// The Winograd budget a load uses: the caller's, capped so that Winograd
+// never makes a load fail that the direct path would pass. Transformed
+// weights get at most half of what rvgg_options.memory_limit (also in
+// caller-memory mode, so that sizing and loading choose alike) leaves after
+// an estimate of the direct path: weights with a quarter for packing, and
+// two activations per layer.
+size_t WinogradBudget(const LayerDesc* layers, uint32_t count, const rvgg_options& options) {
+  const uint64_t limit =
+      options.memory_limit != 0 ? options.memory_limit : uint64_t{RVGG_DEFAULT_MEMORY_LIMIT};
+  uint64_t direct = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    direct += layers[i].parameters * sizeof(float) * 5 / 4 + 2 * layers[i].output_bytes();
+  }
+  uint64_t budget = limit > direct ? (limit - direct) / 2 : 1;
+  if (budget == 0) budget = 1;  // 0 would mean "no limit"
+  if (options.winograd_budget_bytes != 0 && options.winograd_budget_bytes < budget) {
+    budget = options.winograd_budget_bytes;
+  }
+  return budget > SIZE_MAX ? SIZE_MAX : static_cast<size_t>(budget);
+}
+
+}  // namespace
+#endif
+
 void ChooseWinogradTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& options,
                          uint8_t* tiles) {
 #if RVGG_WITH_XNNPACK
   winograd::ChooseTiles(layers, count, options.backend, options.winograd,
-                        options.winograd_budget_bytes, tiles);
+                        WinogradBudget(layers, count, options), tiles);
 #else
   for (uint32_t i = 0; i < count; ++i) tiles[i] = 0;
 #endif
