@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """rvgg against its peers, measured in one run, and docs/benchmarks.md written from it.
 
-    /usr/bin/python3 tools/bench/compare.py [--build build] [--variants A0,A1,B0] [--threads 1,2]
+    /usr/bin/python3 tools/bench/compare.py [--build build/host] [--variants A0,A1,B0] [--threads 1,2]
                                             [--reps 5] [--runs 5] [--warmup 2] [--winograd MODE]
 
 For each variant (random weights, the official RepVGG module structure) it
@@ -517,7 +517,8 @@ def write_report(path, plot, args, info, peaks, results, variants, thread_list, 
 def main():
     start = time.time()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="rvgg build folder")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build", "host"),
+                    help="rvgg build folder (default: the host preset's, build/host)")
     ap.add_argument("--variants", default="A0,A1,B0")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--size", type=int, default=224)
