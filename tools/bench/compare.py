@@ -377,7 +377,9 @@ def write_report(path, plot, args, info, peaks, results, variants, thread_list, 
     add("- **multi-branch** is the train-time network (3x3 + 1x1 + identity branches) in eval mode: "
         "what re-parameterization saves. Its ONNX export folds each BatchNorm into its convolution "
         "(torch.onnx's eval-mode peephole) but keeps the three branches and the additions.")
-    add("- **floor** = GFLOP / measured FMA peak for that many threads: no implementation can beat it.")
+    add("- **floor** = GFLOP / measured FMA peak for that many threads: no direct convolution can beat "
+        "it. Winograd (rvgg's default) does fewer multiplications than the GFLOP counted here, so it "
+        "can come closer to the floor, or in principle pass it.")
     add("")
     add("## Results")
     add("")
@@ -399,7 +401,8 @@ def write_report(path, plot, args, info, peaks, results, variants, thread_list, 
                 cells.append(fmt_ms(ms) + ("" if k == "rvgg" else " (x%.2f)" % (ms / base)))
             add("| %s | %.2f | %s | %s |" % (v, results[v]["gflop"], fmt_ms(floor), " | ".join(cells)))
         add("")
-        add("rvgg at the median: " + ", ".join(
+        add("rvgg at the median, in effective GFLOP/s (direct-convolution FLOPs over time; Winograd "
+            "executes fewer): " + ", ".join(
             "%s %.1f GFLOP/s (%.0f%% of the measured peak)" % (
                 v, results[v]["gflop"] / results[v][str(threads)]["times"]["rvgg"]["median_ms"] * 1000,
                 100 * results[v]["gflop"] / results[v][str(threads)]["times"]["rvgg"]["median_ms"] * 1000
