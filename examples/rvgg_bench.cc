@@ -125,10 +125,7 @@ int main(int argc, char** argv) {
   rvgg_options_default(&options);
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "--runs") {
+    if (arg == "--runs") {
       runs = cli.Count(arg, cli.Value(argc, argv, &i), 1, 1000000);
     } else if (arg == "--warmup") {
       warmup = cli.Count(arg, cli.Value(argc, argv, &i), 0, 1000000);
@@ -136,14 +133,8 @@ int main(int argc, char** argv) {
       json = true;
     } else if (arg == "--per-layer") {
       per_layer = true;
-    } else if (cli.ParseRuntimeOption(argc, argv, &i, &options)) {
-      // --threads, --backend, --winograd
-    } else if (!arg.empty() && arg[0] == '-') {
-      cli.Die("unknown option '" + arg + "' (see --help)");
-    } else if (model_path.empty()) {
-      model_path = arg;
     } else {
-      cli.Die("unexpected argument '" + arg + "'");
+      cli.ParseCommonArgument(argc, argv, &i, &options, &model_path);
     }
   }
   if (model_path.empty()) cli.Die("no model given (see --help)");

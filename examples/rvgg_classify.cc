@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--top") {
       top = cli.Count(arg, cli.Value(argc, argv, &i), 1, 1u << 20);
     } else if (cli.ParseRuntimeOption(argc, argv, &i, &options)) {
-      // --threads, --backend, --winograd
+      // --threads, --backend, --winograd, --winograd-budget
     } else {
       cli.Die("unknown option '" + arg + "' (see --help)");
     }

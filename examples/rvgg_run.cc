@@ -35,21 +35,12 @@ int main(int argc, char** argv) {
   rvgg_options_default(&options);
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "--input") {
+    if (arg == "--input") {
       input_path = cli.Value(argc, argv, &i);
     } else if (arg == "--output") {
       output_path = cli.Value(argc, argv, &i);
-    } else if (cli.ParseRuntimeOption(argc, argv, &i, &options)) {
-      // --threads, --backend, --winograd
-    } else if (!arg.empty() && arg[0] == '-') {
-      cli.Die("unknown option '" + arg + "' (see --help)");
-    } else if (model_path.empty()) {
-      model_path = arg;
     } else {
-      cli.Die("unexpected argument '" + arg + "'");
+      cli.ParseCommonArgument(argc, argv, &i, &options, &model_path);
     }
   }
   if (model_path.empty()) cli.Die("no model given (see --help)");

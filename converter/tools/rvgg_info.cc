@@ -30,20 +30,7 @@ int main(int argc, char** argv) {
   std::string path;
   rvgg_options options;
   rvgg_options_default(&options);
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (cli.ParseRuntimeOption(argc, argv, &i, &options)) {
-    } else if (!arg.empty() && arg[0] == '-') {
-      cli.Die("unknown option '" + arg + "' (see --help)");
-    } else if (path.empty()) {
-      path = arg;
-    } else {
-      cli.Die("unexpected argument '" + arg + "'");
-    }
-  }
+  for (int i = 1; i < argc; ++i) cli.ParseCommonArgument(argc, argv, &i, &options, &path);
   if (path.empty()) cli.Die("no model given (see --help)");
 
   rvgg::tools::LoadedModel model;

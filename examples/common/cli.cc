@@ -100,6 +100,22 @@ bool Cli::ParseRuntimeOption(int argc, char** argv, int* i, rvgg_options* option
   return true;
 }
 
+void Cli::ParseCommonArgument(int argc, char** argv, int* i, rvgg_options* options,
+                              std::string* model_path) const {
+  const std::string arg = argv[*i];
+  if (arg == "-h" || arg == "--help") {
+    std::fputs(usage_, stdout);
+    std::exit(0);
+  } else if (ParseRuntimeOption(argc, argv, i, options)) {
+  } else if (!arg.empty() && arg[0] == '-') {
+    Die("unknown option '" + arg + "' (see --help)");
+  } else if (model_path->empty()) {
+    *model_path = arg;
+  } else {
+    Die("unexpected argument '" + arg + "'");
+  }
+}
+
 void Cli::LoadModel(const std::string& path, const rvgg_options& options,
                     LoadedModel* model) const {
   std::string error;

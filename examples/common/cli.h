@@ -49,6 +49,13 @@ class Cli {
   // argv[*i] is none of them.
   bool ParseRuntimeOption(int argc, char** argv, int* i, rvgg_options* options) const;
 
+  // The arguments rvgg-run, rvgg-bench and rvgg-info share, at argv[*i]:
+  // -h/--help (prints the usage and exits 0), the runtime options above, the
+  // model path (the first positional argument); dies on an unknown option or
+  // a second positional argument. Call it after the tool's own flags.
+  void ParseCommonArgument(int argc, char** argv, int* i, rvgg_options* options,
+                           std::string* model_path) const;
+
   // Reads, verifies and loads `path`; dies with the runtime's message.
   void LoadModel(const std::string& path, const rvgg_options& options, LoadedModel* model) const;
 
