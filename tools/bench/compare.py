@@ -235,16 +235,13 @@ def check_logits(args, variant, f, bench_dir, run_tool, torch_w, ort_w):
 
 def time_variant(args, variant, f, bench, helpers, torch_w, ort_w, threads):
     def measure(key):
-        if key == "rvgg":
+        if key in ("rvgg", "rvgg_direct"):
+            winograd = "off" if key == "rvgg_direct" else args.winograd
             cmd = [bench, f["rvgg"], "--json", "--threads", str(threads), "--runs", str(args.runs),
-                   "--warmup", str(args.warmup)] + (["--winograd", args.winograd] if args.winograd else [])
+                   "--warmup", str(args.warmup)] + (["--winograd", winograd] if winograd else [])
             r = json.loads(run(cmd))
             measure.isa = r["isa"]
             return r["times_ms"]
-        if key == "rvgg_direct":
-            cmd = [bench, f["rvgg"], "--json", "--threads", str(threads), "--runs", str(args.runs),
-                   "--warmup", str(args.warmup), "--winograd", "off"]
-            return json.loads(run(cmd))["times_ms"]
         if key == "xnnpack":
             cmd = [helpers["floor"], f["rvgg"], "--threads", str(threads), "--runs", str(args.runs),
                    "--warmup", str(args.warmup)]
