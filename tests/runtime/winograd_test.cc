@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/src/memory.h"
+#include "runtime/src/ops/winograd/gemm.h"
 #include "runtime/src/ops/winograd/transforms.h"
 #include "rvgg/rvgg.h"
 #include "tests/runtime/layer_harness.h"
@@ -241,6 +243,53 @@ TEST_CASE("winograd: every transform implementation this CPU runs agrees with th
       }
     }
   }
+}
+
+TEST_CASE("winograd: rvgg's GEMM (AVX2 sets only) matches a double product and writes only C") {
+  winograd::TransformSet sets[8];
+  const int count = winograd::AvailableWinogradTransforms(sets, 8);
+  int with_gemm = 0;
+  for (int i = 0; i < count; ++i) {
+    // Only the AVX2 set brings its own GEMM; ARM keeps XNNPACK's kernels.
+    CHECK((sets[i].gemm != nullptr) == (std::string(sets[i].isa) == "avx2+fma"));
+    if (sets[i].gemm == nullptr) continue;
+    ++with_gemm;
+    // M across the 6-row block and its remainders, N across whole and
+    // partial 16-column panels, K odd; A and C rows wider than K and N (the
+    // kernel works on one group's columns of padded rows).
+    for (size_t m : {1, 2, 5, 6, 7, 11, 13, 25}) {
+      for (size_t n : {1, 7, 16, 20, 33, 48}) {
+        for (size_t k : {1, 3, 17, 64}) {
+          const size_t lda = k + 5, ldc = n + 9;
+          const auto a = RandomInput(m * lda, 30 + static_cast<uint32_t>(m));
+          const auto w = RandomInput(n * k, 40 + static_cast<uint32_t>(n));  // [n][k]
+          float* packed = static_cast<float*>(
+              AllocateAligned(winograd::PackedGemmFloats(k, n) * sizeof(float), kAlignment));
+          REQUIRE(packed != nullptr);
+          winograd::PackGemmWeights(w.data(), k, n, packed);
+          const float canary = -12345.0f;
+          std::vector<float> c(m * ldc + 16, canary);
+          sets[i].gemm(m, n, k, a.data(), lda, packed, c.data(), ldc);
+          FreeAligned(packed);
+          double worst = 0.0;
+          size_t untouched = 0;
+          for (size_t r = 0; r < m; ++r) {
+            for (size_t j = 0; j < n; ++j) {
+              double want = 0.0;
+              for (size_t q = 0; q < k; ++q) want += double(a[r * lda + q]) * w[j * k + q];
+              worst = std::max(worst, std::fabs(double(c[r * ldc + j]) - want));
+            }
+            for (size_t j = n; j < ldc; ++j) untouched += c[r * ldc + j] == canary;
+          }
+          for (size_t j = m * ldc; j < c.size(); ++j) untouched += c[j] == canary;
+          INFO(sets[i].isa << " GEMM m " << m << " n " << n << " k " << k);
+          CHECK(worst <= 1e-5 * double(k));
+          CHECK(untouched == m * (ldc - n) + 16);
+        }
+      }
+    }
+  }
+  MESSAGE("transform sets with rvgg's own GEMM on this CPU: " << with_gemm);
 }
 
 TEST_CASE("winograd: input, kernel and output transforms compose to the 1-D convolution") {

@@ -1,6 +1,7 @@
 // The Winograd convolution kernel: per tile, two passes of line transforms
-// (ours) around positions x groups XNNPACK fully-connected operators, all
-// created and set up at load.
+// (ours) around positions x groups GEMMs, all created and set up at load:
+// XNNPACK fully-connected operators, or on AVX2 CPUs rvgg's own GEMM over
+// weights packed here (gemm.h says why).
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
@@ -151,10 +152,11 @@ class WinogradConv2DKernel final : public Kernel {
     TileName(d, code, name_, sizeof(name_));
   }
   ~WinogradConv2DKernel() override {
-    for (size_t i = 0; i < num_operators_; ++i) {
+    for (size_t i = 0; operators_ != nullptr && i < num_operators_; ++i) {
       if (operators_[i] != nullptr) xnn_delete_operator(operators_[i]);
     }
     FreeAligned(operators_);
+    FreeAligned(packed_);
     FreeAligned(constants_);
   }
 
@@ -184,6 +186,14 @@ class WinogradConv2DKernel final : public Kernel {
   }
   static void GemmTask(void* context, size_t index) {
     auto* k = static_cast<WinogradConv2DKernel*>(context);
+    if (k->gemm_ != nullptr) {
+      const Geometry& g = k->geometry_;
+      const size_t p = index / k->groups_, group = index % k->groups_;
+      k->gemm_(g.tiles, k->group_out_, k->group_in_, g.v + p * g.tiles * g.in_cp + group * k->group_in_,
+               g.in_cp, k->packed_ + index * k->packed_floats_,
+               g.m + p * g.tiles * g.out_cp + group * k->group_out_, g.out_cp);
+      return;
+    }
     if (xnn_run_operator(k->operators_[index], /*threadpool=*/nullptr) != xnn_status_success) {
       k->failed_.store(true, std::memory_order_relaxed);
     }
@@ -199,8 +209,14 @@ class WinogradConv2DKernel final : public Kernel {
   Geometry geometry_{};
   size_t chunk_ = 1;
   float* constants_ = nullptr;  // zero line and padded bias
+  // Either XNNPACK runs the GEMMs (one fully-connected operator per position
+  // and group) or rvgg's own (gemm.h) over weights packed here.
   xnn_operator_t* operators_ = nullptr;
   size_t num_operators_ = 0;
+  GemmFn gemm_ = nullptr;
+  float* packed_ = nullptr;  // num_operators_ blocks of packed_floats_
+  size_t packed_floats_ = 0;
+  uint32_t groups_ = 1, group_in_ = 0, group_out_ = 0;
   size_t owned_bytes_ = 0;
   std::atomic<bool> failed_{false};
 };
@@ -237,19 +253,32 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
   RVGG_RETURN_IF_ERROR(MakeKernel<WinogradConv2DKernel>(d, &made, message, d, code, threadpool));
   auto* k = static_cast<WinogradConv2DKernel*>(made);
   const size_t num_operators = size_t{positions} * d.groups;
-  k->operators_ = static_cast<xnn_operator_t*>(
-      AllocateAligned(num_operators * sizeof(xnn_operator_t), kAlignment));
+  k->gemm_ = transforms.gemm;
+  k->groups_ = d.groups;
+  k->group_in_ = group_in;
+  k->group_out_ = group_out;
+  if (k->gemm_ != nullptr) {
+    k->packed_floats_ = PackedGemmFloats(group_in, group_out);
+    k->packed_ = static_cast<float*>(
+        AllocateAligned(num_operators * k->packed_floats_ * sizeof(float), kAlignment));
+  } else {
+    k->operators_ = static_cast<xnn_operator_t*>(
+        AllocateAligned(num_operators * sizeof(xnn_operator_t), kAlignment));
+  }
   k->constants_ =
       static_cast<float*>(AllocateAligned((size_t{in_cp} + out_cp) * sizeof(float), kAlignment));
   float* u = static_cast<float*>(
       AllocateAligned(size_t{group_out} * group_in * sizeof(float), kAlignment));
-  if (k->operators_ == nullptr || k->constants_ == nullptr || u == nullptr) {
+  if ((k->operators_ == nullptr && k->packed_ == nullptr) || k->constants_ == nullptr ||
+      u == nullptr) {
     FreeAligned(u);
     DestroyKernel(k);
     return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.80s'): out of memory", d.index,
                 d.kind_name(), d.name);
   }
-  std::memset(k->operators_, 0, num_operators * sizeof(xnn_operator_t));
+  if (k->operators_ != nullptr) {
+    std::memset(k->operators_, 0, num_operators * sizeof(xnn_operator_t));
+  }
   k->num_operators_ = num_operators;
   float* zeros = k->constants_;
   float* bias = k->constants_ + in_cp;
@@ -290,6 +319,11 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
   for (uint32_t p = 0; p < positions && status == RVGG_STATUS_OK; ++p) {
     for (uint32_t gi = 0; gi < d.groups && status == RVGG_STATUS_OK; ++gi) {
       TransformWeights(d, code, static_cast<int>(p) / nx, static_cast<int>(p) % nx, gi, u);
+      if (k->gemm_ != nullptr) {
+        PackGemmWeights(u, group_in, group_out,
+                        k->packed_ + (size_t{p} * d.groups + gi) * k->packed_floats_);
+        continue;
+      }
       xnn_operator_t* op = &k->operators_[size_t{p} * d.groups + gi];
       // Bias and ReLU belong to the output transform: the GEMM is plain.
       status = xnn::Check(xnn_create_fully_connected_nc_f32(group_in, group_out, in_cp, out_cp, u,
@@ -311,7 +345,8 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
     return status;
   }
   k->owned_bytes_ = (grown > 0 ? static_cast<size_t>(grown) : 0) +
-                    num_operators * sizeof(xnn_operator_t) +
+                    (k->packed_ != nullptr ? AllocatedSize(k->packed_)
+                                           : num_operators * sizeof(xnn_operator_t)) +
                     (size_t{in_cp} + out_cp) * sizeof(float);
   *kernel = k;
   return RVGG_STATUS_OK;

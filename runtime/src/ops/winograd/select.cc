@@ -39,16 +39,42 @@ GemmShape XnnpackGemmShape() {
 #endif
 }
 
-// Transform work per tile, position and channel, in multiply-accumulate
-// equivalents of the GEMM: guest instructions of transform_neon.cc under
-// qemu-aarch64 per float of V and M (measured on RepVGG-A0's layers, see
-// docs/benchmarks.md) times the ~3.1 MACs XNNPACK's 6x8 GEMM retires per
-// instruction.
-constexpr double kInputTransformCost = 5.0;
-constexpr double kOutputTransformCost = 4.0;
+bool OwnGemm() { return GetWinogradTransforms().gemm != nullptr; }
 
-// Dispatch cost of one XNNPACK operator run, in the same units.
-constexpr double kOperatorCost = 3000.0;
+// The cost model's constants, in multiply-accumulates of the GEMM that runs
+// the Winograd positions.
+struct CostModel {
+  GemmShape gemm;        // its register block; rows are rounded up to gemm.mr
+  uint32_t min_rows;     // a last, partial row block costs at least this many rows
+  double direct;         // XNNPACK's direct convolution, per multiply-accumulate
+  double input;          // input transform, per float of V
+  double output;         // output transform, per float of M
+  double operator_run;   // dispatch of one GEMM
+  double weight_byte;    // streaming one byte of transformed weights from memory
+};
+
+CostModel GetCostModel() {
+  if (OwnGemm()) {
+    // gemm.h's 6x16 kernel, fitted to the per-tile times of RepVGG-A0's
+    // layers (AVX2, weights cold in cache as they are inside a network:
+    // tools/bench/notes.md): the fit is within 5% on average. Partial row
+    // blocks are bound by FMA latency. XNNPACK's direct convolution runs
+    // its spilled 5x16 kernel at a third of this GEMM's speed. Weight
+    // traffic matters here: a layer with few tiles and many positions
+    // (RepVGG-A0's stage4.0 in F(2x7): 74 MB, 4 tiles) is bound by memory
+    // bandwidth, not multiplications.
+    return {{kGemmRows, kGemmPanel}, 3, 3.07, 45.0, 36.0, 0.0, 2.65};
+  }
+  // XNNPACK's GEMMs. Transform work per tile, position and channel: guest
+  // instructions of transform_neon.cc under qemu-aarch64 per float of V and
+  // M (measured on RepVGG-A0's layers, see docs/benchmarks.md) times the
+  // ~3.1 MACs XNNPACK's 6x8 GEMM retires per instruction. Dispatch of one
+  // operator run: 3000. Instruction counts do not see memory traffic, and
+  // the ARM choices were tuned on them: no weight term until a device
+  // measures it.
+  const GemmShape gemm = XnnpackGemmShape();
+  return {gemm, gemm.mr, 1.0, 5.0, 4.0, 3000.0, 0.0};
+}
 
 // The largest transforms (8 points: F(6, 3), F(7, 2)) trade some accuracy
 // (F(6x6): about 6e-6 of the largest output against 4e-6 for F(4x4), see
@@ -124,25 +150,36 @@ uint64_t WeightBytes(const LayerDesc& d, uint32_t code) {
   const uint64_t packed =
       RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) * (RoundUp(group_in, 4) + 1) * sizeof(float);
   const uint64_t constants = (PadChannels(d.in_c) + PadChannels(d.out_c)) * sizeof(float);
+  if (OwnGemm()) {
+    // gemm.h's panels, one block for all positions and groups.
+    return positions * d.groups * RoundUp(group_out, kGemmPanel) * group_in * sizeof(float) +
+           kAlignment + constants;
+  }
   return positions * d.groups * (packed + kOperatorBytes) + constants;
 }
 
 double EstimatedCost(const LayerDesc& d, uint32_t code) {
-  const GemmShape gemm = XnnpackGemmShape();
+  const CostModel model = GetCostModel();
   const double group_in = d.in_c / d.groups;
-  const double group_out_padded = double(RoundUp(d.out_c / d.groups, gemm.nr));
   if (code == kDirect) {
-    const double rows = double(RoundUp(uint64_t{d.out_h} * d.out_w, gemm.mr));
-    return rows * 9.0 * group_in * group_out_padded * d.groups;
+    const GemmShape xnn = XnnpackGemmShape();
+    const double rows = double(RoundUp(uint64_t{d.out_h} * d.out_w, xnn.mr));
+    const double group_out_padded = double(RoundUp(d.out_c / d.groups, xnn.nr));
+    return model.direct * rows * 9.0 * group_in * group_out_padded * d.groups;
   }
+  const double group_out_padded = double(RoundUp(d.out_c / d.groups, model.gemm.nr));
+  const uint32_t tiles = TileCount(d, code);
+  const uint32_t rest = tiles % model.gemm.mr;
+  const double rows = double(tiles - rest) +
+                      (rest == 0 ? 0.0 : double(rest > model.min_rows ? rest : model.min_rows));
   const double positions = PositionCount(d, code);
-  const double tiles = TileCount(d, code);
-  const double rows = double(RoundUp(TileCount(d, code), gemm.mr));
   const double gemms = rows * positions * group_in * group_out_padded * d.groups;
-  const double transforms = tiles * positions *
-                            (double(PadChannels(d.in_c)) * kInputTransformCost +
-                             double(PadChannels(d.out_c)) * kOutputTransformCost);
-  const double cost = gemms + transforms + kOperatorCost * positions * d.groups;
+  const double transforms = double(tiles) * positions *
+                            (double(PadChannels(d.in_c)) * model.input +
+                             double(PadChannels(d.out_c)) * model.output);
+  const double weights = positions * group_in * group_out_padded * d.groups * sizeof(float);
+  const double cost = gemms + transforms + model.operator_run * positions * d.groups +
+                      model.weight_byte * weights;
   const int largest = Degree(d.stride, TileRows(code)) > Degree(d.stride, TileCols(code))
                           ? Degree(d.stride, TileRows(code))
                           : Degree(d.stride, TileCols(code));

@@ -27,7 +27,11 @@ struct Avx2Vec {
 
 }  // namespace
 
-TransformSet Avx2Transforms() { return MakeTransformSet<Avx2Vec>("avx2+fma"); }
+TransformSet Avx2Transforms() {
+  TransformSet set = MakeTransformSet<Avx2Vec>("avx2+fma");
+  set.gemm = Avx2Gemm();
+  return set;
+}
 
 }  // namespace rvgg::winograd
 

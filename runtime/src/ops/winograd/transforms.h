@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/src/ops/winograd/gemm.h"
+
 namespace rvgg::winograd {
 
 // Channels per line call are a multiple of this (the widest vector, 16 floats).
@@ -53,6 +55,9 @@ struct TransformSet {
   const char* isa;                       // nullptr: not built for this CPU
   LineSet stride1[kMaxTileStride1 + 1];  // indexed by m
   LineSet stride2[kMaxTileStride2 + 1];
+  // rvgg's GEMM for the positions (gemm.h); nullptr: XNNPACK's
+  // fully-connected operators run them.
+  GemmFn gemm = nullptr;
   const LineSet& lines(int stride, int m) const { return stride == 1 ? stride1[m] : stride2[m]; }
 };
 

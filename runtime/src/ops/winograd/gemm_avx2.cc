@@ -1,0 +1,97 @@
+// The AVX2 + FMA3 GEMM of gemm.h. This file alone is compiled with -mavx2
+// -mfma (runtime/CMakeLists.txt), like transform_avx2.cc.
+#include <cstring>
+
+#include "runtime/src/ops/winograd/gemm.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+namespace rvgg::winograd {
+namespace {
+
+// Rows x 16 columns of C over all of K: per k one 16-float row of the
+// panel (two loads) against each row's broadcast A value. The loops over
+// rows are unrolled, so the accumulators stay in registers.
+template <int kRows>
+inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_t lda,
+                                                  const float* b, float* c, size_t ldc) {
+  __m256 lo[kRows], hi[kRows];
+  const float* ar[kRows];
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) {
+    lo[r] = _mm256_setzero_ps();
+    hi[r] = _mm256_setzero_ps();
+    ar[r] = a + r * lda;
+  }
+  for (size_t i = 0; i < k; ++i) {
+    const __m256 b0 = _mm256_load_ps(b);
+    const __m256 b1 = _mm256_load_ps(b + 8);
+    b += kGemmPanel;
+#pragma GCC unroll 8
+    for (int r = 0; r < kRows; ++r) {
+      const __m256 x = _mm256_broadcast_ss(ar[r] + i);
+      lo[r] = _mm256_fmadd_ps(x, b0, lo[r]);
+      hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < kRows; ++r) {
+    _mm256_storeu_ps(c + r * ldc, lo[r]);
+    _mm256_storeu_ps(c + r * ldc + 8, hi[r]);
+  }
+}
+
+template <int kRows>
+void BlockAt(size_t k, const float* a, size_t lda, const float* b, float* c, size_t ldc,
+             size_t cols) {
+  if (cols == kGemmPanel) {
+    Block<kRows>(k, a, lda, b, c, ldc);
+    return;
+  }
+  // The last panel of an N that is no multiple of 16: C's row may end (or
+  // the next group's columns begin) inside it, so stage the block.
+  alignas(32) float staged[kRows * kGemmPanel];
+  Block<kRows>(k, a, lda, b, staged, kGemmPanel);
+  for (int r = 0; r < kRows; ++r) std::memcpy(c + r * ldc, staged + r * kGemmPanel, cols * 4);
+}
+
+void Gemm(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed, float* c,
+          size_t ldc) {
+  // Panel by panel: one panel (k x 16 floats) stays in L1 while every row
+  // block of A passes over it, so B is read from memory once.
+  for (size_t col = 0; col < n; col += kGemmPanel) {
+    const float* b = packed + col * k;
+    const size_t cols = n - col < kGemmPanel ? n - col : kGemmPanel;
+    size_t row = 0;
+    for (; row + kGemmRows <= m; row += kGemmRows) {
+      BlockAt<kGemmRows>(k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
+    }
+    const float* ar = a + row * lda;
+    float* cr = c + row * ldc + col;
+    switch (m - row) {
+      case 5: BlockAt<5>(k, ar, lda, b, cr, ldc, cols); break;
+      case 4: BlockAt<4>(k, ar, lda, b, cr, ldc, cols); break;
+      case 3: BlockAt<3>(k, ar, lda, b, cr, ldc, cols); break;
+      case 2: BlockAt<2>(k, ar, lda, b, cr, ldc, cols); break;
+      case 1: BlockAt<1>(k, ar, lda, b, cr, ldc, cols); break;
+      default: break;
+    }
+  }
+}
+
+static_assert(kGemmRows == 6, "Gemm() dispatches remainders of a 6-row block");
+
+}  // namespace
+
+GemmFn Avx2Gemm() { return Gemm; }
+
+}  // namespace rvgg::winograd
+
+#else
+
+namespace rvgg::winograd {
+GemmFn Avx2Gemm() { return nullptr; }
+}  // namespace rvgg::winograd
+
+#endif
