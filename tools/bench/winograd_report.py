@@ -201,10 +201,12 @@ def main():
     add("rvgg runs stride-1 3x3 layers as Winograd F(m x m, 3 x 3) (m = 2..6, rectangular tiles "
         "allowed) and stride-2 3x3 layers in a polyphase Winograd form: rvgg's own NEON/SSE/AVX "
         "input and output transforms (bias and ReLU fused into the output transform) around one "
-        "XNNPACK fully-connected GEMM per transform position. Transformed weights are computed at "
-        "load from the fused kernels, so one `.rvgg` file serves every device and every memory "
-        "budget (the converter stores only the fused 3x3 weights); AUTO picks the tile per layer "
-        "from a cost model of the shape.")
+        "GEMM per transform position: XNNPACK's fully-connected operator on ARM, rvgg's own 6x16 "
+        "AVX2/FMA kernel on AVX2 CPUs (`runtime/src/ops/winograd/gemm.h` says why). Transformed "
+        "weights are computed at load from the fused kernels, so one `.rvgg` file serves every "
+        "device and every memory budget (the converter stores only the fused 3x3 weights); AUTO "
+        "picks the tile per layer from a cost model of the shape, per GEMM kernel (on x86 it also "
+        "counts the traffic of the transformed weights).")
     add("")
     if arm:
         add("### ARM cost (guest instructions per inference, RepVGG-A0 224, 1 thread)")
@@ -223,8 +225,8 @@ def main():
     add("")
     add("Bytes a load asks for in caller-owned memory mode (`rvgg_model_memory_size()`: arena, "
         "XNNPACK's packed weights or the Winograd-transformed ones, indirection buffers, tables), "
-        "from `rvgg-info MODEL [--winograd off]`. XNNPACK packs per CPU, so ARM figures differ "
-        "slightly. Transformed weights cost (m+2)^2/9 times the 3x3 weights per layer (F6: 7.1x, "
+        "from `rvgg-info MODEL [--winograd off]`. Weights are packed per CPU, and the x86 cost "
+        "model picks other tiles than the ARM one, so ARM figures differ. Transformed weights cost (m+2)^2/9 times the 3x3 weights per layer (F6: 7.1x, "
         "F2: 1.8x). The default budget is unlimited, but Winograd never takes more than half of what "
         "`memory_limit` (2 GiB by default) leaves after the direct path: that cap is what holds the "
         "large variants near 0.9 GiB (fewer and smaller tiles) and keeps every official variant "

@@ -1,9 +1,13 @@
 // Winograd convolution for 3x3 layers with padding 1, stride 1 or 2, with
-// the heavy part on XNNPACK's GEMM kernels:
+// the heavy part on GEMM kernels:
 //
 //   input --(input transform, ours)--> V[positions][tiles][in_c]
-//         --(positions x groups XNNPACK fully-connected operators)--> M[positions][tiles][out_c]
+//         --(positions x groups GEMMs)--> M[positions][tiles][out_c]
 //         --(output transform + bias + ReLU, ours)--> output
+//
+// The GEMMs are XNNPACK fully-connected operators (its NEON kernels on ARM),
+// or on AVX2 CPUs rvgg's own kernel (gemm.h), which runs them 2-2.7x faster
+// than Debian's build of XNNPACK there.
 //
 // Tiles are rectangular: my output rows by mx output columns, each dimension
 // with its own one-dimensional transform (transforms.h), so a layer can pick
@@ -23,8 +27,8 @@
 // model, not stored in the file: the file stays one format for every device,
 // and each device picks tiles per layer against its own memory budget
 // (rvgg_options.winograd_budget_bytes). Each position's matrix is transformed
-// into a temporary, packed by XNNPACK at operator creation, and the temporary
-// freed; only XNNPACK's packed copy stays.
+// into a temporary, packed (by XNNPACK at operator creation, or into gemm.h's
+// panels), and the temporary freed; only the packed copy stays.
 //
 // V and M live in the arena scratch (planned at load through
 // KernelScratchBytes), their channel rows padded to kChannelBlock floats;
@@ -70,9 +74,9 @@ constexpr uint64_t kMaxScratchBytes =
 bool FitsScratch(const LayerDesc& desc, uint32_t code);
 size_t ScratchBytes(const LayerDesc& desc, uint32_t code);
 
-// Upper estimate of the memory the layer's operators hold (XNNPACK's packed
-// transformed weights, padded to its register tiles, the operators
-// themselves, and the kernel's padded bias and zero line); used against
+// Upper estimate of the memory the layer's GEMMs hold (the packed
+// transformed weights, padded to the kernel's register tiles, XNNPACK's
+// operators when it runs them, and the kernel's padded bias and zero line); used against
 // rvgg_options.winograd_budget_bytes before anything is created.
 uint64_t WeightBytes(const LayerDesc& desc, uint32_t code);
 
@@ -80,8 +84,9 @@ uint64_t WeightBytes(const LayerDesc& desc, uint32_t code);
 // for the backend and options; `tiles` has `count` entries. Only the XNNPACK
 // backend uses Winograd (the reference backend stays the oracle).
 //   AUTO:      per layer the cheapest by a cost model of the GEMMs (tile count
-//              rounded up to the GEMM kernel's rows), the transforms and the
-//              direct convolution, over every tile shape (stride 1 and 2);
+//              rounded up to the GEMM kernel's rows), the transforms, the
+//              direct convolution and (rvgg's own GEMM) the weight
+//              traffic, over every tile shape (stride 1 and 2);
 //              then, while the packed weights exceed the budget, the step to
 //              a smaller shape (or direct) that loses the least estimated
 //              time per byte freed.

@@ -1,0 +1,177 @@
+// rvgg-winograd-tiles: times one convolution layer with every Winograd tile
+// that fits it (and the direct convolution), each with the weights cold in
+// cache as they are inside a network, and prints one JSON line per run with
+// the cost model's estimate beside it. tools/bench/winograd_fit.py fits the
+// cost model's constants to these lines.
+//
+//   rvgg-winograd-tiles [--shape H,W,CIN,COUT,STRIDE]... [--reps N] [--square]
+//
+// Without --shape: the distinct 3x3 layers of RepVGG-A0 at 224. --square
+// times only square stride-1 tiles (all stride-2 shapes are always timed).
+#include <xnnpack.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "runtime/src/memory.h"
+#include "runtime/src/model.h"
+#include "runtime/src/ops/kernel.h"
+#include "runtime/src/ops/winograd/transforms.h"
+#include "runtime/src/ops/winograd/winograd.h"
+#include "runtime/src/plan.h"
+
+namespace {
+
+struct Shape {
+  uint32_t h, w, in_c, out_c, stride;
+};
+
+double ThreadSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+// Larger than any last-level cache this runs on: touching it evicts the
+// layer's weights, so every timed run streams them from memory.
+std::vector<char> g_evict(128u << 20);
+
+void Evict() {
+  for (size_t i = 0; i < g_evict.size(); i += 64) ++g_evict[i];
+}
+
+// Median ms of `reps` runs, or a negative value when the kernel cannot be made.
+double TimeLayer(const rvgg::LayerDesc& d, uint32_t code, int reps) {
+  using namespace rvgg;
+  const size_t in_bytes = d.input_elements() * sizeof(float) + kTensorTailBytes;
+  const size_t out_bytes = d.output_elements() * sizeof(float) + kTensorTailBytes;
+  const size_t scratch_bytes =
+      KernelScratchBytes(d, RVGG_BACKEND_XNNPACK, code) + kTensorTailBytes;
+  auto* in = static_cast<float*>(AllocateAligned(in_bytes, kAlignment));
+  auto* out = static_cast<float*>(AllocateAligned(out_bytes, kAlignment));
+  void* scratch = AllocateAligned(scratch_bytes, kAlignment);
+  double result = -1.0;
+  Kernel* kernel = nullptr;
+  if (in != nullptr && out != nullptr && scratch != nullptr) {
+    for (size_t i = 0; i < d.input_elements(); ++i) in[i] = float(i % 17) * 0.1f;
+    Bindings b;
+    b.input = in;
+    b.output = out;
+    b.scratch = scratch;
+    b.scratch_bytes = scratch_bytes;
+    rvgg_message message;
+    if (CreateKernel(d, RVGG_BACKEND_XNNPACK, b, nullptr, &kernel, &message, code) ==
+        RVGG_STATUS_OK) {
+      std::vector<double> ms;
+      for (int r = 0; r < reps; ++r) {
+        Evict();
+        const double start = ThreadSeconds();
+        kernel->Run();
+        ms.push_back(1e3 * (ThreadSeconds() - start));
+      }
+      std::sort(ms.begin(), ms.end());
+      result = ms[ms.size() / 2];
+    } else {
+      std::fprintf(stderr, "rvgg-winograd-tiles: %s\n", message.text);
+    }
+  }
+  if (kernel != nullptr) DestroyKernel(kernel);
+  FreeAligned(in);
+  FreeAligned(out);
+  FreeAligned(scratch);
+  return result;
+}
+
+void TimeShape(const Shape& s, int reps, bool square) {
+  using namespace rvgg;
+  std::vector<float> weights(size_t{s.out_c} * 9 * s.in_c), bias(s.out_c, 0.01f);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = float((i * 7919) % 1000) * 1e-4f - 0.05f;
+  LayerDesc d;
+  d.kind = LayerKind::kConv2D;
+  d.name = "timed";
+  d.in_h = s.h;
+  d.in_w = s.w;
+  d.out_h = (s.h - 1) / s.stride + 1;
+  d.out_w = (s.w - 1) / s.stride + 1;
+  d.in_c = s.in_c;
+  d.out_c = s.out_c;
+  d.kernel_h = d.kernel_w = 3;
+  d.stride = s.stride;
+  d.padding = 1;
+  d.groups = 1;
+  d.relu = true;
+  d.weights = weights.data();
+  d.bias = bias.data();
+  std::vector<uint32_t> codes{winograd::kDirect};
+  const int max_m = s.stride == 1 ? winograd::kMaxTileStride1 : winograd::kMaxTileStride2;
+  for (int my = winograd::kMinTile; my <= max_m; ++my) {
+    for (int mx = winograd::kMinTile; mx <= max_m; ++mx) {
+      if (square && s.stride == 1 && my != mx) continue;
+      const uint32_t code = winograd::TileCode(my, mx);
+      if (winograd::FitsScratch(d, code)) codes.push_back(code);
+    }
+  }
+  for (uint32_t code : codes) {
+    const double ms = TimeLayer(d, code, reps);
+    if (ms < 0) continue;
+    std::printf(
+        "{\"h\": %u, \"w\": %u, \"in_c\": %u, \"out_c\": %u, \"stride\": %u, \"rows\": %d, "
+        "\"cols\": %d, \"ms\": %.4f, \"estimate\": %.6g, \"weight_bytes\": %llu}\n",
+        s.h, s.w, s.in_c, s.out_c, s.stride, winograd::TileRows(code), winograd::TileCols(code), ms,
+        winograd::EstimatedCost(d, code),
+        static_cast<unsigned long long>(code == winograd::kDirect ? 0
+                                                                  : winograd::WeightBytes(d, code)));
+    std::fflush(stdout);
+  }
+}
+
+[[noreturn]] void Usage(const char* problem) {
+  std::fprintf(stderr,
+               "rvgg-winograd-tiles: %s\nusage: rvgg-winograd-tiles "
+               "[--shape H,W,CIN,COUT,STRIDE]... [--reps N] [--square]\n",
+               problem);
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<Shape> shapes;
+  int reps = 15;
+  bool square = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--shape" && i + 1 < argc) {
+      Shape s{};
+      char tail = 0;
+      if (std::sscanf(argv[++i], "%u,%u,%u,%u,%u%c", &s.h, &s.w, &s.in_c, &s.out_c, &s.stride,
+                      &tail) != 5 ||
+          s.h == 0 || s.w == 0 || s.h > 4096 || s.w > 4096 || s.in_c == 0 || s.out_c == 0 ||
+          s.in_c > 8192 || s.out_c > 8192 || (s.stride != 1 && s.stride != 2)) {
+        Usage("--shape wants H,W,CIN,COUT,STRIDE (stride 1 or 2)");
+      }
+      shapes.push_back(s);
+    } else if (arg == "--reps" && i + 1 < argc) {
+      reps = std::atoi(argv[++i]);
+      if (reps < 1 || reps > 10000) Usage("--reps wants 1..10000");
+    } else if (arg == "--square") {
+      square = true;
+    } else {
+      Usage(("unknown argument '" + arg + "'").c_str());
+    }
+  }
+  if (shapes.empty()) {
+    // RepVGG-A0 at 224: every distinct 3x3 layer but the 3-channel stem.
+    shapes = {{112, 112, 48, 48, 2}, {56, 56, 48, 48, 1},   {56, 56, 48, 96, 2},
+              {28, 28, 96, 96, 1},   {28, 28, 96, 192, 2},  {14, 14, 192, 192, 1},
+              {14, 14, 192, 1280, 2}};
+  }
+  if (xnn_initialize(nullptr) != xnn_status_success) Usage("XNNPACK does not run on this CPU");
+  for (const Shape& s : shapes) TimeShape(s, reps, square);
+  return 0;
+}
