@@ -487,6 +487,42 @@ TEST_CASE("winograd: the cost model prefers tile counts that fill the GEMM's row
 #endif
 }
 
+TEST_CASE("winograd: with rvgg's own GEMM the model charges weight traffic; with XNNPACK's not") {
+  // RepVGG-A0's stage4.0 (14x14x192 -> 7x7x1280, stride 2) has 49 outputs
+  // and 2.2M weights: big tiles multiply its weights for a handful of GEMM
+  // rows. Measured on AVX2 (tools/bench/notes.md) such a layer is bound by
+  // memory bandwidth, so the x86 model keeps its transformed weights near
+  // the 3x3 ones; the ARM model counts instructions only and takes the
+  // tile with the fewest (qemu counts, docs/benchmarks.md).
+  std::vector<LayerData> data;
+  const auto layers = A0Layers(&data);
+  const uint32_t n = static_cast<uint32_t>(layers.size());
+  std::vector<uint8_t> tiles(n);
+  winograd::ChooseTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0,
+                        tiles.data());
+  const LayerDesc& last = layers[21];
+  REQUIRE(last.out_c == 1280);
+  REQUIRE(tiles[21] != 0);
+  const double direct_bytes = 9.0 * last.in_c * last.out_c * sizeof(float);
+  const double ratio = double(winograd::WeightBytes(last, tiles[21])) / direct_bytes;
+  uint64_t total = 0, weights = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (tiles[i] != 0) total += winograd::WeightBytes(layers[i], tiles[i]);
+    if (tiles[i] != 0) weights += 9ull * layers[i].in_c * layers[i].out_c * sizeof(float);
+  }
+  char name[24];
+  winograd::TileName(last, tiles[21], name, sizeof(name));
+  MESSAGE("stage4.0 under AUTO: " << name << ", transformed weights " << ratio
+                                  << "x its 3x3 weights; all Winograd layers "
+                                  << double(total) / double(weights) << "x");
+  if (winograd::GetWinogradTransforms().gemm != nullptr) {
+    CHECK(ratio < 3.0);
+    CHECK(double(total) < 4.0 * double(weights));
+  } else {
+    CHECK(ratio > 3.0);
+  }
+}
+
 TEST_CASE(
     "winograd: the budget bounds the estimated weight bytes, and AUTO steps down before dropping") {
   std::vector<LayerData> data;

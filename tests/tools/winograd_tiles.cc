@@ -5,9 +5,13 @@
 // cost model's constants to these lines.
 //
 //   rvgg-winograd-tiles [--shape H,W,CIN,COUT,STRIDE]... [--reps N] [--square]
+//   rvgg-winograd-tiles --gemm M,K,N,P [--reps N]
 //
 // Without --shape: the distinct 3x3 layers of RepVGG-A0 at 224. --square
 // times only square stride-1 tiles (all stride-2 shapes are always timed).
+// --gemm times the positions' GEMMs alone, P of [M x K] by [K x N] (one
+// layer's worth, weights warm in cache), on XNNPACK's fully-connected
+// operators and on rvgg's own GEMM where this CPU has one, alternating.
 #include <xnnpack.h>
 
 #include <algorithm>
@@ -15,12 +19,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "runtime/src/memory.h"
 #include "runtime/src/model.h"
 #include "runtime/src/ops/kernel.h"
+#include "runtime/src/ops/winograd/gemm.h"
 #include "runtime/src/ops/winograd/transforms.h"
 #include "runtime/src/ops/winograd/winograd.h"
 #include "runtime/src/plan.h"
@@ -133,9 +139,56 @@ void TimeShape(const Shape& s, int reps, bool square) {
 [[noreturn]] void Usage(const char* problem) {
   std::fprintf(stderr,
                "rvgg-winograd-tiles: %s\nusage: rvgg-winograd-tiles "
-               "[--shape H,W,CIN,COUT,STRIDE]... [--reps N] [--square]\n",
+               "[--shape H,W,CIN,COUT,STRIDE]... [--reps N] [--square]\n"
+               "       rvgg-winograd-tiles --gemm M,K,N,P [--reps N]\n",
                problem);
   std::exit(2);
+}
+
+
+// --gemm: P GEMMs of [m x k] by [k x n], as one layer's positions run them.
+void TimeGemms(size_t m, size_t k, size_t n, size_t p, int reps) {
+  using namespace rvgg;
+  std::vector<float> a(p * m * k), c(p * m * n), w(n * k);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = float(i % 13) * 0.01f - 0.06f;
+  const winograd::GemmFn own = winograd::GetWinogradTransforms().gemm;
+  const size_t packed_floats = winograd::PackedGemmFloats(k, n);
+  auto* packed = static_cast<float*>(AllocateAligned(p * packed_floats * sizeof(float), kAlignment));
+  std::vector<xnn_operator_t> ops(p, nullptr);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (size_t q = 0; q < p; ++q) {
+    for (size_t i = 0; i < w.size(); ++i) w[i] = float((i * 31 + q) % 101) * 1e-3f - 0.05f;
+    if (packed != nullptr) winograd::PackGemmWeights(w.data(), k, n, packed + q * packed_floats);
+    if (xnn_create_fully_connected_nc_f32(k, n, k, n, w.data(), nullptr, -inf, inf, 0, &ops[q]) !=
+            xnn_status_success ||
+        xnn_setup_fully_connected_nc_f32(ops[q], m, a.data() + q * m * k, c.data() + q * m * n,
+                                         nullptr) != xnn_status_success) {
+      Usage("XNNPACK could not create the fully-connected operators");
+    }
+  }
+  std::vector<double> xnn_ms, own_ms;
+  for (int r = 0; r < reps + 1; ++r) {
+    double start = ThreadSeconds();
+    for (size_t q = 0; q < p; ++q) xnn_run_operator(ops[q], nullptr);
+    if (r > 0) xnn_ms.push_back(1e3 * (ThreadSeconds() - start));
+    if (own == nullptr || packed == nullptr) continue;
+    start = ThreadSeconds();
+    for (size_t q = 0; q < p; ++q) {
+      own(m, n, k, a.data() + q * m * k, k, packed + q * packed_floats, c.data() + q * m * n, n);
+    }
+    if (r > 0) own_ms.push_back(1e3 * (ThreadSeconds() - start));
+  }
+  for (xnn_operator_t op : ops) xnn_delete_operator(op);
+  FreeAligned(packed);
+  const double flop = 2.0 * double(m) * double(k) * double(n) * double(p);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  const double x = median(xnn_ms), o = median(own_ms);
+  std::printf("{\"m\": %zu, \"k\": %zu, \"n\": %zu, \"p\": %zu, \"xnnpack_ms\": %.4f, "
+              "\"xnnpack_gflops\": %.1f, \"own_ms\": %.4f, \"own_gflops\": %.1f}\n",
+              m, k, n, p, x, flop / x * 1e-6, o, o > 0 ? flop / o * 1e-6 : 0.0);
 }
 
 }  // namespace
@@ -144,6 +197,7 @@ int main(int argc, char** argv) {
   std::vector<Shape> shapes;
   int reps = 15;
   bool square = false;
+  size_t gemm[4] = {0, 0, 0, 0};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--shape" && i + 1 < argc) {
@@ -159,6 +213,14 @@ int main(int argc, char** argv) {
     } else if (arg == "--reps" && i + 1 < argc) {
       reps = std::atoi(argv[++i]);
       if (reps < 1 || reps > 10000) Usage("--reps wants 1..10000");
+    } else if (arg == "--gemm" && i + 1 < argc) {
+      char tail = 0;
+      if (std::sscanf(argv[++i], "%zu,%zu,%zu,%zu%c", &gemm[0], &gemm[1], &gemm[2], &gemm[3],
+                      &tail) != 4 ||
+          gemm[0] == 0 || gemm[1] == 0 || gemm[2] == 0 || gemm[3] == 0 || gemm[0] > 100000 ||
+          gemm[1] > 8192 || gemm[2] > 8192 || gemm[3] > 1024) {
+        Usage("--gemm wants M,K,N,P (M <= 100000, K and N <= 8192, P <= 1024)");
+      }
     } else if (arg == "--square") {
       square = true;
     } else {
@@ -172,6 +234,10 @@ int main(int argc, char** argv) {
               {14, 14, 192, 1280, 2}};
   }
   if (xnn_initialize(nullptr) != xnn_status_success) Usage("XNNPACK does not run on this CPU");
+  if (gemm[0] != 0) {
+    TimeGemms(gemm[0], gemm[1], gemm[2], gemm[3], reps);
+    return 0;
+  }
   for (const Shape& s : shapes) TimeShape(s, reps, square);
   return 0;
 }
