@@ -254,10 +254,11 @@ TEST_CASE("winograd: rvgg's GEMM (AVX2 sets only) matches a double product and w
     CHECK((sets[i].gemm != nullptr) == (std::string(sets[i].isa) == "avx2+fma"));
     if (sets[i].gemm == nullptr) continue;
     ++with_gemm;
-    // M across the 6-row block and its remainders, N across whole and
+    // M across the 6-row block and its remainders (and, at 401 rows with
+    // K = 64, across two of the kernel's 384-row chunks), N across whole and
     // partial 16-column panels, K odd; A and C rows wider than K and N (the
     // kernel works on one group's columns of padded rows).
-    for (size_t m : {1, 2, 5, 6, 7, 11, 13, 25}) {
+    for (size_t m : {1, 2, 5, 6, 7, 11, 13, 25, 401}) {
       for (size_t n : {1, 7, 16, 20, 33, 48}) {
         for (size_t k : {1, 3, 17, 64}) {
           const size_t lda = k + 5, ldc = n + 9;
@@ -736,7 +737,8 @@ TEST_CASE("winograd: the memory limit caps the transformed weights instead of fa
     rvgg_options o = Options(setting);
     o.memory_limit = need_off + (need_f6 - need_off) / 4;
     size_t need = 0;
-    REQUIRE(rvgg_model_memory_size(bytes.data(), bytes.size(), &o, &need, nullptr) == RVGG_STATUS_OK);
+    REQUIRE(rvgg_model_memory_size(bytes.data(), bytes.size(), &o, &need, nullptr) ==
+            RVGG_STATUS_OK);
     CHECK(need <= o.memory_limit);
     rvgg_model* model = nullptr;
     const auto out = RunModel(bytes, o, input, &model);

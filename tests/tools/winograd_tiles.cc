@@ -56,8 +56,7 @@ double TimeLayer(const rvgg::LayerDesc& d, uint32_t code, int reps) {
   using namespace rvgg;
   const size_t in_bytes = d.input_elements() * sizeof(float) + kTensorTailBytes;
   const size_t out_bytes = d.output_elements() * sizeof(float) + kTensorTailBytes;
-  const size_t scratch_bytes =
-      KernelScratchBytes(d, RVGG_BACKEND_XNNPACK, code) + kTensorTailBytes;
+  const size_t scratch_bytes = KernelScratchBytes(d, RVGG_BACKEND_XNNPACK, code) + kTensorTailBytes;
   auto* in = static_cast<float*>(AllocateAligned(in_bytes, kAlignment));
   auto* out = static_cast<float*>(AllocateAligned(out_bytes, kAlignment));
   void* scratch = AllocateAligned(scratch_bytes, kAlignment);
@@ -130,8 +129,8 @@ void TimeShape(const Shape& s, int reps, bool square) {
         "\"cols\": %d, \"ms\": %.4f, \"estimate\": %.6g, \"weight_bytes\": %llu}\n",
         s.h, s.w, s.in_c, s.out_c, s.stride, winograd::TileRows(code), winograd::TileCols(code), ms,
         winograd::EstimatedCost(d, code),
-        static_cast<unsigned long long>(code == winograd::kDirect ? 0
-                                                                  : winograd::WeightBytes(d, code)));
+        static_cast<unsigned long long>(
+            code == winograd::kDirect ? 0 : winograd::WeightBytes(d, code)));
     std::fflush(stdout);
   }
 }
@@ -145,7 +144,6 @@ void TimeShape(const Shape& s, int reps, bool square) {
   std::exit(2);
 }
 
-
 // --gemm: P GEMMs of [m x k] by [k x n], as one layer's positions run them.
 void TimeGemms(size_t m, size_t k, size_t n, size_t p, int reps) {
   using namespace rvgg;
@@ -153,7 +151,8 @@ void TimeGemms(size_t m, size_t k, size_t n, size_t p, int reps) {
   for (size_t i = 0; i < a.size(); ++i) a[i] = float(i % 13) * 0.01f - 0.06f;
   const winograd::GemmFn own = winograd::GetWinogradTransforms().gemm;
   const size_t packed_floats = winograd::PackedGemmFloats(k, n);
-  auto* packed = static_cast<float*>(AllocateAligned(p * packed_floats * sizeof(float), kAlignment));
+  auto* packed =
+      static_cast<float*>(AllocateAligned(p * packed_floats * sizeof(float), kAlignment));
   std::vector<xnn_operator_t> ops(p, nullptr);
   const float inf = std::numeric_limits<float>::infinity();
   for (size_t q = 0; q < p; ++q) {
@@ -186,9 +185,10 @@ void TimeGemms(size_t m, size_t k, size_t n, size_t p, int reps) {
     return v.empty() ? 0.0 : v[v.size() / 2];
   };
   const double x = median(xnn_ms), o = median(own_ms);
-  std::printf("{\"m\": %zu, \"k\": %zu, \"n\": %zu, \"p\": %zu, \"xnnpack_ms\": %.4f, "
-              "\"xnnpack_gflops\": %.1f, \"own_ms\": %.4f, \"own_gflops\": %.1f}\n",
-              m, k, n, p, x, flop / x * 1e-6, o, o > 0 ? flop / o * 1e-6 : 0.0);
+  std::printf(
+      "{\"m\": %zu, \"k\": %zu, \"n\": %zu, \"p\": %zu, \"xnnpack_ms\": %.4f, "
+      "\"xnnpack_gflops\": %.1f, \"own_ms\": %.4f, \"own_gflops\": %.1f}\n",
+      m, k, n, p, x, flop / x * 1e-6, o, o > 0 ? flop / o * 1e-6 : 0.0);
 }
 
 }  // namespace
@@ -229,8 +229,8 @@ int main(int argc, char** argv) {
   }
   if (shapes.empty()) {
     // RepVGG-A0 at 224: every distinct 3x3 layer but the 3-channel stem.
-    shapes = {{112, 112, 48, 48, 2}, {56, 56, 48, 48, 1},   {56, 56, 48, 96, 2},
-              {28, 28, 96, 96, 1},   {28, 28, 96, 192, 2},  {14, 14, 192, 192, 1},
+    shapes = {{112, 112, 48, 48, 2}, {56, 56, 48, 48, 1},  {56, 56, 48, 96, 2},
+              {28, 28, 96, 96, 1},   {28, 28, 96, 192, 2}, {14, 14, 192, 192, 1},
               {14, 14, 192, 1280, 2}};
   }
   if (xnn_initialize(nullptr) != xnn_status_success) Usage("XNNPACK does not run on this CPU");

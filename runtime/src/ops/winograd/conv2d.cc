@@ -189,8 +189,9 @@ class WinogradConv2DKernel final : public Kernel {
     if (k->gemm_ != nullptr) {
       const Geometry& g = k->geometry_;
       const size_t p = index / k->groups_, group = index % k->groups_;
-      k->gemm_(g.tiles, k->group_out_, k->group_in_, g.v + p * g.tiles * g.in_cp + group * k->group_in_,
-               g.in_cp, k->packed_ + index * k->packed_floats_,
+      k->gemm_(g.tiles, k->group_out_, k->group_in_,
+               g.v + p * g.tiles * g.in_cp + group * k->group_in_, g.in_cp,
+               k->packed_ + index * k->packed_floats_,
                g.m + p * g.tiles * g.out_cp + group * k->group_out_, g.out_cp);
       return;
     }
@@ -259,8 +260,12 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
   k->group_out_ = group_out;
   if (k->gemm_ != nullptr) {
     k->packed_floats_ = PackedGemmFloats(group_in, group_out);
-    k->packed_ = static_cast<float*>(
-        AllocateAligned(num_operators * k->packed_floats_ * sizeof(float), kAlignment));
+    // The budget keeps this far below SIZE_MAX; a 32-bit build still checks.
+    const uint64_t packed_bytes = uint64_t{num_operators} * k->packed_floats_ * sizeof(float);
+    if (packed_bytes <= SIZE_MAX) {
+      k->packed_ =
+          static_cast<float*>(AllocateAligned(static_cast<size_t>(packed_bytes), kAlignment));
+    }
   } else {
     k->operators_ = static_cast<xnn_operator_t*>(
         AllocateAligned(num_operators * sizeof(xnn_operator_t), kAlignment));
@@ -344,10 +349,10 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
     DestroyKernel(k);
     return status;
   }
-  k->owned_bytes_ = (grown > 0 ? static_cast<size_t>(grown) : 0) +
-                    (k->packed_ != nullptr ? AllocatedSize(k->packed_)
-                                           : num_operators * sizeof(xnn_operator_t)) +
-                    (size_t{in_cp} + out_cp) * sizeof(float);
+  k->owned_bytes_ =
+      (grown > 0 ? static_cast<size_t>(grown) : 0) +
+      (k->packed_ != nullptr ? AllocatedSize(k->packed_) : num_operators * sizeof(xnn_operator_t)) +
+      (size_t{in_cp} + out_cp) * sizeof(float);
   *kernel = k;
   return RVGG_STATUS_OK;
 }

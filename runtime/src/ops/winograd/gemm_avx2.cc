@@ -15,7 +15,7 @@ namespace {
 // rows are unrolled, so the accumulators stay in registers.
 template <int kRows>
 inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_t lda,
-                                                  const float* b, float* c, size_t ldc) {
+                                                 const float* b, float* c, size_t ldc) {
   __m256 lo[kRows], hi[kRows];
   const float* ar[kRows];
 #pragma GCC unroll 8
@@ -56,26 +56,49 @@ void BlockAt(size_t k, const float* a, size_t lda, const float* b, float* c, siz
   for (int r = 0; r < kRows; ++r) std::memcpy(c + r * ldc, staged + r * kGemmPanel, cols * 4);
 }
 
+// Rows of A per pass over B's panels: about 96 KiB of A, which stays in
+// L2 while every panel passes over it (a whole multiple of the row block).
+size_t ChunkRows(size_t k) {
+  const size_t rows = (96u << 10) / (k * sizeof(float)) / kGemmRows * kGemmRows;
+  return rows > kGemmRows ? rows : kGemmRows;
+}
+
 void Gemm(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed, float* c,
           size_t ldc) {
   // Panel by panel: one panel (k x 16 floats) stays in L1 while every row
-  // block of A passes over it, so B is read from memory once.
-  for (size_t col = 0; col < n; col += kGemmPanel) {
-    const float* b = packed + col * k;
-    const size_t cols = n - col < kGemmPanel ? n - col : kGemmPanel;
-    size_t row = 0;
-    for (; row + kGemmRows <= m; row += kGemmRows) {
-      BlockAt<kGemmRows>(k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
-    }
-    const float* ar = a + row * lda;
-    float* cr = c + row * ldc + col;
-    switch (m - row) {
-      case 5: BlockAt<5>(k, ar, lda, b, cr, ldc, cols); break;
-      case 4: BlockAt<4>(k, ar, lda, b, cr, ldc, cols); break;
-      case 3: BlockAt<3>(k, ar, lda, b, cr, ldc, cols); break;
-      case 2: BlockAt<2>(k, ar, lda, b, cr, ldc, cols); break;
-      case 1: BlockAt<1>(k, ar, lda, b, cr, ldc, cols); break;
-      default: break;
+  // block of the chunk passes over it, so B is read from memory once per
+  // chunk (RepVGG-A0's Winograd GEMMs at 224 each fit one chunk).
+  const size_t chunk = ChunkRows(k);
+  for (size_t first = 0; first < m; first += chunk) {
+    const size_t last = m - first < chunk ? m : first + chunk;
+    for (size_t col = 0; col < n; col += kGemmPanel) {
+      const float* b = packed + col * k;
+      const size_t cols = n - col < kGemmPanel ? n - col : kGemmPanel;
+      size_t row = first;
+      for (; row + kGemmRows <= last; row += kGemmRows) {
+        BlockAt<kGemmRows>(k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
+      }
+      const float* ar = a + row * lda;
+      float* cr = c + row * ldc + col;
+      switch (last - row) {
+        case 5:
+          BlockAt<5>(k, ar, lda, b, cr, ldc, cols);
+          break;
+        case 4:
+          BlockAt<4>(k, ar, lda, b, cr, ldc, cols);
+          break;
+        case 3:
+          BlockAt<3>(k, ar, lda, b, cr, ldc, cols);
+          break;
+        case 2:
+          BlockAt<2>(k, ar, lda, b, cr, ldc, cols);
+          break;
+        case 1:
+          BlockAt<1>(k, ar, lda, b, cr, ldc, cols);
+          break;
+        default:
+          break;
+      }
     }
   }
 }

@@ -44,13 +44,13 @@ bool OwnGemm() { return GetWinogradTransforms().gemm != nullptr; }
 // The cost model's constants, in multiply-accumulates of the GEMM that runs
 // the Winograd positions.
 struct CostModel {
-  GemmShape gemm;        // its register block; rows are rounded up to gemm.mr
-  uint32_t min_rows;     // a last, partial row block costs at least this many rows
-  double direct;         // XNNPACK's direct convolution, per multiply-accumulate
-  double input;          // input transform, per float of V
-  double output;         // output transform, per float of M
-  double operator_run;   // dispatch of one GEMM
-  double weight_byte;    // streaming one byte of transformed weights from memory
+  GemmShape gemm;       // its register block; rows are rounded up to gemm.mr
+  uint32_t min_rows;    // a last, partial row block costs at least this many rows
+  double direct;        // XNNPACK's direct convolution, per multiply-accumulate
+  double input;         // input transform, per float of V
+  double output;        // output transform, per float of M
+  double operator_run;  // dispatch of one GEMM
+  double weight_byte;   // streaming one byte of transformed weights from memory
 };
 
 CostModel GetCostModel() {
@@ -174,12 +174,12 @@ double EstimatedCost(const LayerDesc& d, uint32_t code) {
                       (rest == 0 ? 0.0 : double(rest > model.min_rows ? rest : model.min_rows));
   const double positions = PositionCount(d, code);
   const double gemms = rows * positions * group_in * group_out_padded * d.groups;
-  const double transforms = double(tiles) * positions *
-                            (double(PadChannels(d.in_c)) * model.input +
-                             double(PadChannels(d.out_c)) * model.output);
+  const double transforms =
+      double(tiles) * positions *
+      (double(PadChannels(d.in_c)) * model.input + double(PadChannels(d.out_c)) * model.output);
   const double weights = positions * group_in * group_out_padded * d.groups * sizeof(float);
-  const double cost = gemms + transforms + model.operator_run * positions * d.groups +
-                      model.weight_byte * weights;
+  const double cost =
+      gemms + transforms + model.operator_run * positions * d.groups + model.weight_byte * weights;
   const int largest = Degree(d.stride, TileRows(code)) > Degree(d.stride, TileCols(code))
                           ? Degree(d.stride, TileRows(code))
                           : Degree(d.stride, TileCols(code));
