@@ -92,11 +92,19 @@ until apt-get $apt_opts update >"$work/.apt/update.log" 2>&1 && ! grep -q '^[WE]
   fi
   sleep 5
 done
+# Downloads hit the same mirror hiccups (a 404 or a hash mismatch while it
+# syncs): three tries, then give up with apt's own messages.
+tries=0
 # shellcheck disable=SC2086
-if ! (cd "$work/.apt/debs" && apt-get $apt_opts download $packages) >"$work/.apt/download.log" 2>&1; then
-  cat "$work/.apt/download.log" >&2
-  die "apt-get download of the $arch packages failed (see the log above)"
-fi
+until (cd "$work/.apt/debs" && apt-get $apt_opts download $packages) >"$work/.apt/download.log" 2>&1; do
+  tries=$((tries + 1))
+  if [ $tries -ge 3 ]; then
+    cat "$work/.apt/download.log" >&2
+    die "apt-get download of the $arch packages failed $tries times (see the log above)"
+  fi
+  echo "make-sysroot: apt-get download for $arch failed; trying again" >&2
+  sleep 5
+done
 
 versions=""
 for deb in "$work"/.apt/debs/*.deb; do
