@@ -102,14 +102,17 @@ typedef enum rvgg_backend {
   RVGG_BACKEND_REFERENCE = 1
 } rvgg_backend;
 
-/* Winograd selection for stride-1, padding-1 3x3 convolutions (value = output
- * tile m of F(m x m, 3 x 3)); XNNPACK backend only, the reference backend
- * never uses it.
+/* Winograd selection for padding-1 3x3 convolutions (value = output tile m
+ * of F(m x m, 3 x 3)): AUTO picks a tile per layer, rectangular ones and
+ * stride-2 layers (in a polyphase form) included; F2, F4 and F6 force that
+ * square tile on every stride-1 layer. XNNPACK backend only, the reference
+ * backend never uses it.
  *
  * A Winograd layer trades memory for compute: its weights are transformed at
- * load (the file keeps the plain 3x3 kernel) into (m+2)^2 matrices that
- * XNNPACK packs, about 1.8x (F2), 4x (F4) or 7.1x (F6) the layer's weight
- * bytes (RepVGG-A0 on x86: +32, +72 or +127 MiB), and it needs arena scratch for
+ * load (the file keeps the plain 3x3 kernel) into (m+2)^2 matrices packed for
+ * the GEMM that runs them (XNNPACK's on ARM, rvgg's own on AVX2 x86), about
+ * 1.8x (F2), 4x (F4) or 7.1x (F6) the layer's weight bytes (RepVGG-A0 on
+ * x86 AVX2: +17, +54 or +108 MiB in all), and it needs arena scratch for
  * the transformed input and output (rvgg_model_arena_size() includes it).
  * Each layer's choice and bytes show in rvgg_layer_info.kernel
  * ("winograd-f4") and kernel_bytes. Accuracy: F2 is as exact as the direct
