@@ -110,10 +110,11 @@ typedef enum rvgg_backend {
  *
  * A Winograd layer trades memory for compute: its weights are transformed at
  * load (the file keeps the plain 3x3 kernel) into (m+2)^2 matrices packed for
- * the GEMM that runs them (XNNPACK's on ARM, rvgg's own on AVX2 x86), about
- * 1.8x (F2), 4x (F4) or 7.1x (F6) the layer's weight bytes (RepVGG-A0 on
- * x86 AVX2: +17, +54 or +108 MiB in all), and it needs arena scratch for
- * the transformed input and output (rvgg_model_arena_size() includes it).
+ * the GEMM that runs them (rvgg's own on x86 with AVX2 but no AVX-512,
+ * XNNPACK's elsewhere), about 1.8x (F2), 4x (F4) or 7.1x (F6) the layer's
+ * weight bytes (RepVGG-A0 on that x86: +17, +54 or +108 MiB in all), and it
+ * needs arena scratch for the transformed input and output
+ * (rvgg_model_arena_size() includes it).
  * Each layer's choice and bytes show in rvgg_layer_info.kernel
  * ("winograd-f4") and kernel_bytes. Accuracy: F2 is as exact as the direct
  * convolution; F4 and F6 lose about one decimal digit of fp32 (max error

@@ -6,8 +6,10 @@
 // (tools/bench/notes.md): it runs at about a third of the FMA peak. The
 // kernel here is the same broadcast scheme with six rows (twelve ymm
 // accumulators, two weight vectors and one broadcast: fifteen registers, no
-// spill) and runs the Winograd GEMMs 2-2.7x faster (docs/benchmarks.md).
-// On ARM, XNNPACK's hand-written NEON kernels stay; they need no help.
+// spill) and runs RepVGG's Winograd GEMMs 1.5-3x faster (tools/bench/notes.md,
+// `rvgg-winograd-tiles --gemm`). It runs on AVX2 CPUs without AVX-512; those
+// with it keep XNNPACK's 512-bit kernels (not measured here), and on ARM
+// XNNPACK's hand-written NEON kernels stay.
 //
 // Layout: C[M x N] (row stride ldc) = A[M x K] (row stride lda) x B, with B
 // packed at load into panels of kGemmPanel columns, each K rows of

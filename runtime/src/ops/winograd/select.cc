@@ -39,7 +39,15 @@ GemmShape XnnpackGemmShape() {
 #endif
 }
 
-bool OwnGemm() { return GetWinogradTransforms().gemm != nullptr; }
+// Whether rvgg's own GEMM runs the positions on this CPU (fixed per process).
+bool OwnGemm() {
+  static const bool own = GetWinogradTransforms().gemm != nullptr;
+  return own;
+}
+
+// With rvgg's own GEMM, per layer: the kernel object and the block headers
+// of its allocations (measured: under 1 KiB; counted generously).
+constexpr uint64_t kOwnGemmKernelBytes = 2048;
 
 // The cost model's constants, in multiply-accumulates of the GEMM that runs
 // the Winograd positions.
@@ -55,9 +63,11 @@ struct CostModel {
 
 CostModel GetCostModel() {
   if (OwnGemm()) {
-    // gemm.h's 6x16 kernel, fitted to the per-tile times of RepVGG-A0's
-    // layers (AVX2, weights cold in cache as they are inside a network:
-    // tools/bench/notes.md): the fit is within 5% on average. Partial row
+    // gemm.h's 6x16 kernel, fitted by tools/bench/winograd_fit.py to the
+    // time of every tile of every RepVGG-A0 layer (AVX2, weights cold in
+    // cache as they are inside a network), mean error 6%. Two runs gave
+    // transforms 42-45 / 34-36 per float, weights 2.3-2.7 per byte, direct
+    // 2.9-3.1; these are the first run's (tools/bench/notes.md). Partial row
     // blocks are bound by FMA latency. XNNPACK's direct convolution runs
     // its spilled 5x16 kernel at a third of this GEMM's speed. Weight
     // traffic matters here: a layer with few tiles and many positions
@@ -153,7 +163,7 @@ uint64_t WeightBytes(const LayerDesc& d, uint32_t code) {
   if (OwnGemm()) {
     // gemm.h's panels, one block for all positions and groups.
     return positions * d.groups * RoundUp(group_out, kGemmPanel) * group_in * sizeof(float) +
-           kAlignment + constants;
+           kOwnGemmKernelBytes + constants;
   }
   return positions * d.groups * (packed + kOperatorBytes) + constants;
 }
