@@ -3,12 +3,13 @@
 #
 # Installs what the build needs (Debian packages, only those missing) and runs
 # the CMake workflow presets given, by default host, host-asan (AddressSanitizer
-# + UBSan), aarch64 and armv7, then fuzz: each workflow configures
+# + UBSan), aarch64 and armv7, then tsan and fuzz: each workflow configures
 # build/<preset>, builds it and runs its tests (the ARM ones under qemu-user,
 # with the sysroot made from Debian's arm64/armhf packages on the first run).
-# "fuzz" is not a CMake preset: it runs tools/fuzz.sh for RVGG_FUZZ_SECONDS
-# (default 120) over the model loader and the checkpoint readers. Other
-# presets: host-reference.
+# "tsan" and "fuzz" are not CMake presets: tsan runs tools/tsan.sh (the
+# concurrency tests under ThreadSanitizer), fuzz runs tools/fuzz.sh for
+# RVGG_FUZZ_SECONDS (default 120) over the model loader and the checkpoint
+# readers. Other presets: host-reference.
 #
 # Every workflow runs even when an earlier one fails; the exit status is
 # non-zero if any failed. After a passing host workflow the cross workflows
@@ -21,7 +22,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 
-presets=${*:-host host-asan aarch64 armv7 fuzz}
+presets=${*:-host host-asan aarch64 armv7 tsan fuzz}
 
 # Debian packages (only the missing ones; tools/install-deps.sh has the list).
 if [ "${RVGG_SKIP_APT:-0}" != 1 ]; then
@@ -41,6 +42,9 @@ for preset in $presets; do
   if [ "$preset" = fuzz ]; then
     echo "run-tests: === tools/fuzz.sh ${RVGG_FUZZ_SECONDS:-120}"
     set -- "$root/tools/fuzz.sh" "${RVGG_FUZZ_SECONDS:-120}"
+  elif [ "$preset" = tsan ]; then
+    echo "run-tests: === tools/tsan.sh"
+    set -- "$root/tools/tsan.sh"
   else
     echo "run-tests: === cmake --workflow --preset $preset"
     set -- cmake --workflow --preset "$preset"

@@ -10,6 +10,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${RVGG_TSAN_BUILD_DIR:-$root/build/tsan}
+mkdir -p "$(dirname "$build")"
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -23,6 +24,6 @@ cmake --build "$build" -j "${RVGG_TSAN_JOBS:-2}" --target "${tests[@]}" >"$build
   { tail -50 "$build.build.log" >&2; exit 1; }
 export TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}"
 for t in "${tests[@]}"; do
-  "$build/tests/runtime/$t" >"$build/$t.log" 2>&1 || { tail -60 "$build/$t.log" >&2; echo "tsan.sh: $t FAILED" >&2; exit 1; }
+  "$build/bin/$t" >"$build/$t.log" 2>&1 || { tail -60 "$build/$t.log" >&2; echo "tsan.sh: $t FAILED" >&2; exit 1; }
   echo "tsan.sh: $t passed under ThreadSanitizer"
 done

@@ -16,8 +16,48 @@
 #include "runtime/src/ops/xnnpack/xnnpack.h"
 #include "runtime/src/status.h"
 
+// pthreadpool (Debian's, uninstrumented) hands tasks to its threads through
+// atomics and futexes ThreadSanitizer cannot see, so it would report the
+// kernel's own reads of what the loading thread or an earlier pass wrote.
+// Under TSan the passes announce those edges themselves: release before a
+// pass and at the end of each task, acquire at the start of each task and
+// after the pass.
+#if defined(__SANITIZE_THREAD__)
+#define RVGG_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RVGG_TSAN 1
+#endif
+#endif
+#if RVGG_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
 namespace rvgg::winograd {
 namespace {
+
+#if RVGG_TSAN
+inline void HappensBefore(void* token) { __tsan_release(token); }
+inline void HappensAfter(void* token) { __tsan_acquire(token); }
+#else
+inline void HappensBefore(void*) {}
+inline void HappensAfter(void*) {}
+#endif
+
+// One pass over the pool, with the edges above around it.
+struct PassEdges {
+  explicit PassEdges(void* token) : token_(token) { HappensBefore(token_); }
+  ~PassEdges() { HappensAfter(token_); }
+  void* token_;
+};
+
+// The same inside a task.
+struct TaskEdges {
+  explicit TaskEdges(void* token) : token_(token) { HappensAfter(token_); }
+  ~TaskEdges() { HappensBefore(token_); }
+  void* token_;
+};
 
 uint32_t PadChannels(uint32_t c) { return (c + kChannelBlock - 1) / kChannelBlock * kChannelBlock; }
 
@@ -162,14 +202,23 @@ class WinogradConv2DKernel final : public Kernel {
 
   rvgg_status Run() override {
     // With a null pool pthreadpool runs the chunks on this thread.
-    pthreadpool_parallelize_1d_tile_1d(threadpool_, InputTask, this, geometry_.tiles, chunk_, 0);
+    {
+      const PassEdges edges(this);
+      pthreadpool_parallelize_1d_tile_1d(threadpool_, InputTask, this, geometry_.tiles, chunk_, 0);
+    }
     // The GEMMs are independent and small (tiles rows each): with a pool,
     // threads take whole operators (one dispatch per layer instead of one
     // per operator); each operator runs single-threaded.
     failed_.store(false, std::memory_order_relaxed);
-    pthreadpool_parallelize_1d(threadpool_, GemmTask, this, num_operators_, 0);
+    {
+      const PassEdges edges(this);
+      pthreadpool_parallelize_1d(threadpool_, GemmTask, this, num_operators_, 0);
+    }
     if (failed_.load(std::memory_order_relaxed)) return RVGG_STATUS_BACKEND_ERROR;
-    pthreadpool_parallelize_1d_tile_1d(threadpool_, OutputTask, this, geometry_.tiles, chunk_, 0);
+    {
+      const PassEdges edges(this);
+      pthreadpool_parallelize_1d_tile_1d(threadpool_, OutputTask, this, geometry_.tiles, chunk_, 0);
+    }
     return RVGG_STATUS_OK;
   }
   const char* name() const override { return name_; }
@@ -180,11 +229,13 @@ class WinogradConv2DKernel final : public Kernel {
                                                         pthreadpool_t, Kernel**, rvgg_message*);
 
   static void InputTask(void* context, size_t start, size_t count) {
+    const TaskEdges edges(context);
     auto* k = static_cast<WinogradConv2DKernel*>(context);
     Staging staging;
     for (size_t t = start; t < start + count; ++t) InputTile(k->geometry_, t, &staging);
   }
   static void GemmTask(void* context, size_t index) {
+    const TaskEdges edges(context);
     auto* k = static_cast<WinogradConv2DKernel*>(context);
     if (k->gemm_ != nullptr) {
       const Geometry& g = k->geometry_;
@@ -200,6 +251,7 @@ class WinogradConv2DKernel final : public Kernel {
     }
   }
   static void OutputTask(void* context, size_t start, size_t count) {
+    const TaskEdges edges(context);
     auto* k = static_cast<WinogradConv2DKernel*>(context);
     Staging staging;
     for (size_t t = start; t < start + count; ++t) OutputTile(k->geometry_, t, &staging);

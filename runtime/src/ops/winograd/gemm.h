@@ -6,7 +6,7 @@
 // (tools/bench/notes.md): it runs at about a third of the FMA peak. The
 // kernel here is the same broadcast scheme with six rows (twelve ymm
 // accumulators, two weight vectors and one broadcast: fifteen registers, no
-// spill) and runs RepVGG's Winograd GEMMs 1.5-3x faster (tools/bench/notes.md,
+// spill) and runs RepVGG's Winograd GEMMs 1.8-2.8x faster (tools/bench/notes.md,
 // `rvgg-winograd-tiles --gemm`). It runs on AVX2 CPUs without AVX-512; those
 // with it keep XNNPACK's 512-bit kernels (not measured here), and on ARM
 // XNNPACK's hand-written NEON kernels stay.

@@ -65,9 +65,10 @@ CostModel GetCostModel() {
   if (OwnGemm()) {
     // gemm.h's 6x16 kernel, fitted by tools/bench/winograd_fit.py to the
     // time of every tile of every RepVGG-A0 layer (AVX2, weights cold in
-    // cache as they are inside a network), mean error 6%. Two runs gave
-    // transforms 42-45 / 34-36 per float, weights 2.3-2.7 per byte, direct
-    // 2.9-3.1; these are the first run's (tools/bench/notes.md). Partial row
+    // cache as they are inside a network), mean error 6%. Three runs gave
+    // transforms 35-45 / 28-36 per float, weights 1.8-2.65 per byte, direct
+    // 2.4-3.1, moving with the machine's load; these are the first run's,
+    // which beat the third's end to end (tools/bench/notes.md). Partial row
     // blocks are bound by FMA latency. XNNPACK's direct convolution runs
     // its spilled 5x16 kernel at a third of this GEMM's speed. Weight
     // traffic matters here: a layer with few tiles and many positions
