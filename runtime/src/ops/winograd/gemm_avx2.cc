@@ -56,6 +56,13 @@ void BlockAt(size_t k, const float* a, size_t lda, const float* b, float* c, siz
   for (int r = 0; r < kRows; ++r) std::memcpy(c + r * ldc, staged + r * kGemmPanel, cols * 4);
 }
 
+using BlockFn = void (*)(size_t, const float*, size_t, const float*, float*, size_t, size_t);
+
+// The block for the rows left after whole 6-row blocks, by count.
+static_assert(kGemmRows == 6, "kTail lists the blocks of 1 to 5 rows");
+constexpr BlockFn kTail[kGemmRows] = {nullptr,    BlockAt<1>, BlockAt<2>,
+                                      BlockAt<3>, BlockAt<4>, BlockAt<5>};
+
 // Rows of A per pass over B's panels: about 96 KiB of A, which stays in
 // L2 while every panel passes over it (a whole multiple of the row block).
 size_t ChunkRows(size_t k) {
@@ -78,32 +85,13 @@ void Gemm(size_t m, size_t n, size_t k, const float* a, size_t lda, const float*
       for (; row + kGemmRows <= last; row += kGemmRows) {
         BlockAt<kGemmRows>(k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
       }
-      const float* ar = a + row * lda;
-      float* cr = c + row * ldc + col;
-      switch (last - row) {
-        case 5:
-          BlockAt<5>(k, ar, lda, b, cr, ldc, cols);
-          break;
-        case 4:
-          BlockAt<4>(k, ar, lda, b, cr, ldc, cols);
-          break;
-        case 3:
-          BlockAt<3>(k, ar, lda, b, cr, ldc, cols);
-          break;
-        case 2:
-          BlockAt<2>(k, ar, lda, b, cr, ldc, cols);
-          break;
-        case 1:
-          BlockAt<1>(k, ar, lda, b, cr, ldc, cols);
-          break;
-        default:
-          break;
+      // The last rows: a narrower block.
+      if (row < last) {
+        kTail[last - row](k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
       }
     }
   }
 }
-
-static_assert(kGemmRows == 6, "Gemm() dispatches remainders of a 6-row block");
 
 }  // namespace
 

@@ -153,19 +153,26 @@ size_t ScratchBytes(const LayerDesc& d, uint32_t code) {
                                   : static_cast<size_t>(bytes);
 }
 
+namespace {
+
+// gemm.h's packed panels of a layer: one block for all positions and groups.
+uint64_t PanelBytes(const LayerDesc& d, uint32_t code) {
+  const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
+  return uint64_t{PositionCount(d, code)} * d.groups * RoundUp(group_out, kGemmPanel) * group_in *
+         sizeof(float);
+}
+
+}  // namespace
+
 uint64_t WeightBytes(const LayerDesc& d, uint32_t code) {
+  const uint64_t constants = (PadChannels(d.in_c) + PadChannels(d.out_c)) * sizeof(float);
+  if (OwnGemm()) return PanelBytes(d, code) + kOwnGemmKernelBytes + constants;
   const GemmShape gemm = XnnpackGemmShape();
   const uint64_t positions = PositionCount(d, code);
   const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
-  // Packed: per nr-column panel, nr biases then K x nr weights.
+  // XNNPACK's packing: per nr-column panel, nr biases then K x nr weights.
   const uint64_t packed =
       RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) * (RoundUp(group_in, 4) + 1) * sizeof(float);
-  const uint64_t constants = (PadChannels(d.in_c) + PadChannels(d.out_c)) * sizeof(float);
-  if (OwnGemm()) {
-    // gemm.h's panels, one block for all positions and groups.
-    return positions * d.groups * RoundUp(group_out, kGemmPanel) * group_in * sizeof(float) +
-           kOwnGemmKernelBytes + constants;
-  }
   return positions * d.groups * (packed + kOperatorBytes) + constants;
 }
 
@@ -188,9 +195,8 @@ double EstimatedCost(const LayerDesc& d, uint32_t code) {
   const double transforms =
       double(tiles) * positions *
       (double(PadChannels(d.in_c)) * model.input + double(PadChannels(d.out_c)) * model.output);
-  const double weights = positions * group_in * group_out_padded * d.groups * sizeof(float);
-  const double cost =
-      gemms + transforms + model.operator_run * positions * d.groups + model.weight_byte * weights;
+  const double cost = gemms + transforms + model.operator_run * positions * d.groups +
+                      model.weight_byte * double(PanelBytes(d, code));
   const int largest = Degree(d.stride, TileRows(code)) > Degree(d.stride, TileCols(code))
                           ? Degree(d.stride, TileRows(code))
                           : Degree(d.stride, TileCols(code));
