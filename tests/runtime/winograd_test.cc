@@ -14,6 +14,7 @@
 #include "runtime/src/ops/winograd/gemm.h"
 #include "runtime/src/ops/winograd/transforms.h"
 #include "rvgg/rvgg.h"
+#include "tests/runtime/conv_desc.h"
 #include "tests/runtime/layer_harness.h"
 #include "tests/runtime/test_models.h"
 
@@ -27,20 +28,8 @@ struct Shape {
 };
 
 LayerDesc MakeConv3x3(const Shape& s, LayerData* data, uint32_t seed = 21) {
-  LayerDesc d;
-  d.kind = LayerKind::kConv2D;
+  LayerDesc d = Conv3x3Desc(s.h, s.w, s.in_c, s.out_c, s.stride, s.groups, s.relu);
   d.name = "test";
-  d.in_h = s.h;
-  d.in_w = s.w;
-  d.out_h = (s.h - 1) / s.stride + 1;
-  d.out_w = (s.w - 1) / s.stride + 1;
-  d.in_c = s.in_c;
-  d.out_c = s.out_c;
-  d.kernel_h = d.kernel_w = 3;
-  d.stride = s.stride;
-  d.padding = 1;
-  d.groups = s.groups;
-  d.relu = s.relu;
   const uint32_t group_in = s.in_c / s.groups;
   data->weights = RandomInput(size_t{s.out_c} * 9 * group_in, seed);
   const float scale = std::sqrt(2.0f / (9.0f * group_in));
@@ -365,12 +354,7 @@ TEST_CASE("winograd: applies to 3x3 padding-1 fp32 convolutions of stride 1 and 
 }
 
 TEST_CASE("winograd: layers whose transform scratch would not fit the address space stay direct") {
-  LayerDesc d;
-  d.kind = LayerKind::kConv2D;
-  d.in_h = d.out_h = d.in_w = d.out_w = 16384;
-  d.in_c = d.out_c = 4096;
-  d.kernel_h = d.kernel_w = 3;
-  d.padding = 1;
+  const LayerDesc d = Conv3x3Desc(16384, 16384, 4096, 4096);
   REQUIRE(winograd::Applies(d));
   CHECK_FALSE(winograd::FitsScratch(d, Square(2)));  // 16 x 8192^2 x 4096 floats: 17 TB
   uint8_t tile = 99;
@@ -395,17 +379,8 @@ std::vector<LayerDesc> A0Layers(std::vector<LayerData>* data) {
   uint32_t h = spec.height, c = spec.channels;
   for (size_t i = 0; i < spec.convs.size(); ++i) {
     const ConvSpec& conv = spec.convs[i];
-    LayerDesc d;
+    LayerDesc d = Conv3x3Desc(h, h, c, conv.out_channels, conv.stride, conv.groups);
     d.index = static_cast<uint32_t>(i);
-    d.kind = LayerKind::kConv2D;
-    d.in_h = d.in_w = h;
-    d.in_c = c;
-    d.out_c = conv.out_channels;
-    d.kernel_h = d.kernel_w = 3;
-    d.stride = conv.stride;
-    d.padding = 1;
-    d.groups = conv.groups;
-    d.out_h = d.out_w = (h + 2 - 3) / conv.stride + 1;
     layers.push_back(d);
     h = d.out_h;
     c = d.out_c;

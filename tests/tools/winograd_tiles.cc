@@ -30,6 +30,7 @@
 #include "runtime/src/ops/winograd/transforms.h"
 #include "runtime/src/ops/winograd/winograd.h"
 #include "runtime/src/plan.h"
+#include "tests/runtime/conv_desc.h"
 
 namespace {
 
@@ -96,20 +97,8 @@ void TimeShape(const Shape& s, int reps, bool square) {
   using namespace rvgg;
   std::vector<float> weights(size_t{s.out_c} * 9 * s.in_c), bias(s.out_c, 0.01f);
   for (size_t i = 0; i < weights.size(); ++i) weights[i] = float((i * 7919) % 1000) * 1e-4f - 0.05f;
-  LayerDesc d;
-  d.kind = LayerKind::kConv2D;
+  LayerDesc d = testing::Conv3x3Desc(s.h, s.w, s.in_c, s.out_c, s.stride, 1, /*relu=*/true);
   d.name = "timed";
-  d.in_h = s.h;
-  d.in_w = s.w;
-  d.out_h = (s.h - 1) / s.stride + 1;
-  d.out_w = (s.w - 1) / s.stride + 1;
-  d.in_c = s.in_c;
-  d.out_c = s.out_c;
-  d.kernel_h = d.kernel_w = 3;
-  d.stride = s.stride;
-  d.padding = 1;
-  d.groups = 1;
-  d.relu = true;
   d.weights = weights.data();
   d.bias = bias.data();
   std::vector<uint32_t> codes{winograd::kDirect};
