@@ -39,7 +39,38 @@ endfunction()
 function(rvgg_add_tool name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE rvgg_tool_common rvgg_runtime ${ARG_LIBS})
+  target_link_libraries(${name} PRIVATE rvgg_cli rvgg_runtime ${ARG_LIBS})
   rvgg_set_warnings(${name})
   install(TARGETS ${name} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endfunction()
+
+# rvgg_add_skipped_test(NAME name REASON text [REQUIRED])
+# Registers a test this configuration cannot run as a visible skip with the
+# reason (tests/skip_test.sh, SKIP_RETURN_CODE 77) instead of leaving it out.
+# REQUIRED: a missing prerequisite rather than a configuration where the test
+# makes no sense; under CI (the CI environment variable set) it fails.
+function(rvgg_add_skipped_test)
+  cmake_parse_arguments(ARG "REQUIRED" "NAME;REASON" "" ${ARGN})
+  set(_required 0)
+  if(ARG_REQUIRED)
+    set(_required 1)
+  endif()
+  add_test(NAME ${ARG_NAME} COMMAND sh "${PROJECT_SOURCE_DIR}/tests/skip_test.sh" ${_required}
+                                       "${ARG_REASON}")
+  set_tests_properties(${ARG_NAME} PROPERTIES SKIP_RETURN_CODE 77 LABELS skipped)
+endfunction()
+
+# rvgg_add_script_test(NAME name COMMAND ... [LABELS ...] [TIMEOUT s])
+# A test driven by a script of tests/ that checks its own prerequisites
+# (tests/prerequisites.py): exit 77 is a skip.
+function(rvgg_add_script_test)
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "COMMAND;LABELS" ${ARGN})
+  add_test(NAME ${ARG_NAME} COMMAND ${ARG_COMMAND})
+  set_tests_properties(${ARG_NAME} PROPERTIES SKIP_RETURN_CODE 77)
+  if(ARG_LABELS)
+    set_tests_properties(${ARG_NAME} PROPERTIES LABELS "${ARG_LABELS}")
+  endif()
+  if(ARG_TIMEOUT)
+    set_tests_properties(${ARG_NAME} PROPERTIES TIMEOUT ${ARG_TIMEOUT})
+  endif()
 endfunction()

@@ -12,23 +12,12 @@
 #      no XNNPACK - the converter uses the reference kernels) and builds it
 #      with the cross build. So `cmake --workflow --preset aarch64` works from
 #      a clean clone with nothing else built.
-# The host tools are only made when a test needs them: the golden driver
-# (tests/golden/check_golden.py) is there and the converter is complete.
 set(RVGG_HOST_CONVERT "")
-set(_rvgg_converter_complete FALSE)
-if(EXISTS "${PROJECT_SOURCE_DIR}/converter/src/checkpoint/CMakeLists.txt")
-  set(_rvgg_converter_complete TRUE)
-endif()
 
 if(NOT CMAKE_CROSSCOMPILING)
   if(RVGG_BUILD_CONVERTER)
     set(RVGG_HOST_CONVERT "$<TARGET_FILE:rvgg-convert>")
   endif()
-  return()
-endif()
-
-if(NOT EXISTS "${PROJECT_SOURCE_DIR}/tests/golden/check_golden.py")
-  message(STATUS "Host tools: not needed (no tests/golden/check_golden.py)")
   return()
 endif()
 
@@ -48,7 +37,7 @@ if(_rvgg_host_bin)
   endif()
   set(RVGG_HOST_CONVERT "${_rvgg_host_bin}/rvgg-convert")
   message(STATUS "Host tools: ${_rvgg_host_bin} (from ${_rvgg_host_bin_from})")
-elseif(_rvgg_converter_complete)
+else()
   include(ExternalProject)
   set(_rvgg_host_tools_dir "${PROJECT_BINARY_DIR}/host-tools")
   ExternalProject_Add(rvgg_host_tools
@@ -61,15 +50,13 @@ elseif(_rvgg_converter_complete)
       -DRVGG_BUILD_EXAMPLES=OFF
       -DRVGG_BUILD_TESTS=OFF
       -DRVGG_WITH_XNNPACK=OFF
-    BUILD_COMMAND "${CMAKE_COMMAND}" --build . --target rvgg-convert rvgg-info
+    BUILD_COMMAND "${CMAKE_COMMAND}" --build . --target rvgg-convert
     INSTALL_COMMAND ""
     # Track source edits: the inner build decides what is out of date.
     BUILD_ALWAYS TRUE
-    BUILD_BYPRODUCTS "${_rvgg_host_tools_dir}/bin/rvgg-convert" "${_rvgg_host_tools_dir}/bin/rvgg-info"
+    BUILD_BYPRODUCTS "${_rvgg_host_tools_dir}/bin/rvgg-convert"
     USES_TERMINAL_CONFIGURE TRUE
     USES_TERMINAL_BUILD TRUE)
   set(RVGG_HOST_CONVERT "${_rvgg_host_tools_dir}/bin/rvgg-convert")
   message(STATUS "Host tools: built by this build in ${_rvgg_host_tools_dir}")
-else()
-  message(STATUS "Host tools: the converter is incomplete in this tree; the goldens do not run on the target")
 endif()

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "examples/common/cli.h"
+#include "tools/common/cli.h"
 #include "rvgg/rvgg.h"
 
 namespace {
@@ -60,7 +60,7 @@ const char* WinogradName(rvgg_winograd w) {
 
 // "conv3x3/s2", "conv1x1/g4", "avgpool", "fc".
 std::string LayerKind(const rvgg_layer_info& l) {
-  std::string s = rvgg::tools::LayerTypeName(l.type);
+  std::string s = rvgg_layer_type_name(l.type);
   if (l.type != RVGG_LAYER_CONV2D) return s;
   s += std::to_string(l.kernel_h) + "x" + std::to_string(l.kernel_w);
   if (l.stride != 1) s += "/s" + std::to_string(l.stride);

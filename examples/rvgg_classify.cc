@@ -7,7 +7,7 @@
 // Each image is decoded (PNG, JPEG, BMP, PGM/PPM, GIF, TGA, ... through
 // stb_image), brought to the model's channel count (grey <-> RGB), resized
 // (and centre-cropped for models of 64 px and more), normalized with the
-// mean and std recorded in the model, and run; examples/common/image.h holds
+// mean and std recorded in the model, and run; tools/common/image.h holds
 // the preprocessing, shared with rvgg-convert's calibration.
 //
 // Output, on stdout, tab-separated, K lines per image (K = 1 without --top):
@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "examples/common/cli.h"
-#include "examples/common/image.h"
+#include "tools/common/cli.h"
+#include "tools/common/image.h"
 #include "rvgg/rvgg.h"
 
 namespace {

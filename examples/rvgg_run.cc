@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "examples/common/cli.h"
-#include "examples/common/files.h"
-#include "examples/common/npy.h"
+#include "tools/common/cli.h"
+#include "tools/common/files.h"
+#include "tools/common/npy.h"
 #include "rvgg/rvgg.h"
 
 namespace {

@@ -17,8 +17,8 @@
 #include "converter/src/naming/naming.h"
 #include "converter/src/variants.h"
 #include "converter/src/writer.h"
-#include "examples/common/image.h"
-#include "examples/common/npy.h"
+#include "tools/common/image.h"
+#include "tools/common/npy.h"
 #include "rvgg/rvgg.h"
 
 namespace rvgg::convert {
@@ -70,21 +70,8 @@ std::string LayerSummary(const FusedNet& net) {
   std::map<std::string, size_t> counts;
   std::vector<std::string> order;
   for (const FusedLayer& l : net.layers) {
-    std::string kind;
-    switch (l.kind) {
-      case FusedLayer::Kind::kConv2D:
-        kind = "conv 3x3";
-        break;
-      case FusedLayer::Kind::kSqueezeExcite:
-        kind = "squeeze-excite";
-        break;
-      case FusedLayer::Kind::kGlobalAveragePool:
-        kind = "global avg pool";
-        break;
-      case FusedLayer::Kind::kFullyConnected:
-        kind = "fully connected";
-        break;
-    }
+    // Convolutions are counted together whatever their stride.
+    const std::string kind = rvgg_layer_label(l.type, l.kernel, 1);
     if (counts[kind]++ == 0) order.push_back(kind);
   }
   std::ostringstream out;

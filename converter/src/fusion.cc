@@ -6,7 +6,7 @@
 #include <string>
 
 #include "converter/src/error.h"
-#include "runtime/src/ops/reference.h"
+#include "runtime/reference/reference.h"
 
 namespace rvgg::convert {
 namespace {
@@ -114,7 +114,7 @@ FusedNet Fuse(const RepVGGNet& net) {
     std::vector<double> w, bias;
     FuseBlock(b, &w, &bias);
     FusedLayer conv;
-    conv.kind = FusedLayer::Kind::kConv2D;
+    conv.type = RVGG_LAYER_CONV2D;
     conv.name = b.name;
     conv.in_channels = b.in_channels;
     conv.out_channels = b.out_channels;
@@ -131,7 +131,7 @@ FusedNet Fuse(const RepVGGNet& net) {
     fused.layers.push_back(std::move(conv));
     if (b.se) {
       FusedLayer se;
-      se.kind = FusedLayer::Kind::kSqueezeExcite;
+      se.type = RVGG_LAYER_SQUEEZE_EXCITE;
       se.name = b.name + ".se";
       se.in_channels = se.out_channels = b.out_channels;
       se.relu = true;
@@ -140,12 +140,12 @@ FusedNet Fuse(const RepVGGNet& net) {
     }
   }
   FusedLayer pool;
-  pool.kind = FusedLayer::Kind::kGlobalAveragePool;
+  pool.type = RVGG_LAYER_GLOBAL_AVERAGE_POOL;
   pool.name = "gap";
   pool.in_channels = pool.out_channels = net.classifier.in_features;
   fused.layers.push_back(std::move(pool));
   FusedLayer fc;
-  fc.kind = FusedLayer::Kind::kFullyConnected;
+  fc.type = RVGG_LAYER_FULLY_CONNECTED;
   fc.name = "classifier";
   fc.in_channels = net.classifier.in_features;
   fc.out_channels = net.classifier.out_features;
@@ -161,8 +161,8 @@ std::vector<float> RunFusedLayer(const FusedLayer& l, uint32_t* height, uint32_t
   uint32_t& w = *width;
   uint32_t& c = *channels;
   std::vector<float> y;
-  switch (l.kind) {
-    case FusedLayer::Kind::kConv2D: {
+  switch (l.type) {
+    case RVGG_LAYER_CONV2D: {
       const ref::Conv2DShape s =
           ConvShape(h, w, c, l.out_channels, l.kernel, l.stride, l.padding, l.groups, l.relu);
       y.assign(size_t{s.out_h} * s.out_w * s.out_c, 0.0f);
@@ -172,16 +172,16 @@ std::vector<float> RunFusedLayer(const FusedLayer& l, uint32_t* height, uint32_t
       c = s.out_c;
       break;
     }
-    case FusedLayer::Kind::kSqueezeExcite:
+    case RVGG_LAYER_SQUEEZE_EXCITE:
       y = x;
       ApplySqueezeExcite(l.se, h, w, c, l.relu, &y);
       break;
-    case FusedLayer::Kind::kGlobalAveragePool:
+    case RVGG_LAYER_GLOBAL_AVERAGE_POOL:
       y.assign(c, 0.0f);
       ref::GlobalAveragePool(h, w, c, x.data(), y.data());
       h = w = 1;
       break;
-    case FusedLayer::Kind::kFullyConnected:
+    case RVGG_LAYER_FULLY_CONNECTED:
       y.assign(l.out_channels, 0.0f);
       ref::FullyConnected(l.in_channels, l.out_channels, x.data(), l.weight.data(), l.bias.data(),
                           l.relu, y.data());

@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "converter/src/repvgg.h"
+#include "rvgg/rvgg.h"
 
 namespace rvgg::convert {
 
 // One layer of the plain network, in the runtime's layouts.
 struct FusedLayer {
-  enum class Kind { kConv2D, kSqueezeExcite, kGlobalAveragePool, kFullyConnected };
-  Kind kind = Kind::kConv2D;
+  rvgg_layer_type type = RVGG_LAYER_CONV2D;
   std::string name;
   uint32_t in_channels = 0;
   uint32_t out_channels = 0;

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "converter/src/error.h"
-#include "runtime/src/ops/reference.h"
+#include "runtime/reference/reference.h"
 
 namespace rvgg::convert {
 namespace {
@@ -17,28 +17,13 @@ constexpr double kMinAlpha = 0.04;
 // Narrowest activation range quantized (a tensor that is always 0).
 constexpr float kMinRange = 1e-6f;
 
-const char* KindName(const FusedLayer& l) {
-  switch (l.kind) {
-    case FusedLayer::Kind::kConv2D:
-      if (l.kernel == 1) return l.stride == 2 ? "conv 1x1/2" : "conv 1x1";
-      return l.stride == 2 ? "conv 3x3/2" : "conv 3x3";
-    case FusedLayer::Kind::kSqueezeExcite:
-      return "squeeze-excite";
-    case FusedLayer::Kind::kGlobalAveragePool:
-      return "global avg pool";
-    case FusedLayer::Kind::kFullyConnected:
-      return "fully connected";
-  }
-  return "layer";
-}
-
 bool HasWeights(const FusedLayer& l) {
-  return l.kind == FusedLayer::Kind::kConv2D || l.kind == FusedLayer::Kind::kFullyConnected;
+  return l.type == RVGG_LAYER_CONV2D || l.type == RVGG_LAYER_FULLY_CONNECTED;
 }
 
 // Products accumulated per output (verification's overflow bound uses it).
 uint64_t Taps(const FusedLayer& l) {
-  if (l.kind == FusedLayer::Kind::kFullyConnected) return l.in_channels;
+  if (l.type == RVGG_LAYER_FULLY_CONNECTED) return l.in_channels;
   return uint64_t{l.in_channels / l.groups} * l.kernel * l.kernel;
 }
 
@@ -50,41 +35,41 @@ std::vector<int8_t> QuantizeTensor(const std::vector<float>& x, QuantParams q) {
 
 std::vector<float> DequantizeTensor(const std::vector<int8_t>& x, QuantParams q) {
   std::vector<float> out(x.size());
-  ref::DequantizeQs8(x.size(), x.data(), q, out.data());
+  ref::DequantizeInt8(x.size(), x.data(), q, out.data());
   return out;
 }
 
 // One int8 layer on the runtime's reference kernels; updates the shape.
-std::vector<int8_t> RunQs8Layer(const FusedLayer& l, const LayerQuantization& q, uint32_t* h,
+std::vector<int8_t> RunInt8Layer(const FusedLayer& l, const LayerQuantization& q, uint32_t* h,
                                 uint32_t* w, uint32_t* c, const std::vector<int8_t>& x) {
   std::vector<int8_t> y;
-  switch (l.kind) {
-    case FusedLayer::Kind::kConv2D: {
+  switch (l.type) {
+    case RVGG_LAYER_CONV2D: {
       const uint32_t oh = (*h + 2 * l.padding - l.kernel) / l.stride + 1;
       const uint32_t ow = (*w + 2 * l.padding - l.kernel) / l.stride + 1;
       const ref::Conv2DShape s{*h,       *w,       *c,       oh,        ow,       l.out_channels,
                                l.kernel, l.kernel, l.stride, l.padding, l.groups, l.relu};
       y.resize(size_t{oh} * ow * l.out_channels);
-      ref::Conv2DQs8(s, q.input, q.output, x.data(), q.weights.values.data(),
+      ref::Conv2DInt8(s, q.input, q.output, x.data(), q.weights.values.data(),
                      q.weights.scales.data(), q.bias.data(), y.data());
       *h = oh;
       *w = ow;
       *c = l.out_channels;
       break;
     }
-    case FusedLayer::Kind::kGlobalAveragePool:
+    case RVGG_LAYER_GLOBAL_AVERAGE_POOL:
       y.resize(*c);
-      ref::GlobalAveragePoolQs8(*h, *w, *c, q.input, q.output, x.data(), y.data());
+      ref::GlobalAveragePoolInt8(*h, *w, *c, q.input, q.output, x.data(), y.data());
       *h = *w = 1;
       break;
-    case FusedLayer::Kind::kFullyConnected:
+    case RVGG_LAYER_FULLY_CONNECTED:
       y.resize(l.out_channels);
-      ref::FullyConnectedQs8(l.in_channels, l.out_channels, q.input, q.output, x.data(),
+      ref::FullyConnectedInt8(l.in_channels, l.out_channels, q.input, q.output, x.data(),
                              q.weights.values.data(), q.weights.scales.data(), q.bias.data(),
                              l.relu, y.data());
       *c = l.out_channels;
       break;
-    case FusedLayer::Kind::kSqueezeExcite:
+    case RVGG_LAYER_SQUEEZE_EXCITE:
       throw ConvertError("internal error: squeeze-excite has no int8 form");
   }
   return y;
@@ -109,7 +94,7 @@ Activation Step(const FusedLayer& l, const LayerQuantization& q, uint32_t* h, ui
   }
   y.quantized = true;
   y.params = q.output;
-  y.q = RunQs8Layer(l, q, h, w, c, x.quantized ? x.q : QuantizeTensor(x.f, q.input));
+  y.q = RunInt8Layer(l, q, h, w, c, x.quantized ? x.q : QuantizeTensor(x.f, q.input));
   return y;
 }
 
@@ -419,7 +404,7 @@ std::vector<bool> SelectInt8Layers(const FusedNet& net, const std::vector<std::s
   std::vector<bool> used(keep_fp32.size(), false);
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const FusedLayer& l = net.layers[i];
-    if (l.kind == FusedLayer::Kind::kSqueezeExcite) int8[i] = false;
+    if (l.type == RVGG_LAYER_SQUEEZE_EXCITE) int8[i] = false;
     for (size_t k = 0; k < keep_fp32.size(); ++k) {
       const std::string& name = keep_fp32[k];
       if (l.name == name || l.name.rfind(name + ".", 0) == 0) {
@@ -432,7 +417,7 @@ std::vector<bool> SelectInt8Layers(const FusedNet& net, const std::vector<std::s
     if (used[k]) continue;
     std::string names;
     for (const FusedLayer& l : net.layers) {
-      if (l.kind == FusedLayer::Kind::kSqueezeExcite) continue;
+      if (l.type == RVGG_LAYER_SQUEEZE_EXCITE) continue;
       names += (names.empty() ? "" : ", ") + l.name;
     }
     throw ConvertError("--keep-fp32: no layer is named '" + keep_fp32[k] + "' (layers: " + names +
@@ -491,7 +476,7 @@ QuantizationResult Quantize(const FusedNet& net, const CalibrationSet& cal,
     q.input = params[i];
     if (HasWeights(l)) {
       q.weights = QuantizeWeightsPerChannel(l.weight, l.out_channels);
-      // Requantization must stay below 256 (see runtime/src/model.h): widen
+      // Requantization must stay below 256 (runtime/reference/quant.h): widen
       // an output range too narrow for the input and weight scales.
       const float largest = *std::max_element(q.weights.scales.begin(), q.weights.scales.end());
       if (q.input.scale * largest / params[i + 1].scale >= 0.99f * kMaxRequantScale) {
@@ -504,7 +489,7 @@ QuantizationResult Quantize(const FusedNet& net, const CalibrationSet& cal,
         throw ConvertError("layer '" + l.name + "': its output range is too wide for int8 " +
                            "requantization; keep it float32 (--keep-fp32 " + l.name + ")");
       }
-    } else if (l.kind == FusedLayer::Kind::kGlobalAveragePool &&
+    } else if (l.type == RVGG_LAYER_GLOBAL_AVERAGE_POOL &&
                q.input.scale / params[i + 1].scale >= 0.99f * kMaxPoolScaleRatio) {
       params[i + 1] = Widen(params[i + 1], q.input.scale / params[i + 1].scale /
                                                 (0.99f * kMaxPoolScaleRatio) * 1.01f);
@@ -531,7 +516,7 @@ QuantizationResult Quantize(const FusedNet& net, const CalibrationSet& cal,
       for (float v : y) signal[i] += static_cast<double>(v) * v;
       if (q.int8) {
         uint32_t lh = h, lw = w, lc = c;
-        const auto alone = RunQs8Layer(l, q, &lh, &lw, &lc, QuantizeTensor(x, q.input));
+        const auto alone = RunInt8Layer(l, q, &lh, &lw, &lc, QuantizeTensor(x, q.input));
         layer_noise[i] += SquaredError(DequantizeTensor(alone, q.output), y);
       }
       net_x = Step(l, q, &h, &w, &c, net_x);
@@ -547,7 +532,7 @@ QuantizationResult Quantize(const FusedNet& net, const CalibrationSet& cal,
     const FusedLayer& l = net.layers[i];
     LayerReport r;
     r.name = l.name;
-    r.kind = KindName(l);
+    r.kind = rvgg_layer_label(l.type, l.kernel, l.stride);
     r.int8 = int8[i];
     const ActivationHistogram& h = histograms[i + 1];
     r.observed = ActivationRange{h.min(), h.max()};

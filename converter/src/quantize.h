@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "converter/src/fusion.h"
-#include "runtime/src/model.h"
+#include "runtime/reference/quant.h"
 
 namespace rvgg::convert {
 

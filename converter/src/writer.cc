@@ -1,7 +1,7 @@
 #include "converter/src/writer.h"
 
 #include "converter/src/error.h"
-#include "examples/common/files.h"
+#include "tools/common/files.h"
 #include "rvgg/rvgg.h"
 #include "schema/rvgg_generated.h"
 
@@ -71,8 +71,8 @@ fb::Offset<schema::Layer> BuildLayer(fb::FlatBufferBuilder& b, const FusedLayer&
   const auto activation = l.relu ? schema::Activation::Relu : schema::Activation::None;
   fb::Offset<void> op;
   schema::Op op_type = schema::Op::NONE;
-  switch (l.kind) {
-    case FusedLayer::Kind::kConv2D: {
+  switch (l.type) {
+    case RVGG_LAYER_CONV2D: {
       fb::Offset<schema::Tensor> w, bias;
       WeightTensors(b, l, q, {l.out_channels, l.kernel, l.kernel, l.in_channels / l.groups}, &w,
                     &bias);
@@ -83,7 +83,7 @@ fb::Offset<schema::Layer> BuildLayer(fb::FlatBufferBuilder& b, const FusedLayer&
       op_type = schema::Op::Conv2D;
       break;
     }
-    case FusedLayer::Kind::kSqueezeExcite: {
+    case RVGG_LAYER_SQUEEZE_EXCITE: {
       const uint32_t c = l.in_channels, r = l.se.reduced;
       auto dw = FloatTensor(b, {r, c}, l.se.down_weight);
       auto db = FloatTensor(b, {r}, l.se.down_bias);
@@ -93,11 +93,11 @@ fb::Offset<schema::Layer> BuildLayer(fb::FlatBufferBuilder& b, const FusedLayer&
       op_type = schema::Op::SqueezeExcite;
       break;
     }
-    case FusedLayer::Kind::kGlobalAveragePool:
+    case RVGG_LAYER_GLOBAL_AVERAGE_POOL:
       op = schema::CreateGlobalAveragePool(b).Union();
       op_type = schema::Op::GlobalAveragePool;
       break;
-    case FusedLayer::Kind::kFullyConnected: {
+    case RVGG_LAYER_FULLY_CONNECTED: {
       fb::Offset<schema::Tensor> w, bias;
       WeightTensors(b, l, q, {l.out_channels, l.in_channels}, &w, &bias);
       op = schema::CreateFullyConnected(b, l.in_channels, l.out_channels, activation, w, bias)

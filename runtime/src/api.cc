@@ -6,6 +6,7 @@
 #include "runtime/src/memory.h"
 #include "runtime/src/model.h"
 #include "runtime/src/ops/kernel.h"
+#include "runtime/src/ops/registry.h"
 #include "runtime/src/plan.h"
 #include "runtime/src/status.h"
 
@@ -20,7 +21,7 @@ struct rvgg_model {
   rvgg_options options{};
   rvgg::LayerDesc* layers = nullptr;
   rvgg::Kernel** kernels = nullptr;
-  uint8_t* winograd_tiles = nullptr;  // per layer: Winograd tile code, 0 = direct
+  rvgg::KernelChoice* choices = nullptr;  // per layer: what runs it (op registry)
   rvgg::ArenaPlan plan;
   uint8_t* arena = nullptr;
   bool owns_arena = false;
@@ -86,7 +87,7 @@ rvgg_status PreviewLayer(void* context, const LayerDesc& desc, rvgg_message*) {
   auto* preview = static_cast<PreviewContext*>(context);
   if (desc.index == 0) preview->planner.AddInput(desc.input_elements() * sizeof(float));
   preview->planner.AddLayer(desc.output_bytes(), desc.in_place(),
-                            KernelScratchBytes(desc, preview->backend, /*winograd_tile=*/0));
+                            PreviewScratchBytes(desc, preview->backend));
   return RVGG_STATUS_OK;
 }
 
@@ -98,22 +99,21 @@ rvgg_status PreviewModel(const void* data, size_t size, const rvgg_options& opti
   return RVGG_STATUS_OK;
 }
 
-// Records the layers (`layers` and `winograd_tiles` hold summary->num_layers
-// entries, known from a first verification), chooses the kernels that change
-// memory needs (Winograd, which needs the whole model to share its budget),
-// and plans the arena.
+// Records the layers (`layers` and `choices` hold summary->num_layers
+// entries, known from a first verification), chooses what runs each of them
+// (op registry: implementations, and Winograd tiles, which share a budget
+// across the model), and plans the arena.
 rvgg_status PlanModel(const void* data, size_t size, const rvgg_options& options,
-                      ModelSummary* summary, LayerDesc* layers, uint8_t* winograd_tiles,
+                      ModelSummary* summary, LayerDesc* layers, KernelChoice* choices,
                       ArenaPlan* plan, rvgg_message* message) {
   RVGG_RETURN_IF_ERROR(VerifyModel(data, size, summary, RecordLayer, layers, message));
   const uint32_t n = summary->num_layers;
-  ChooseWinogradTiles(layers, n, options, winograd_tiles);
+  RVGG_RETURN_IF_ERROR(PlanKernels(layers, n, options, choices, message));
   ArenaPlanner planner;
   for (uint32_t i = 0; i < n; ++i) {
     const LayerDesc& desc = layers[i];
     if (i == 0) planner.AddInput(desc.input_elements() * sizeof(float));
-    planner.AddLayer(desc.output_bytes(), desc.in_place(),
-                     KernelScratchBytes(desc, options.backend, winograd_tiles[i]));
+    planner.AddLayer(desc.output_bytes(), desc.in_place(), ScratchBytes(desc, choices[i]));
   }
   *plan = planner.Finish();
   return RVGG_STATUS_OK;
@@ -170,7 +170,7 @@ void FreeModel(rvgg_model* model) {
     for (uint32_t i = 0; i < model->summary.num_layers; ++i) DestroyKernel(model->kernels[i]);
     FreeAligned(model->kernels);
   }
-  FreeAligned(model->winograd_tiles);
+  FreeAligned(model->choices);
 #if RVGG_WITH_XNNPACK
   if (model->threadpool != nullptr) pthreadpool_destroy(model->threadpool);
 #endif
@@ -205,17 +205,19 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
   const uint32_t n = summary.num_layers;  // bounded by kMaxLayers
   model->layers = static_cast<LayerDesc*>(AllocateAligned(n * sizeof(LayerDesc), kAlignment));
   model->kernels = static_cast<Kernel**>(AllocateAligned(n * sizeof(Kernel*), kAlignment));
-  model->winograd_tiles = static_cast<uint8_t*>(AllocateAligned(n, kAlignment));
-  if (model->layers == nullptr || model->kernels == nullptr || model->winograd_tiles == nullptr) {
+  model->choices =
+      static_cast<KernelChoice*>(AllocateAligned(n * sizeof(KernelChoice), kAlignment));
+  if (model->layers == nullptr || model->kernels == nullptr || model->choices == nullptr) {
     FreeModel(model);
     return memory.OutOfMemory(message, "the layer tables");
   }
   for (uint32_t i = 0; i < n; ++i) {
     new (&model->layers[i]) LayerDesc();
+    new (&model->choices[i]) KernelChoice();
     model->kernels[i] = nullptr;
   }
   rvgg_status status = PlanModel(data, size, options, &model->summary, model->layers,
-                                 model->winograd_tiles, &model->plan, message);
+                                 model->choices, &model->plan, message);
   if (status != RVGG_STATUS_OK) {
     FreeModel(model);
     return status;
@@ -269,8 +271,8 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
                                         : model->arena + model->plan.scratch_offset;
     bindings.scratch_bytes = model->plan.scratch_bytes;
     if (trial != nullptr) trial->BeginLayer();
-    status = CreateKernel(desc, options.backend, bindings, model->threadpool, &model->kernels[i],
-                          message, model->winograd_tiles[i]);
+    status = CreateKernel(desc, model->choices[i], bindings, model->threadpool,
+                          &model->kernels[i], message);
     if (status == RVGG_STATUS_OUT_OF_MEMORY) status = memory.LayerOutOfMemory(desc, message);
     if (status != RVGG_STATUS_OK) {
       FreeModel(model);
@@ -329,6 +331,11 @@ rvgg_status rvgg_model_verify(const void* data, size_t size, rvgg_model_info* in
 
 rvgg_status rvgg_model_verify_layer(const void* data, size_t size, uint32_t index,
                                     rvgg_layer_info* info, rvgg_message* message) {
+  return rvgg_model_describe_layer(data, size, index, info, message);
+}
+
+rvgg_status rvgg_model_describe_layer(const void* data, size_t size, uint32_t index,
+                                      rvgg_layer_info* info, rvgg_message* message) {
   if (info == nullptr) {
     return rvgg::Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "info is NULL");
   }
@@ -357,18 +364,19 @@ rvgg_status rvgg_model_arena_size(const void* data, size_t size, const rvgg_opti
   const uint32_t n = summary.num_layers;  // bounded by kMaxLayers
   auto* layers = static_cast<rvgg::LayerDesc*>(
       rvgg::AllocateAligned(n * sizeof(rvgg::LayerDesc), rvgg::kAlignment));
-  auto* tiles = static_cast<uint8_t*>(rvgg::AllocateAligned(n, rvgg::kAlignment));
+  auto* choices = static_cast<rvgg::KernelChoice*>(
+      rvgg::AllocateAligned(n * sizeof(rvgg::KernelChoice), rvgg::kAlignment));
   rvgg_status status = RVGG_STATUS_OK;
-  if (layers == nullptr || tiles == nullptr) {
+  if (layers == nullptr || choices == nullptr) {
     status = rvgg::Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "out of memory for %u layers", n);
   } else {
     for (uint32_t i = 0; i < n; ++i) new (&layers[i]) rvgg::LayerDesc();
     rvgg::ArenaPlan plan;
-    status = rvgg::PlanModel(data, size, checked, &summary, layers, tiles, &plan, message);
+    status = rvgg::PlanModel(data, size, checked, &summary, layers, choices, &plan, message);
     if (status == RVGG_STATUS_OK) *arena_bytes = plan.total_bytes;
   }
   rvgg::FreeAligned(layers);
-  rvgg::FreeAligned(tiles);
+  rvgg::FreeAligned(choices);
   return status;
 }
 

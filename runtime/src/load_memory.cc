@@ -166,7 +166,7 @@ rvgg_status LoadMemory::LayerOutOfMemory(const LayerDesc& desc, rvgg_message* me
   char why[192];
   Explain(why, sizeof(why));
   return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.40s'): out of memory: %s",
-              desc.index, desc.kind_name(), desc.name, why);
+              desc.index, desc.label(), desc.name, why);
 }
 
 }  // namespace rvgg

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/reference/quant.h"
 #include "rvgg/rvgg.h"
 #include "schema/rvgg_generated.h"
 
@@ -17,43 +18,18 @@ namespace rvgg {
 // below 2^63 in the 64-bit arithmetic used to check it.
 constexpr uint32_t kMaxLayers = 4096;
 constexpr uint32_t kMaxChannels = 1u << 16;
-constexpr uint32_t kMaxSpatial = 1u << 14;             // H and W
-constexpr uint64_t kMaxActivationElements = 1ull << 28; // 1 GiB of fp32
-constexpr uint64_t kMaxModelBytes = (1ull << 31) - 1;   // FlatBuffers' 2 GiB limit
-
-enum class LayerKind : uint8_t {
-  kConv2D,
-  kGlobalAveragePool,
-  kFullyConnected,
-  kSqueezeExcite,
-};
+constexpr uint32_t kMaxSpatial = 1u << 14;               // H and W
+constexpr uint64_t kMaxActivationElements = 1ull << 28;  // 1 GiB of fp32
+constexpr uint64_t kMaxModelBytes = (1ull << 31) - 1;    // FlatBuffers' 2 GiB limit
 
 // Bytes per activation element.
 constexpr uint32_t DTypeSize(rvgg_dtype type) { return type == RVGG_DTYPE_INT8 ? 1u : 4u; }
-
-// Limits of int8 requantization, shared by every backend (XNNPACK rejects
-// operators outside them): a convolution or fully connected layer's
-// input_scale * weight_scale / output_scale lies in [2^-32, 256), a global
-// average pool's input_scale / output_scale in [2^-8, 2^8). Verification also
-// bounds the int32 accumulators so no backend can overflow them.
-constexpr float kMinRequantScale = 0x1.0p-32f;
-constexpr float kMaxRequantScale = 256.0f;
-constexpr float kMinPoolScaleRatio = 0x1.0p-8f;
-constexpr float kMaxPoolScaleRatio = 0x1.0p+8f;
-// An int8 global average pool sums (q - zero_point), |.| <= 255, in int32.
-constexpr uint64_t kMaxQs8PoolPixels = (uint64_t{1} << 31) / 256;
-
-// Affine int8 quantization: real = scale * (q - zero_point).
-struct QuantParams {
-  float scale = 1.0f;
-  int32_t zero_point = 0;
-};
 
 // One verified layer: shapes (NHWC, batch 1), parameters and pointers into the
 // model buffer. Pointers for the other data type are null.
 struct LayerDesc {
   uint32_t index = 0;
-  LayerKind kind = LayerKind::kConv2D;
+  schema::Op op = schema::Op::Conv2D;
   const char* name = "";
   rvgg_dtype compute_type = RVGG_DTYPE_FLOAT32;
 
@@ -93,12 +69,14 @@ struct LayerDesc {
   uint64_t parameters = 0;
   uint64_t macs = 0;
 
-  bool in_place() const { return kind == LayerKind::kSqueezeExcite; }
+  // Whether the layer overwrites its input (its registry row says).
+  bool in_place() const;
   uint64_t input_elements() const { return uint64_t{in_h} * in_w * in_c; }
   uint64_t output_elements() const { return uint64_t{out_h} * out_w * out_c; }
   uint64_t output_bytes() const { return output_elements() * DTypeSize(output_type); }
-  // Short human description used in messages and tables: "conv 3x3/2".
-  const char* kind_name() const;
+  // Short human description used in messages and tables: "conv 3x3/2"
+  // (rvgg_layer_label()).
+  const char* label() const;
 };
 
 // Model-level facts gathered during verification.
@@ -116,16 +94,14 @@ struct ModelSummary {
 
 // Called once per layer, in order, with the verified description. A non-OK
 // return stops verification and is returned as is.
-using LayerVisitor = rvgg_status (*)(void* context, const LayerDesc& desc,
-                                     rvgg_message* message);
+using LayerVisitor = rvgg_status (*)(void* context, const LayerDesc& desc, rvgg_message* message);
 
 // Verifies `data` completely: FlatBuffers structure, schema version, limits,
 // shape chaining, tensor sizes and types, quantization parameters, labels and
 // normalization. Fills `summary` (may be null) and calls `visitor` (may be
 // null) for each layer. Allocates nothing.
-rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary,
-                        LayerVisitor visitor, void* context,
-                        rvgg_message* message);
+rvgg_status VerifyModel(const void* data, size_t size, ModelSummary* summary, LayerVisitor visitor,
+                        void* context, rvgg_message* message);
 
 // Public view of a verified layer (no backend fields).
 void FillLayerInfo(const LayerDesc& desc, rvgg_layer_info* info);

@@ -241,22 +241,22 @@ TEST_CASE("fusion: squeeze-excite follows the fused conv, and the ReLU moves aft
   for (size_t i = 0; i < net.blocks.size(); ++i) {
     const FusedLayer& conv = fused.layers[2 * i];
     const FusedLayer& se = fused.layers[2 * i + 1];
-    CHECK(conv.kind == FusedLayer::Kind::kConv2D);
+    CHECK(conv.type == RVGG_LAYER_CONV2D);
     CHECK_FALSE(conv.relu);  // relu(se(conv(x))): no ReLU between them
-    CHECK(se.kind == FusedLayer::Kind::kSqueezeExcite);
+    CHECK(se.type == RVGG_LAYER_SQUEEZE_EXCITE);
     CHECK(se.relu);
     CHECK(se.in_channels == net.blocks[i].out_channels);
     CHECK(se.se.reduced == net.blocks[i].se->reduced);
     CHECK(se.name == net.blocks[i].name + ".se");
   }
-  CHECK(fused.layers[fused.layers.size() - 2].kind == FusedLayer::Kind::kGlobalAveragePool);
-  CHECK(fused.layers.back().kind == FusedLayer::Kind::kFullyConnected);
+  CHECK(fused.layers[fused.layers.size() - 2].type == RVGG_LAYER_GLOBAL_AVERAGE_POOL);
+  CHECK(fused.layers.back().type == RVGG_LAYER_FULLY_CONNECTED);
 
   const RepVGGNet plain = SmallNet(false, &rng);
   const FusedNet plain_fused = Fuse(plain);
   REQUIRE(plain_fused.layers.size() == plain.blocks.size() + 2);
   for (size_t i = 0; i < plain.blocks.size(); ++i) {
-    CHECK(plain_fused.layers[i].kind == FusedLayer::Kind::kConv2D);
+    CHECK(plain_fused.layers[i].type == RVGG_LAYER_CONV2D);
     CHECK(plain_fused.layers[i].relu);
     CHECK(plain_fused.layers[i].groups == plain.blocks[i].groups);
     CHECK(plain_fused.layers[i].stride == plain.blocks[i].stride);

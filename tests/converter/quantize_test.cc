@@ -12,7 +12,7 @@
 #include "converter/src/quantize.h"
 #include "converter/src/writer.h"
 #include "rvgg/rvgg.h"
-#include "runtime/src/ops/reference.h"
+#include "runtime/reference/reference.h"
 
 namespace rvgg::convert {
 namespace {
@@ -161,7 +161,7 @@ FusedNet SmallNet() {
   for (const Spec& s : {Spec{"stage0", 8, 2, 1, true}, Spec{"stage1.0", 8, 1, 2, true},
                         Spec{"stage2.0", 16, 2, 1, false}}) {
     FusedLayer l;
-    l.kind = FusedLayer::Kind::kConv2D;
+    l.type = RVGG_LAYER_CONV2D;
     l.name = s.name;
     l.in_channels = c;
     l.out_channels = s.out;
@@ -174,7 +174,7 @@ FusedNet SmallNet() {
     c = s.out;
   }
   FusedLayer se;
-  se.kind = FusedLayer::Kind::kSqueezeExcite;
+  se.type = RVGG_LAYER_SQUEEZE_EXCITE;
   se.name = "stage2.0.se";
   se.in_channels = se.out_channels = c;
   se.relu = true;
@@ -185,12 +185,12 @@ FusedNet SmallNet() {
   se.se.up_bias = Normal(c, 0.5f, ++seed);
   net.layers.push_back(se);
   FusedLayer pool;
-  pool.kind = FusedLayer::Kind::kGlobalAveragePool;
+  pool.type = RVGG_LAYER_GLOBAL_AVERAGE_POOL;
   pool.name = "gap";
   pool.in_channels = pool.out_channels = c;
   net.layers.push_back(pool);
   FusedLayer fc;
-  fc.kind = FusedLayer::Kind::kFullyConnected;
+  fc.type = RVGG_LAYER_FULLY_CONNECTED;
   fc.name = "classifier";
   fc.in_channels = c;
   fc.out_channels = 5;
@@ -284,7 +284,7 @@ void CheckRuntimeRunsWhatWasMeasured(const std::vector<std::string>& keep) {
   rvgg_model_free(ref);
 }
 
-TEST_CASE("quantize: the runtime computes exactly the int8 network the converter measured") {
+TEST_CASE("quantize: the int8 network written to the file runs bit-identically on the reference backend") {
   CheckRuntimeRunsWhatWasMeasured({});
 }
 

@@ -28,6 +28,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import prerequisites  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, 'examples', 'fashion_mnist'))
 import fashion_mnist as fm  # noqa: E402
@@ -70,6 +73,11 @@ def main():
     ap.add_argument('--min-agreement', type=float, default=99.9, help='percent of images')
     ap.add_argument('--min-png-agree', type=int, default=99, help='of --png-count images')
     args = ap.parse_args()
+    dataset = [os.path.join(args.data, f) for f in (
+        't10k-images-idx3-ubyte.gz',
+        't10k-labels-idx1-ubyte.gz')]
+    prerequisites.require_files(dataset, 'Debian: dataset-fashion-mnist')
+    prerequisites.require_files([args.checkpoint], 'the project\'s trained Fashion-MNIST RepVGG')
 
     try:
         images, truth = fm.load_split(args.data, 'test')

@@ -26,6 +26,9 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import prerequisites  # noqa: E402
+
 
 def read_idx(path):
     with gzip.open(path, 'rb') as f:
@@ -69,14 +72,13 @@ def main():
     ap.add_argument('--emulator', default='', help='command prefix for rvgg-run (cross builds)')
     args = ap.parse_args()
 
-    for f in ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz',
-              't10k-labels-idx1-ubyte.gz'):
-        if not os.path.isfile(os.path.join(args.data, f)):
-            print(f'setup error: {os.path.join(args.data, f)} is missing (Debian: dataset-fashion-mnist)')
-            sys.exit(2)
-    if not os.path.isfile(args.checkpoint):
-        print(f'setup error: checkpoint {args.checkpoint} is missing')
-        sys.exit(2)
+    dataset = [os.path.join(args.data, f) for f in (
+        'train-images-idx3-ubyte.gz',
+        'train-labels-idx1-ubyte.gz',
+        't10k-images-idx3-ubyte.gz',
+        't10k-labels-idx1-ubyte.gz')]
+    prerequisites.require_files(dataset, 'Debian: dataset-fashion-mnist')
+    prerequisites.require_files([args.checkpoint], 'the project\'s trained Fashion-MNIST RepVGG')
     os.makedirs(args.work, exist_ok=True)
     w = lambda name: os.path.join(args.work, name)  # noqa: E731
 

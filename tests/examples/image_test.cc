@@ -1,4 +1,4 @@
-// examples/common/image.cc: decoding, channel conversion, resize/crop and
+// tools/common/image.cc: decoding, channel conversion, resize/crop and
 // normalization, on PNG/BMP files written by stb_image_write.
 #include <doctest/doctest.h>
 
@@ -12,7 +12,7 @@
 
 #include <stb/stb_image_write.h>
 
-#include "examples/common/image.h"
+#include "tools/common/image.h"
 
 namespace rvgg::tools {
 namespace {

@@ -31,6 +31,9 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import prerequisites  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, 'examples', 'fashion_mnist'))
 import fashion_mnist as fm  # noqa: E402
@@ -90,6 +93,11 @@ def main():
     ap.add_argument('--work', required=True)
     ap.add_argument('--data', default=fm.DEFAULT_DATA)
     args = ap.parse_args()
+    dataset = [os.path.join(args.data, f) for f in (
+        't10k-images-idx3-ubyte.gz',
+        't10k-labels-idx1-ubyte.gz')]
+    prerequisites.require_files(dataset, 'Debian: dataset-fashion-mnist')
+    prerequisites.require_files([args.checkpoint], 'the project\'s trained Fashion-MNIST RepVGG')
 
     import torch
     from PIL import Image  # python3-pil (a dependency of python3-matplotlib in tools/install-deps.sh)

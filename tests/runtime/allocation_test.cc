@@ -8,7 +8,7 @@
 #include <string>
 
 #include "rvgg/rvgg.h"
-#include "tests/runtime/qs8_models.h"
+#include "tests/runtime/int8_models.h"
 #include "tests/runtime/test_models.h"
 
 // glibc's own entry points, so the counting versions can forward to them.
@@ -198,10 +198,10 @@ TEST_CASE("allocation: rvgg_model_run allocates nothing (reference)") {
 
 // int8 layers, with float32 neighbours (conversions at every kind of edge).
 std::vector<uint8_t> Int8Model() {
-  Qs8ModelSpec spec;
+  Int8ModelSpec spec;
   spec.base = SmallRepVGGLikeSpec();
   spec.int8 = {true, false, true, true, true, true, false, true, true};
-  return BuildQs8Model(spec);
+  return BuildInt8Model(spec);
 }
 
 TEST_CASE("allocation: rvgg_model_run allocates nothing with int8 layers (xnnpack, 1 and 2 threads)") {

@@ -14,7 +14,7 @@ struct ConvCase {
 
 LayerDesc MakeConv(const ConvCase& c, LayerData* data) {
   LayerDesc d;
-  d.kind = LayerKind::kConv2D;
+  d.op = schema::Op::Conv2D;
   d.in_h = c.h;
   d.in_w = c.w;
   d.in_c = c.in_c;

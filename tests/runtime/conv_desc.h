@@ -14,7 +14,7 @@ namespace rvgg::testing {
 inline LayerDesc Conv3x3Desc(uint32_t h, uint32_t w, uint32_t in_c, uint32_t out_c,
                              uint32_t stride = 1, uint32_t groups = 1, bool relu = false) {
   LayerDesc d;
-  d.kind = LayerKind::kConv2D;
+  d.op = schema::Op::Conv2D;
   d.in_h = h;
   d.in_w = w;
   d.out_h = (h - 1) / stride + 1;

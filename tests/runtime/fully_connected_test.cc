@@ -9,7 +9,7 @@ namespace {
 
 LayerDesc MakeFc(uint32_t in, uint32_t out, bool relu, LayerData* data) {
   LayerDesc d;
-  d.kind = LayerKind::kFullyConnected;
+  d.op = schema::Op::FullyConnected;
   d.in_h = d.in_w = d.out_h = d.out_w = 1;
   d.in_c = in;
   d.out_c = out;

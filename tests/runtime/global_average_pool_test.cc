@@ -9,7 +9,7 @@ namespace {
 
 LayerDesc MakePool(uint32_t h, uint32_t w, uint32_t c) {
   LayerDesc d;
-  d.kind = LayerKind::kGlobalAveragePool;
+  d.op = schema::Op::GlobalAveragePool;
   d.in_h = h;
   d.in_w = w;
   d.in_c = d.out_c = c;

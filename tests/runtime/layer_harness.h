@@ -12,6 +12,7 @@
 #include "runtime/src/memory.h"
 #include "runtime/src/model.h"
 #include "runtime/src/ops/kernel.h"
+#include "runtime/src/ops/registry.h"
 #include "runtime/src/plan.h"
 
 namespace rvgg::testing {
@@ -27,7 +28,9 @@ inline std::vector<float> RunLayer(const LayerDesc& desc, rvgg_backend backend,
                                    const std::vector<float>& input, uint32_t winograd_tile = 0) {
   const size_t in_bytes = desc.input_elements() * sizeof(float) + kTensorTailBytes;
   const size_t out_bytes = desc.output_elements() * sizeof(float) + kTensorTailBytes;
-  const size_t scratch_bytes = KernelScratchBytes(desc, backend, winograd_tile) + kTensorTailBytes;
+  const KernelChoice choice{FindImpl(desc, backend, winograd_tile), winograd_tile};
+  REQUIRE(choice.impl != nullptr);
+  const size_t scratch_bytes = ScratchBytes(desc, choice) + kTensorTailBytes;
   auto* in = static_cast<float*>(AllocateAligned(in_bytes, kAlignment));
   auto* out = desc.in_place() ? in : static_cast<float*>(AllocateAligned(out_bytes, kAlignment));
   auto* scratch = AllocateAligned(scratch_bytes, kAlignment);
@@ -39,8 +42,7 @@ inline std::vector<float> RunLayer(const LayerDesc& desc, rvgg_backend backend,
   b.scratch_bytes = scratch_bytes;
   Kernel* kernel = nullptr;
   rvgg_message message;
-  const rvgg_status status =
-      CreateKernel(desc, backend, b, nullptr, &kernel, &message, winograd_tile);
+  const rvgg_status status = CreateKernel(desc, choice, b, nullptr, &kernel, &message);
   INFO(message.text);
   REQUIRE(status == RVGG_STATUS_OK);
   REQUIRE(kernel->Run() == RVGG_STATUS_OK);

@@ -11,7 +11,7 @@ namespace {
 
 LayerDesc MakeSe(uint32_t h, uint32_t w, uint32_t c, uint32_t r, bool relu, LayerData* data) {
   LayerDesc d;
-  d.kind = LayerKind::kSqueezeExcite;
+  d.op = schema::Op::SqueezeExcite;
   d.in_h = d.out_h = h;
   d.in_w = d.out_w = w;
   d.in_c = d.out_c = c;

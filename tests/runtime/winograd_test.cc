@@ -21,6 +21,20 @@
 namespace rvgg::testing {
 namespace {
 
+// winograd::ChooseTiles for a backend, setting and budget, one tile code per
+// layer (0: direct).
+void PickTiles(const LayerDesc* layers, uint32_t count, rvgg_backend backend,
+               rvgg_winograd setting, uint64_t budget, uint8_t* tiles) {
+  rvgg_options options;
+  rvgg_options_default(&options);
+  options.backend = backend;
+  options.winograd = setting;
+  options.winograd_budget_bytes = static_cast<size_t>(budget);
+  std::vector<KernelChoice> choices(count);
+  winograd::ChooseTiles(layers, count, options, choices.data());
+  for (uint32_t i = 0; i < count; ++i) tiles[i] = static_cast<uint8_t>(choices[i].variant);
+}
+
 struct Shape {
   uint32_t h, w, in_c, out_c, groups;
   bool relu;
@@ -349,7 +363,7 @@ TEST_CASE("winograd: applies to 3x3 padding-1 fp32 convolutions of stride 1 and 
   depthwise.groups = 16;
   CHECK_FALSE(winograd::Applies(depthwise));
   LayerDesc pool = d;
-  pool.kind = LayerKind::kGlobalAveragePool;
+  pool.op = schema::Op::GlobalAveragePool;
   CHECK_FALSE(winograd::Applies(pool));
 }
 
@@ -358,9 +372,9 @@ TEST_CASE("winograd: layers whose transform scratch would not fit the address sp
   REQUIRE(winograd::Applies(d));
   CHECK_FALSE(winograd::FitsScratch(d, Square(2)));  // 16 x 8192^2 x 4096 floats: 17 TB
   uint8_t tile = 99;
-  winograd::ChooseTiles(&d, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_F2, 0, &tile);
+  PickTiles(&d, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_F2, 0, &tile);
   CHECK(tile == 0);
-  winograd::ChooseTiles(&d, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0, &tile);
+  PickTiles(&d, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0, &tile);
   CHECK(tile == 0);
   Kernel* kernel = nullptr;
   rvgg_message message;
@@ -392,7 +406,7 @@ TEST_CASE("winograd: AUTO picks the cheapest tile per layer of RepVGG-A0, stride
   std::vector<LayerData> data;
   const auto layers = A0Layers(&data);
   std::vector<uint8_t> tiles(layers.size(), 99);
-  winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_XNNPACK,
+  PickTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_XNNPACK,
                         RVGG_WINOGRAD_AUTO, 0, tiles.data());
   int stride1 = 0, stride2 = 0;
   std::string chosen;
@@ -429,13 +443,13 @@ TEST_CASE("winograd: AUTO picks the cheapest tile per layer of RepVGG-A0, stride
   CHECK(stride2 == 3);
   // The reference backend and OFF never use Winograd; forced sizes only
   // take stride-1 layers.
-  winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_REFERENCE,
+  PickTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_REFERENCE,
                         RVGG_WINOGRAD_F4, 0, tiles.data());
   CHECK(std::count(tiles.begin(), tiles.end(), 0) == static_cast<long>(layers.size()));
-  winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_XNNPACK,
+  PickTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_XNNPACK,
                         RVGG_WINOGRAD_OFF, 0, tiles.data());
   CHECK(std::count(tiles.begin(), tiles.end(), 0) == static_cast<long>(layers.size()));
-  winograd::ChooseTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_XNNPACK,
+  PickTiles(layers.data(), static_cast<uint32_t>(layers.size()), RVGG_BACKEND_XNNPACK,
                         RVGG_WINOGRAD_F4, 0, tiles.data());
   for (size_t i = 0; i < layers.size(); ++i) {
     CHECK(tiles[i] == (layers[i].stride == 1 ? Square(4) : 0));
@@ -449,7 +463,7 @@ TEST_CASE("winograd: the cost model prefers tile counts that fill the GEMM's row
   LayerData data;
   const LayerDesc d = MakeConv3x3({14, 14, 192, 192, 1, true}, &data);
   uint8_t tile = 0;
-  winograd::ChooseTiles(&d, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0, &tile);
+  PickTiles(&d, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0, &tile);
   char name[24];
   winograd::TileName(d, tile, name, sizeof(name));
   MESSAGE("14x14x192 -> 192 under AUTO: " << name << ", " << winograd::TileCount(d, tile)
@@ -474,7 +488,7 @@ TEST_CASE("winograd: with rvgg's own GEMM the model charges weight traffic; with
   const auto layers = A0Layers(&data);
   const uint32_t n = static_cast<uint32_t>(layers.size());
   std::vector<uint8_t> tiles(n);
-  winograd::ChooseTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0,
+  PickTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0,
                         tiles.data());
   const LayerDesc& last = layers[21];
   REQUIRE(last.out_c == 1280);
@@ -508,14 +522,14 @@ TEST_CASE(
   const auto layers = A0Layers(&data);
   const uint32_t n = static_cast<uint32_t>(layers.size());
   std::vector<uint8_t> unlimited(n), tiles(n);
-  winograd::ChooseTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0,
+  PickTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0,
                         unlimited.data());
   uint64_t full = 0;
   for (uint32_t i = 0; i < n; ++i) {
     if (unlimited[i]) full += winograd::WeightBytes(layers[i], unlimited[i]);
   }
   for (uint64_t budget : {full, full / 2, full / 5, uint64_t{1}}) {
-    winograd::ChooseTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, budget,
+    PickTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, budget,
                           tiles.data());
     uint64_t used = 0;
     int winograd_layers = 0;
@@ -535,7 +549,7 @@ TEST_CASE(
     if (budget == 1) CHECK(winograd_layers == 0);
   }
   // Forced F6 over budget: layers fall back to direct, never to another tile.
-  winograd::ChooseTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_F6, full / 4,
+  PickTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_F6, full / 4,
                         tiles.data());
   for (uint32_t i = 0; i < n; ++i) CHECK((tiles[i] == 0 || tiles[i] == Square(6)));
   CHECK(std::count(tiles.begin(), tiles.end(), Square(6)) > 0);
@@ -824,6 +838,45 @@ TEST_CASE("winograd: accuracy on a RepVGG-like network (fused identity, 20 Winog
     MESSAGE("logits relative error vs reference: winograd " << int(setting) << " " << err);
     // Far inside the 1e-3 the PyTorch goldens allow.
     CHECK(err <= (setting == RVGG_WINOGRAD_F2 ? 1e-5 : 1e-4));
+  }
+}
+
+}  // namespace
+}  // namespace rvgg::testing
+
+namespace rvgg::testing {
+namespace {
+
+TEST_CASE("winograd: the weight estimate the budget uses is an upper bound of what a kernel owns") {
+  // Shapes from RepVGG (stride 1 and 2, wide and narrow, grouped) with every
+  // tile the chooser may give them.
+  const Shape shapes[] = {{14, 14, 64, 64, 1, true},  {7, 7, 96, 160, 1, true},
+                          {9, 11, 32, 48, 1, true, 2}, {16, 16, 16, 16, 2, true}};
+  for (const Shape& s : shapes) {
+    LayerData data;
+    const LayerDesc d = MakeConv3x3(s, &data);
+    for (int my = winograd::kMinTile; my <= winograd::MaxTile(d.stride); my += 2) {
+      for (int mx = winograd::kMinTile; mx <= winograd::MaxTile(d.stride); mx += 3) {
+        const uint32_t code = winograd::TileCode(my, mx);
+        if (!winograd::FitsScratch(d, code)) continue;
+        std::vector<float> scratch(winograd::ScratchBytes(d, code) / sizeof(float) + 64);
+        std::vector<float> in(d.input_elements() + 64), out(d.output_elements() + 64);
+        Bindings b;
+        b.input = in.data();
+        b.output = out.data();
+        b.scratch = scratch.data();
+        b.scratch_bytes = scratch.size() * sizeof(float);
+        Kernel* kernel = nullptr;
+        rvgg_message message;
+        REQUIRE(CreateKernel(d, KernelChoice{FindImpl(d, RVGG_BACKEND_XNNPACK, code), code}, b,
+                             nullptr, &kernel, &message) == RVGG_STATUS_OK);
+        INFO(s.h << "x" << s.w << "x" << s.in_c << "->" << s.out_c << " " << TileText(d.stride, code)
+                 << ": owns " << kernel->owned_bytes() << ", estimate "
+                 << winograd::WeightBytes(d, code));
+        CHECK(kernel->owned_bytes() <= winograd::WeightBytes(d, code));
+        DestroyKernel(kernel);
+      }
+    }
   }
 }
 

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "examples/common/cli.h"
-#include "examples/common/files.h"
+#include "tools/common/cli.h"
+#include "tools/common/files.h"
 #include "rvgg/rvgg.h"
 #include "tests/runtime/test_models.h"
 

@@ -26,6 +26,7 @@
 #include "runtime/src/memory.h"
 #include "runtime/src/model.h"
 #include "runtime/src/ops/kernel.h"
+#include "runtime/src/ops/registry.h"
 #include "runtime/src/ops/winograd/gemm.h"
 #include "runtime/src/ops/winograd/transforms.h"
 #include "runtime/src/ops/winograd/winograd.h"
@@ -57,7 +58,8 @@ double TimeLayer(const rvgg::LayerDesc& d, uint32_t code, int reps) {
   using namespace rvgg;
   const size_t in_bytes = d.input_elements() * sizeof(float) + kTensorTailBytes;
   const size_t out_bytes = d.output_elements() * sizeof(float) + kTensorTailBytes;
-  const size_t scratch_bytes = KernelScratchBytes(d, RVGG_BACKEND_XNNPACK, code) + kTensorTailBytes;
+  const KernelChoice choice{FindImpl(d, RVGG_BACKEND_XNNPACK, code), code};
+  const size_t scratch_bytes = ScratchBytes(d, choice) + kTensorTailBytes;
   auto* in = static_cast<float*>(AllocateAligned(in_bytes, kAlignment));
   auto* out = static_cast<float*>(AllocateAligned(out_bytes, kAlignment));
   void* scratch = AllocateAligned(scratch_bytes, kAlignment);
@@ -71,7 +73,7 @@ double TimeLayer(const rvgg::LayerDesc& d, uint32_t code, int reps) {
     b.scratch = scratch;
     b.scratch_bytes = scratch_bytes;
     rvgg_message message;
-    if (CreateKernel(d, RVGG_BACKEND_XNNPACK, b, nullptr, &kernel, &message, code) ==
+    if (CreateKernel(d, choice, b, nullptr, &kernel, &message) ==
         RVGG_STATUS_OK) {
       std::vector<double> ms;
       for (int r = 0; r < reps; ++r) {

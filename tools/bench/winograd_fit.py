@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Fits the x86 Winograd cost model (runtime/src/ops/winograd/select.cc,
+"""Fits the x86 Winograd cost model (runtime/src/ops/winograd/cost.cc,
 GetCostModel() for rvgg's own GEMM) to per-tile layer times, and checks the
 shipped model's picks against the fastest measured tile per layer.
 

@@ -112,7 +112,7 @@ typedef enum rvgg_backend {
  * load (the file keeps the plain 3x3 kernel) into (m+2)^2 matrices packed for
  * the GEMM that runs them (rvgg's own on x86 with AVX2 but no AVX-512,
  * XNNPACK's elsewhere), about 1.8x (F2), 4x (F4) or 7.1x (F6) the layer's
- * weight bytes (RepVGG-A0 on that x86: +17, +54 or +108 MiB in all), and it
+ * weight bytes (docs/benchmarks.md has the totals per model), and it
  * needs arena scratch for the transformed input and output
  * (rvgg_model_arena_size() includes it).
  * Each layer's choice and bytes show in rvgg_layer_info.kernel
@@ -246,10 +246,28 @@ typedef struct rvgg_model rvgg_model;
 rvgg_status rvgg_model_verify(const void* data, size_t size,
                               rvgg_model_info* info, rvgg_message* message);
 
-/* Describes layer `index` of a model buffer without loading it. */
+/* Describes layer `index` of a model buffer without loading it (the whole
+ * buffer is verified first, as rvgg_model_verify() does; kernel and
+ * kernel_bytes are empty). */
+rvgg_status rvgg_model_describe_layer(const void* data, size_t size,
+                                      uint32_t index, rvgg_layer_info* info,
+                                      rvgg_message* message);
+
+/* The former name of rvgg_model_describe_layer(), kept for existing callers. */
 rvgg_status rvgg_model_verify_layer(const void* data, size_t size,
                                     uint32_t index, rvgg_layer_info* info,
                                     rvgg_message* message);
+
+/* A layer type's short identifier, as machine-readable output (rvgg-bench
+ * --json) spells it: "conv", "avgpool", "fc", "se"; "?" for an unknown
+ * value. Never NULL. */
+const char* rvgg_layer_type_name(rvgg_layer_type type);
+
+/* How tables and messages name a layer: "conv 3x3", "conv 3x3/2",
+ * "conv 1x1", "global avg pool", "fully connected", "squeeze-excite"
+ * (kernel and stride matter for convolutions only). Never NULL. */
+const char* rvgg_layer_label(rvgg_layer_type type, uint32_t kernel,
+                             uint32_t stride);
 
 /* Activation arena bytes rvgg_model_load() needs for `data` with `options`
  * (NULL = defaults). Depends on the backend and Winograd choices. */

@@ -3,7 +3,7 @@
 // pure computation: no LayerDesc, no arena, no allocation; the runtime owns
 // the memory, verification and the choice of family.
 //
-// Layout and arithmetic (the same as the reference, ref::Conv2DQs8):
+// Layout and arithmetic (the same as the reference, ref::Conv2DInt8):
 //   - activations: NHWC int8, batch 1, affine per tensor:
 //       real = input_scale * (q - input_zero_point);
 //   - weights: OHWI int8, symmetric, one scale per output channel; groups 1;
@@ -51,8 +51,7 @@ struct QConvFamily {
   // Packs OHWI weights and the int32 bias for `run`. Returns false when the
   // family cannot run these weights after all (e.g. an accumulator bound
   // that only the actual values decide); the runtime then picks another.
-  bool (*pack)(const QConvParams& params, const int8_t* weights, const int32_t* bias,
-               void* packed);
+  bool (*pack)(const QConvParams& params, const int8_t* weights, const int32_t* bias, void* packed);
   // Scratch for one run with up to `threads` workers (1 without a pool).
   size_t (*scratch_bytes)(const QConvParams& params, uint32_t threads);
   // Runs the convolution; `pool` may be null (the calling thread). Must not

@@ -1,80 +1,155 @@
-#include "runtime/src/ops/reference.h"
+// Conv2D: its registry row, its verify/describe step, and its reference
+// kernels (float32 and int8) over the reference math. The XNNPACK kernels
+// are in xnnpack/conv2d.cc, the Winograd one in winograd/.
+#include "runtime/reference/reference.h"
+#include "runtime/src/ops/int8_io.h"
+#include "runtime/src/ops/registry.h"
+#include "runtime/src/status.h"
+#include "runtime/src/verify.h"
+#if RVGG_WITH_XNNPACK
+#include "runtime/src/ops/winograd/winograd.h"
+#include "runtime/src/ops/xnnpack/xnnpack.h"
+#endif
 
-namespace rvgg::ref {
-
-float Dot(const float* a, const float* b, uint32_t n) {
-  float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  uint32_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (uint32_t j = 0; j < 8; ++j) partial[j] += a[i + j] * b[i + j];
-  }
-  for (; i < n; ++i) partial[0] += a[i] * b[i];
-  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
-         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-}
-
-Conv2DShape ShapeOf(const LayerDesc& d) {
-  return Conv2DShape{d.in_h,     d.in_w,     d.in_c,   d.out_h,   d.out_w, d.out_c,
-                     d.kernel_h, d.kernel_w, d.stride, d.padding, d.groups, d.relu};
-}
-
-void Conv2D(const Conv2DShape& s, const float* input, const float* weights, const float* bias,
-            float* output) {
-  const uint32_t group_in = s.in_c / s.groups;
-  const uint32_t group_out = s.out_c / s.groups;
-  for (uint32_t oy = 0; oy < s.out_h; ++oy) {
-    for (uint32_t ox = 0; ox < s.out_w; ++ox) {
-      float* out = output + (static_cast<size_t>(oy) * s.out_w + ox) * s.out_c;
-      for (uint32_t o = 0; o < s.out_c; ++o) {
-        const uint32_t g = o / group_out;
-        float acc = bias != nullptr ? bias[o] : 0.0f;
-        for (uint32_t ky = 0; ky < s.kernel_h; ++ky) {
-          const int64_t iy = int64_t{oy} * s.stride - s.padding + ky;
-          if (iy < 0 || iy >= s.in_h) continue;
-          for (uint32_t kx = 0; kx < s.kernel_w; ++kx) {
-            const int64_t ix = int64_t{ox} * s.stride - s.padding + kx;
-            if (ix < 0 || ix >= s.in_w) continue;
-            const float* x = input + (static_cast<size_t>(iy) * s.in_w + ix) * s.in_c + g * group_in;
-            const float* w =
-                weights + ((static_cast<size_t>(o) * s.kernel_h + ky) * s.kernel_w + kx) * group_in;
-            acc += Dot(x, w, group_in);
-          }
-        }
-        out[o] = (s.relu && acc < 0.0f) ? 0.0f : acc;
-      }
-    }
-  }
-}
-
+namespace rvgg {
 namespace {
 
-class Conv2DReferenceKernel final : public Kernel {
+ref::Conv2DShape ShapeOf(const LayerDesc& d) {
+  return ref::Conv2DShape{d.in_h,     d.in_w,     d.in_c,   d.out_h,   d.out_w,  d.out_c,
+                          d.kernel_h, d.kernel_w, d.stride, d.padding, d.groups, d.relu};
+}
+
+rvgg_status Describe(const schema::Layer& layer, LayerDesc* d, uint64_t* bytes,
+                     rvgg_message* message) {
+  const schema::Conv2D* op = layer.op_as_Conv2D();
+  if (op == nullptr) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s: missing Conv2D options",
+                LayerLabel(*d).text);
+  }
+  d->kernel_h = op->kernel_h();
+  d->kernel_w = op->kernel_w();
+  d->stride = op->stride();
+  d->padding = op->padding();
+  d->groups = op->groups();
+  d->relu = op->activation() == schema::Activation::Relu;
+  const LayerLabel label(*d);
+  const bool k3 = d->kernel_h == 3 && d->kernel_w == 3;
+  const bool k1 = d->kernel_h == 1 && d->kernel_w == 1;
+  if (!k3 && !k1) {
+    return Fail(message, RVGG_STATUS_UNSUPPORTED, "%s: kernel %ux%u is not supported (3x3 or 1x1)",
+                label.text, d->kernel_h, d->kernel_w);
+  }
+  if (d->stride != 1 && d->stride != 2) {
+    return Fail(message, RVGG_STATUS_UNSUPPORTED, "%s: stride %u is not supported (1 or 2)",
+                label.text, d->stride);
+  }
+  if (d->padding >= d->kernel_h) {
+    return Fail(message, RVGG_STATUS_UNSUPPORTED,
+                "%s: padding %u is not supported for a %ux%u kernel", label.text, d->padding,
+                d->kernel_h, d->kernel_w);
+  }
+  RVGG_RETURN_IF_ERROR(CheckActivation(op->activation(), *d, &d->relu, message));
+  if (op->in_channels() != d->in_c) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                "%s: in_channels is %u but the previous layer gives %u", label.text,
+                op->in_channels(), d->in_c);
+  }
+  d->out_c = op->out_channels();
+  if (d->out_c == 0 || d->out_c > kMaxChannels) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s: out_channels %u is outside 1..%u",
+                label.text, d->out_c, kMaxChannels);
+  }
+  if (d->groups == 0 || d->in_c % d->groups != 0 || d->out_c % d->groups != 0) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                "%s: groups %u must divide in_channels %u and out_channels %u", label.text,
+                d->groups, d->in_c, d->out_c);
+  }
+  const uint64_t padded_h = uint64_t{d->in_h} + 2u * d->padding;
+  const uint64_t padded_w = uint64_t{d->in_w} + 2u * d->padding;
+  if (padded_h < d->kernel_h || padded_w < d->kernel_w) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s: input %ux%u is smaller than the kernel",
+                label.text, d->in_h, d->in_w);
+  }
+  d->out_h = static_cast<uint32_t>((padded_h - d->kernel_h) / d->stride + 1);
+  d->out_w = static_cast<uint32_t>((padded_w - d->kernel_w) / d->stride + 1);
+
+  const uint32_t group_in = d->in_c / d->groups;
+  const uint32_t wdims[4] = {d->out_c, d->kernel_h, d->kernel_w, group_in};
+  RVGG_RETURN_IF_ERROR(CheckWeightsAndBias(op->weights(), op->bias(), wdims, 4, d, bytes, message));
+  d->macs = uint64_t{d->out_h} * d->out_w * d->out_c * group_in * d->kernel_h * d->kernel_w;
+  return RVGG_STATUS_OK;
+}
+
+rvgg_status CheckInt8(const LayerDesc& d, rvgg_message* message) {
+  return CheckAccumulatingInt8(d, uint64_t{d.in_c / d.groups} * d.kernel_h * d.kernel_w, message);
+}
+
+class ReferenceKernel final : public Kernel {
  public:
-  Conv2DReferenceKernel(const LayerDesc& d, const Bindings& b)
+  ReferenceKernel(const LayerDesc& d, const Bindings& b)
       : shape_(ShapeOf(d)),
         weights_(d.weights),
         bias_(d.bias),
         input_(static_cast<const float*>(b.input)),
         output_(static_cast<float*>(b.output)) {}
   rvgg_status Run() override {
-    Conv2D(shape_, input_, weights_, bias_, output_);
+    ref::Conv2D(shape_, input_, weights_, bias_, output_);
     return RVGG_STATUS_OK;
   }
   const char* name() const override { return "reference"; }
 
  private:
-  Conv2DShape shape_;
+  ref::Conv2DShape shape_;
   const float* weights_;
   const float* bias_;
   const float* input_;
   float* output_;
 };
 
-}  // namespace
-
-rvgg_status CreateConv2DReferenceKernel(const LayerDesc& desc, const Bindings& bindings,
-                                        Kernel** kernel, rvgg_message* message) {
-  return MakeKernel<Conv2DReferenceKernel>(desc, kernel, message, desc, bindings);
+rvgg_status CreateReference(const LayerDesc& desc, uint32_t, const Bindings& bindings,
+                            pthreadpool_t, Kernel** kernel, rvgg_message* message) {
+  return MakeKernel<ReferenceKernel>(desc, kernel, message, desc, bindings);
 }
 
-}  // namespace rvgg::ref
+rvgg_status CreateReferenceInt8(const LayerDesc& desc, uint32_t, const Bindings& bindings,
+                                pthreadpool_t, Kernel** kernel, rvgg_message* message) {
+  struct Op {
+    ref::Conv2DShape shape;
+    QuantParams input_q, output_q;
+    const int8_t* weights;
+    const float* weight_scales;
+    const int32_t* bias;
+    void operator()(const int8_t* input, int8_t* output) const {
+      ref::Conv2DInt8(shape, input_q, output_q, input, weights, weight_scales, bias, output);
+    }
+  };
+  const Op op{ShapeOf(desc),  desc.input_q,       desc.output_q,
+              desc.weights_q, desc.weight_scales, desc.bias_q};
+  return MakeInt8ReferenceKernel(desc, bindings, op, kernel, message);
+}
+
+#if RVGG_WITH_XNNPACK
+bool WinogradApplies(const LayerDesc&, uint32_t tile) { return tile != winograd::kDirect; }
+size_t WinogradScratch(const LayerDesc& desc, uint32_t tile) {
+  return winograd::ScratchBytes(desc, tile);
+}
+#endif
+
+const KernelImpl kImpls[] = {
+#if RVGG_WITH_XNNPACK
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, WinogradApplies, WinogradScratch,
+     winograd::CreateConv2DKernel},
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, nullptr, nullptr, xnn::CreateConv2DKernel},
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8, nullptr, nullptr, xnn::CreateConv2DInt8Kernel},
+#endif
+    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, nullptr, CreateReference},
+    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_INT8, nullptr, nullptr, CreateReferenceInt8},
+};
+
+}  // namespace
+
+const OpRegistration kConv2DOp = {
+    schema::Op::Conv2D, RVGG_LAYER_CONV2D, "conv",    "conv",
+    /*in_place=*/false, Describe,          CheckInt8, kImpls, sizeof(kImpls) / sizeof(kImpls[0])};
+
+}  // namespace rvgg

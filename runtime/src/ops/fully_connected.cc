@@ -1,21 +1,55 @@
-#include "runtime/src/ops/reference.h"
+// Fully connected layer: its registry row, its verify/describe step, and its
+// reference kernels (float32 and int8) over the reference math.
+#include "runtime/reference/reference.h"
+#include "runtime/src/ops/int8_io.h"
+#include "runtime/src/ops/registry.h"
+#include "runtime/src/status.h"
+#include "runtime/src/verify.h"
+#if RVGG_WITH_XNNPACK
+#include "runtime/src/ops/xnnpack/xnnpack.h"
+#endif
 
-namespace rvgg::ref {
-
-void FullyConnected(uint32_t in_features, uint32_t out_features, const float* input,
-                    const float* weights, const float* bias, bool relu, float* output) {
-  for (uint32_t o = 0; o < out_features; ++o) {
-    float acc = (bias != nullptr ? bias[o] : 0.0f) +
-                Dot(weights + static_cast<size_t>(o) * in_features, input, in_features);
-    output[o] = (relu && acc < 0.0f) ? 0.0f : acc;
-  }
-}
-
+namespace rvgg {
 namespace {
 
-class FullyConnectedReferenceKernel final : public Kernel {
+rvgg_status Describe(const schema::Layer& layer, LayerDesc* d, uint64_t* bytes,
+                     rvgg_message* message) {
+  const schema::FullyConnected* op = layer.op_as_FullyConnected();
+  const LayerLabel label(*d);
+  if (op == nullptr) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s: missing FullyConnected options",
+                label.text);
+  }
+  if (d->in_h != 1 || d->in_w != 1) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                "%s: input is %ux%ux%u; a fully connected layer needs a pooled 1x1 input",
+                label.text, d->in_h, d->in_w, d->in_c);
+  }
+  if (op->in_features() != d->in_c) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                "%s: in_features is %u but the previous layer gives %u", label.text,
+                op->in_features(), d->in_c);
+  }
+  RVGG_RETURN_IF_ERROR(CheckActivation(op->activation(), *d, &d->relu, message));
+  d->out_h = d->out_w = 1;
+  d->out_c = op->out_features();
+  if (d->out_c == 0 || d->out_c > kMaxChannels) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s: out_features %u is outside 1..%u",
+                label.text, d->out_c, kMaxChannels);
+  }
+  const uint32_t wdims[2] = {d->out_c, d->in_c};
+  RVGG_RETURN_IF_ERROR(CheckWeightsAndBias(op->weights(), op->bias(), wdims, 2, d, bytes, message));
+  d->macs = uint64_t{d->in_c} * d->out_c;
+  return RVGG_STATUS_OK;
+}
+
+rvgg_status CheckInt8(const LayerDesc& d, rvgg_message* message) {
+  return CheckAccumulatingInt8(d, d.in_c, message);
+}
+
+class ReferenceKernel final : public Kernel {
  public:
-  FullyConnectedReferenceKernel(const LayerDesc& d, const Bindings& b)
+  ReferenceKernel(const LayerDesc& d, const Bindings& b)
       : in_(d.in_c),
         out_(d.out_c),
         relu_(d.relu),
@@ -24,7 +58,7 @@ class FullyConnectedReferenceKernel final : public Kernel {
         input_(static_cast<const float*>(b.input)),
         output_(static_cast<float*>(b.output)) {}
   rvgg_status Run() override {
-    FullyConnected(in_, out_, input_, weights_, bias_, relu_, output_);
+    ref::FullyConnected(in_, out_, input_, weights_, bias_, relu_, output_);
     return RVGG_STATUS_OK;
   }
   const char* name() const override { return "reference"; }
@@ -38,11 +72,49 @@ class FullyConnectedReferenceKernel final : public Kernel {
   float* output_;
 };
 
-}  // namespace
-
-rvgg_status CreateFullyConnectedReferenceKernel(const LayerDesc& desc, const Bindings& bindings,
-                                                Kernel** kernel, rvgg_message* message) {
-  return MakeKernel<FullyConnectedReferenceKernel>(desc, kernel, message, desc, bindings);
+rvgg_status CreateReference(const LayerDesc& desc, uint32_t, const Bindings& bindings,
+                            pthreadpool_t, Kernel** kernel, rvgg_message* message) {
+  return MakeKernel<ReferenceKernel>(desc, kernel, message, desc, bindings);
 }
 
-}  // namespace rvgg::ref
+rvgg_status CreateReferenceInt8(const LayerDesc& desc, uint32_t, const Bindings& bindings,
+                                pthreadpool_t, Kernel** kernel, rvgg_message* message) {
+  struct Op {
+    uint32_t in, out;
+    QuantParams input_q, output_q;
+    const int8_t* weights;
+    const float* weight_scales;
+    const int32_t* bias;
+    bool relu;
+    void operator()(const int8_t* input, int8_t* output) const {
+      ref::FullyConnectedInt8(in, out, input_q, output_q, input, weights, weight_scales, bias, relu,
+                              output);
+    }
+  };
+  const Op op{desc.in_c,      desc.out_c,         desc.input_q, desc.output_q,
+              desc.weights_q, desc.weight_scales, desc.bias_q,  desc.relu};
+  return MakeInt8ReferenceKernel(desc, bindings, op, kernel, message);
+}
+
+const KernelImpl kImpls[] = {
+#if RVGG_WITH_XNNPACK
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, nullptr, nullptr, xnn::CreateFullyConnectedKernel},
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8, nullptr, nullptr, xnn::CreateFullyConnectedInt8Kernel},
+#endif
+    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, nullptr, CreateReference},
+    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_INT8, nullptr, nullptr, CreateReferenceInt8},
+};
+
+}  // namespace
+
+const OpRegistration kFullyConnectedOp = {schema::Op::FullyConnected,
+                                          RVGG_LAYER_FULLY_CONNECTED,
+                                          "fc",
+                                          "fully connected",
+                                          /*in_place=*/false,
+                                          Describe,
+                                          CheckInt8,
+                                          kImpls,
+                                          sizeof(kImpls) / sizeof(kImpls[0])};
+
+}  // namespace rvgg

@@ -7,10 +7,10 @@
 #include <cstddef>
 #include <utility>
 
-#include "rvgg/rvgg.h"
 #include "runtime/src/memory.h"
 #include "runtime/src/model.h"
 #include "runtime/src/status.h"
+#include "rvgg/rvgg.h"
 
 typedef struct pthreadpool* pthreadpool_t;
 
@@ -33,23 +33,13 @@ class Kernel {
   virtual size_t owned_bytes() const { return 0; }
 };
 
-// Plan-time kernel choice beyond the backend: the Winograd tile of each
-// layer (winograd::TileCode; 0 = the backend's direct kernel), from the
-// options' winograd setting and budget (runtime/src/ops/winograd/winograd.h).
-// `tiles` has `count` entries.
-void ChooseWinogradTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& options,
-                         uint8_t* tiles);
-
-// Scratch bytes layer `desc` needs with `backend` and Winograd tile
-// `winograd_tile` (0 for most layers).
-size_t KernelScratchBytes(const LayerDesc& desc, rvgg_backend backend,
-                          uint32_t winograd_tile = 0);
-
-// Creates the kernel for `desc`. On failure returns a status with a message
-// and leaves *kernel null.
-rvgg_status CreateKernel(const LayerDesc& desc, rvgg_backend backend, const Bindings& bindings,
-                         pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message,
-                         uint32_t winograd_tile = 0);
+// Makes the kernel of layer `desc`: `variant` is the plan's per-layer choice
+// within the implementation (the Winograd tile; 0 for most), `threadpool`
+// may be null. On failure returns a status with a message and leaves
+// *kernel null. Every implementation in the op registry has one.
+using KernelFactory = rvgg_status (*)(const LayerDesc& desc, uint32_t variant,
+                                      const Bindings& bindings, pthreadpool_t threadpool,
+                                      Kernel** kernel, rvgg_message* message);
 
 void DestroyKernel(Kernel* kernel);
 
@@ -57,22 +47,11 @@ void DestroyKernel(Kernel* kernel);
 // layer `desc`.
 template <typename K, typename... Args>
 rvgg_status MakeKernel(const LayerDesc& desc, Kernel** kernel, rvgg_message* message,
-                       Args&&... args);
-
-// Per-backend factories (CreateKernel dispatches to these).
-rvgg_status CreateReferenceKernel(const LayerDesc& desc, const Bindings& bindings,
-                                  Kernel** kernel, rvgg_message* message);
-rvgg_status CreateXnnpackKernel(const LayerDesc& desc, const Bindings& bindings,
-                                pthreadpool_t threadpool, Kernel** kernel,
-                                rvgg_message* message);
-
-template <typename K, typename... Args>
-rvgg_status MakeKernel(const LayerDesc& desc, Kernel** kernel, rvgg_message* message,
                        Args&&... args) {
   *kernel = New<K>(std::forward<Args>(args)...);
   if (*kernel == nullptr) {
     return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s): out of memory", desc.index,
-                desc.kind_name());
+                desc.label());
   }
   return RVGG_STATUS_OK;
 }

@@ -1,40 +1,62 @@
-#include <cmath>
+// Squeeze-excite (float32 only): its registry row, its verify/describe step,
+// and its reference kernel over the reference math.
+#include "runtime/reference/reference.h"
+#include "runtime/src/ops/registry.h"
+#include "runtime/src/status.h"
+#include "runtime/src/verify.h"
+#if RVGG_WITH_XNNPACK
+#include "runtime/src/ops/xnnpack/xnnpack.h"
+#endif
 
-#include "runtime/src/ops/reference.h"
-
-namespace rvgg::ref {
-
-void SqueezeExcite(uint32_t height, uint32_t width, uint32_t channels, uint32_t reduced,
-                   const float* down_weights, const float* down_bias, const float* up_weights,
-                   const float* up_bias, bool relu, float* data, float* scratch) {
-  float* pooled = scratch;              // channels
-  float* hidden = scratch + channels;   // reduced
-  GlobalAveragePool(height, width, channels, data, pooled);
-  FullyConnected(channels, reduced, pooled, down_weights, down_bias, /*relu=*/true, hidden);
-  // The channel scales overwrite `pooled`, which is no longer needed.
-  float* scale = pooled;
-  FullyConnected(reduced, channels, hidden, up_weights, up_bias, /*relu=*/false, scale);
-  for (uint32_t c = 0; c < channels; ++c) scale[c] = 1.0f / (1.0f + std::exp(-scale[c]));
-  const size_t pixels = static_cast<size_t>(height) * width;
-  for (size_t p = 0; p < pixels; ++p) {
-    float* x = data + p * channels;
-    for (uint32_t c = 0; c < channels; ++c) {
-      const float y = x[c] * scale[c];
-      x[c] = (relu && y < 0.0f) ? 0.0f : y;
-    }
-  }
-}
-
+namespace rvgg {
 namespace {
 
-class SqueezeExciteReferenceKernel final : public Kernel {
+rvgg_status Describe(const schema::Layer& layer, LayerDesc* d, uint64_t* bytes,
+                     rvgg_message* message) {
+  const schema::SqueezeExcite* op = layer.op_as_SqueezeExcite();
+  const LayerLabel label(*d);
+  if (op == nullptr) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s: missing SqueezeExcite options",
+                label.text);
+  }
+  if (op->channels() != d->in_c) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL,
+                "%s: channels is %u but the previous layer gives %u", label.text, op->channels(),
+                d->in_c);
+  }
+  d->reduced = op->reduced();
+  if (d->reduced == 0 || d->reduced > kMaxChannels) {
+    return Fail(message, RVGG_STATUS_INVALID_MODEL, "%s: reduced width %u is outside 1..%u",
+                label.text, d->reduced, kMaxChannels);
+  }
+  RVGG_RETURN_IF_ERROR(CheckActivation(op->activation(), *d, &d->relu, message));
+  d->out_h = d->in_h;
+  d->out_w = d->in_w;
+  d->out_c = d->in_c;
+  const uint32_t down_dims[2] = {d->reduced, d->in_c};
+  const uint32_t down_bias_dims[1] = {d->reduced};
+  const uint32_t up_dims[2] = {d->in_c, d->reduced};
+  const uint32_t up_bias_dims[1] = {d->in_c};
+  RVGG_RETURN_IF_ERROR(CheckF32(op->down_weights(), *d, "down weights", down_dims, 2,
+                                &d->se_down_weights, &d->parameters, bytes, message));
+  RVGG_RETURN_IF_ERROR(CheckF32(op->down_bias(), *d, "down bias", down_bias_dims, 1,
+                                &d->se_down_bias, &d->parameters, bytes, message));
+  RVGG_RETURN_IF_ERROR(CheckF32(op->up_weights(), *d, "up weights", up_dims, 2, &d->se_up_weights,
+                                &d->parameters, bytes, message));
+  RVGG_RETURN_IF_ERROR(CheckF32(op->up_bias(), *d, "up bias", up_bias_dims, 1, &d->se_up_bias,
+                                &d->parameters, bytes, message));
+  d->macs = 2 * uint64_t{d->in_c} * d->reduced;
+  return RVGG_STATUS_OK;
+}
+
+class ReferenceKernel final : public Kernel {
  public:
-  SqueezeExciteReferenceKernel(const LayerDesc& d, const Bindings& b)
+  ReferenceKernel(const LayerDesc& d, const Bindings& b)
       : desc_(d), data_(static_cast<float*>(b.output)), scratch_(static_cast<float*>(b.scratch)) {}
   rvgg_status Run() override {
-    SqueezeExcite(desc_.in_h, desc_.in_w, desc_.in_c, desc_.reduced, desc_.se_down_weights,
-                  desc_.se_down_bias, desc_.se_up_weights, desc_.se_up_bias, desc_.relu, data_,
-                  scratch_);
+    ref::SqueezeExcite(desc_.in_h, desc_.in_w, desc_.in_c, desc_.reduced, desc_.se_down_weights,
+                       desc_.se_down_bias, desc_.se_up_weights, desc_.se_up_bias, desc_.relu, data_,
+                       scratch_);
     return RVGG_STATUS_OK;
   }
   const char* name() const override { return "reference"; }
@@ -45,11 +67,39 @@ class SqueezeExciteReferenceKernel final : public Kernel {
   float* scratch_;
 };
 
-}  // namespace
-
-rvgg_status CreateSqueezeExciteReferenceKernel(const LayerDesc& desc, const Bindings& bindings,
-                                               Kernel** kernel, rvgg_message* message) {
-  return MakeKernel<SqueezeExciteReferenceKernel>(desc, kernel, message, desc, bindings);
+size_t ReferenceScratch(const LayerDesc& desc, uint32_t) {
+  return (size_t{desc.in_c} + desc.reduced) * sizeof(float);
 }
 
-}  // namespace rvgg::ref
+rvgg_status CreateReference(const LayerDesc& desc, uint32_t, const Bindings& bindings,
+                            pthreadpool_t, Kernel** kernel, rvgg_message* message) {
+  return MakeKernel<ReferenceKernel>(desc, kernel, message, desc, bindings);
+}
+
+#if RVGG_WITH_XNNPACK
+size_t XnnpackScratch(const LayerDesc& desc, uint32_t) {
+  return xnn::SqueezeExciteScratchBytes(desc);
+}
+#endif
+
+const KernelImpl kImpls[] = {
+#if RVGG_WITH_XNNPACK
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, nullptr, XnnpackScratch,
+     xnn::CreateSqueezeExciteKernel},
+#endif
+    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, ReferenceScratch, CreateReference},
+};
+
+}  // namespace
+
+const OpRegistration kSqueezeExciteOp = {schema::Op::SqueezeExcite,
+                                         RVGG_LAYER_SQUEEZE_EXCITE,
+                                         "se",
+                                         "squeeze-excite",
+                                         /*in_place=*/true,
+                                         Describe,
+                                         /*check_int8=*/nullptr,
+                                         kImpls,
+                                         sizeof(kImpls) / sizeof(kImpls[0])};
+
+}  // namespace rvgg

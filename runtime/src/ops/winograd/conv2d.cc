@@ -283,12 +283,12 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
   if (!ValidTile(d, code) || !FitsScratch(d, code) || transforms.isa == nullptr) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
                 "layer %u (%s '%.80s'): Winograd tile %dx%d cannot run this layer", d.index,
-                d.kind_name(), d.name, TileRows(code), TileCols(code));
+                d.label(), d.name, TileRows(code), TileCols(code));
   }
   if (b.scratch == nullptr || b.scratch_bytes < ScratchBytes(d, code)) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
                 "layer %u (%s '%.80s'): Winograd needs %zu scratch bytes, the plan gives %zu",
-                d.index, d.kind_name(), d.name, ScratchBytes(d, code), b.scratch_bytes);
+                d.index, d.label(), d.name, ScratchBytes(d, code), b.scratch_bytes);
   }
   const int s = static_cast<int>(d.stride);
   const int my = TileRows(code), mx = TileCols(code);
@@ -331,7 +331,7 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
     FreeAligned(u);
     DestroyKernel(k);
     return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.80s'): out of memory", d.index,
-                d.kind_name(), d.name);
+                d.label(), d.name);
   }
   if (k->operators_ != nullptr) {
     std::memset(k->operators_, 0, num_operators * sizeof(xnn_operator_t));

@@ -1,15 +1,15 @@
-// rvgg's own GEMM for the Winograd positions, where XNNPACK's kernels are
-// measured to be slow.
+// The GEMMs that run the Winograd positions: which one runs on this CPU,
+// the shape of its register block (the cost model and the weight budget
+// depend on it), and rvgg's own GEMM with its weight packing.
 //
-// Debian's XNNPACK picks a 5x16 "fma3 broadcast" f32 kernel on AVX2 CPUs
-// that GCC compiled with one of its ten accumulators spilled to the stack
-// (tools/bench/notes.md): it runs at about a third of the FMA peak. The
-// kernel here is the same broadcast scheme with six rows (twelve ymm
-// accumulators, two weight vectors and one broadcast: fifteen registers, no
-// spill) and runs RepVGG's Winograd GEMMs 1.8-2.8x faster (tools/bench/notes.md,
-// `rvgg-winograd-tiles --gemm`). It runs on AVX2 CPUs without AVX-512; those
-// with it keep XNNPACK's 512-bit kernels (not measured here), and on ARM
-// XNNPACK's hand-written NEON kernels stay.
+// rvgg's own GEMM runs where XNNPACK's kernel is slow: Debian's XNNPACK
+// picks a 5x16 "fma3 broadcast" f32 kernel on AVX2 CPUs that GCC compiled
+// with one of its accumulators spilled to the stack. The kernel here is the
+// same broadcast scheme with six rows (twelve ymm accumulators, two weight
+// vectors and one broadcast: fifteen registers, no spill); its speed against
+// XNNPACK's is measured in tools/bench/notes.md (`rvgg-winograd-tiles
+// --gemm`). It runs on AVX2 CPUs without AVX-512; those with it keep
+// XNNPACK's 512-bit kernels, and ARM keeps XNNPACK's hand-written NEON ones.
 //
 // Layout: C[M x N] (row stride ldc) = A[M x K] (row stride lda) x B, with B
 // packed at load into panels of kGemmPanel columns, each K rows of
@@ -46,6 +46,20 @@ using GemmFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda
 // The AVX2 + FMA3 kernel (nullptr where the build has none); only call it
 // when cpuinfo reports both.
 GemmFn Avx2Gemm();
+
+// Rows (mr) and columns (nr) of the register block of the GEMM that runs the
+// positions: GEMM rows (tiles here, pixels in the direct convolution) are
+// rounded up to mr, so 16 tiles on a 6-row kernel cost 18.
+struct GemmShape {
+  uint32_t mr, nr;
+};
+
+// XNNPACK's f32 GEMM kernel on this CPU (its init.c). A heuristic only: it
+// steers the choice, never correctness.
+GemmShape XnnpackGemmShape();
+
+// Whether rvgg's own GEMM runs the positions on this CPU (fixed per process).
+bool OwnGemm();
 
 }  // namespace rvgg::winograd
 

@@ -1,7 +1,6 @@
 // Kernel transform U = G_y g G_x^T, from the same points as the data
 // transforms (points.h). A stride-2 dimension's G has the even phase's rows
 // first (the middle tap alone) and then F(m, 2)'s rows over the outer taps.
-#include "runtime/src/ops/winograd/gemm.h"
 #include "runtime/src/ops/winograd/points.h"
 #include "runtime/src/ops/winograd/transforms.h"
 #include "runtime/src/ops/winograd/winograd.h"
@@ -42,17 +41,6 @@ void TransformWeights(const LayerDesc& d, uint32_t code, int a, int b, uint32_t 
       double acc = 0.0;
       for (size_t k = 0; k < 9; ++k) acc += coef[k] * wo[k * group_in + i];
       uo[i] = static_cast<float>(acc);
-    }
-  }
-}
-
-void PackGemmWeights(const float* w, size_t k, size_t n, float* packed) {
-  for (size_t col = 0; col < n; col += kGemmPanel) {
-    float* panel = packed + col * k;
-    for (size_t i = 0; i < k; ++i) {
-      for (size_t j = 0; j < kGemmPanel; ++j) {
-        panel[i * kGemmPanel + j] = col + j < n ? w[(col + j) * k + i] : 0.0f;
-      }
     }
   }
 }

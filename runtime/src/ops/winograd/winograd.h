@@ -6,8 +6,7 @@
 //         --(output transform + bias + ReLU, ours)--> output
 //
 // The GEMMs are XNNPACK fully-connected operators (its NEON kernels on ARM),
-// or on AVX2 CPUs without AVX-512 rvgg's own kernel (gemm.h), which runs
-// them 1.8-2.8x faster than Debian's build of XNNPACK there.
+// or on AVX2 CPUs without AVX-512 rvgg's own kernel (gemm.h says why).
 //
 // Tiles are rectangular: my output rows by mx output columns, each dimension
 // with its own one-dimensional transform (transforms.h), so a layer can pick
@@ -23,6 +22,12 @@
 //             window of 2m + 1 input pixels, and the 2-D product of the two
 //             covers all four phases; the output transform sums them.
 //
+// The code is split along those jobs: geometry.cc (which layers and tiles,
+// counts, memory), cost.cc (the cost model), choose.cc (the tile of every
+// layer within the budget), weights.cc (the kernel transform), gemm.h / gemm.cc
+// (which GEMM runs the positions, and rvgg's own with its packing),
+// transforms.h (the data transforms) and conv2d.cc (the kernel).
+//
 // Transformed weights are computed at load from the fused 3x3 kernel in the
 // model, not stored in the file: the file stays one format for every device,
 // and each device picks tiles per layer against its own memory budget
@@ -31,7 +36,7 @@
 // panels), and the temporary freed; only the packed copy stays.
 //
 // V and M live in the arena scratch (planned at load through
-// KernelScratchBytes), their channel rows padded to kChannelBlock floats;
+// the registry's ScratchBytes), their channel rows padded to kChannelBlock floats;
 // running allocates nothing.
 #ifndef RVGG_RUNTIME_SRC_OPS_WINOGRAD_WINOGRAD_H_
 #define RVGG_RUNTIME_SRC_OPS_WINOGRAD_WINOGRAD_H_
@@ -41,6 +46,8 @@
 
 #include "runtime/src/model.h"
 #include "runtime/src/ops/kernel.h"
+#include "runtime/src/ops/registry.h"
+#include "runtime/src/ops/winograd/transforms.h"
 #include "rvgg/rvgg.h"
 
 namespace rvgg::winograd {
@@ -58,6 +65,9 @@ constexpr uint32_t TileCode(int rows, int cols) {
 }
 constexpr int TileRows(uint32_t code) { return static_cast<int>(code / 16); }
 constexpr int TileCols(uint32_t code) { return static_cast<int>(code % 16); }
+
+// Largest tile side per dimension for a stride.
+constexpr int MaxTile(uint32_t stride) { return stride == 1 ? kMaxTileStride1 : kMaxTileStride2; }
 
 // Whether `code` is a tile this kernel has transforms for, for this layer.
 bool ValidTile(const LayerDesc& desc, uint32_t code);
@@ -80,9 +90,13 @@ size_t ScratchBytes(const LayerDesc& desc, uint32_t code);
 // rvgg_options.winograd_budget_bytes before anything is created.
 uint64_t WeightBytes(const LayerDesc& desc, uint32_t code);
 
-// Picks the tile of every layer (kDirect = XNNPACK's direct convolution)
-// for the backend and options; `tiles` has `count` entries. Only the XNNPACK
-// backend uses Winograd (the reference backend stays the oracle).
+// gemm.h's packed panels of a layer (all positions and groups): what rvgg's
+// own GEMM streams from memory per run.
+uint64_t PanelBytes(const LayerDesc& desc, uint32_t code);
+
+// Picks the tile of every layer (choices[i].variant; kDirect = XNNPACK's
+// direct convolution) for the options; `choices` has `count` entries. Only
+// the XNNPACK backend uses Winograd (the reference backend stays the oracle).
 //   AUTO:      per layer the cheapest by a cost model of the GEMMs (tile count
 //              rounded up to the GEMM kernel's rows), the transforms, the
 //              direct convolution and (rvgg's own GEMM) the weight
@@ -94,8 +108,11 @@ uint64_t WeightBytes(const LayerDesc& desc, uint32_t code);
 //              (stride-2 layers stay direct); over budget, layers fall back
 //              to direct, least useful per byte first.
 //   OFF:       direct everywhere.
-void ChooseTiles(const LayerDesc* layers, uint32_t count, rvgg_backend backend,
-                 rvgg_winograd setting, size_t budget_bytes, uint8_t* tiles);
+// The budget is options.winograd_budget_bytes, capped so that Winograd
+// takes at most half of what options.memory_limit leaves after the direct
+// path's estimated needs (rvgg.h).
+void ChooseTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& options,
+                 KernelChoice* choices);
 
 // The relative cost the model estimates for layer `desc` with tile `code`
 // (kDirect: the direct convolution), in multiply-accumulate equivalents.

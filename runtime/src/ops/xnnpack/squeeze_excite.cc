@@ -13,7 +13,9 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // Vector slots inside the scratch area, each padded for XNNPACK's over-reads.
-size_t SlotBytes(uint32_t count) { return AlignUp(count * sizeof(float) + kTensorTailBytes, kAlignment); }
+size_t SlotBytes(uint32_t count) {
+  return AlignUp(count * sizeof(float) + kTensorTailBytes, kAlignment);
+}
 
 }  // namespace
 
@@ -21,7 +23,7 @@ size_t SqueezeExciteScratchBytes(const LayerDesc& d) {
   return 3 * SlotBytes(d.in_c) + SlotBytes(d.reduced);
 }
 
-rvgg_status CreateSqueezeExciteKernel(const LayerDesc& d, const Bindings& b,
+rvgg_status CreateSqueezeExciteKernel(const LayerDesc& d, uint32_t, const Bindings& b,
                                       pthreadpool_t threadpool, Kernel** kernel,
                                       rvgg_message* message) {
   auto* scratch = static_cast<uint8_t*>(b.scratch);
@@ -34,27 +36,26 @@ rvgg_status CreateSqueezeExciteKernel(const LayerDesc& d, const Bindings& b,
 
   SequenceBuilder builder(d, threadpool);
   xnn_operator_t* pool = builder.Next();
-  RVGG_RETURN_IF_ERROR(Check(xnn_create_global_average_pooling_nwc_f32(d.in_c, d.in_c, d.in_c,
-                                                                       -kInf, kInf, 0, pool),
-                             d, "xnn_create_global_average_pooling_nwc_f32", message));
   RVGG_RETURN_IF_ERROR(
-      Check(xnn_setup_global_average_pooling_nwc_f32(*pool, 1, pixels, data, pooled, threadpool),
-            d, "xnn_setup_global_average_pooling_nwc_f32", message));
+      Check(xnn_create_global_average_pooling_nwc_f32(d.in_c, d.in_c, d.in_c, -kInf, kInf, 0, pool),
+            d, "xnn_create_global_average_pooling_nwc_f32", message));
+  RVGG_RETURN_IF_ERROR(
+      Check(xnn_setup_global_average_pooling_nwc_f32(*pool, 1, pixels, data, pooled, threadpool), d,
+            "xnn_setup_global_average_pooling_nwc_f32", message));
 
   xnn_operator_t* down = builder.Next();
   RVGG_RETURN_IF_ERROR(Check(
       xnn_create_fully_connected_nc_f32(d.in_c, d.reduced, d.in_c, d.reduced, d.se_down_weights,
                                         d.se_down_bias, 0.0f, kInf, 0, down),
       d, "xnn_create_fully_connected_nc_f32", message));
-  RVGG_RETURN_IF_ERROR(
-      Check(xnn_setup_fully_connected_nc_f32(*down, 1, pooled, hidden, threadpool), d,
-            "xnn_setup_fully_connected_nc_f32", message));
+  RVGG_RETURN_IF_ERROR(Check(xnn_setup_fully_connected_nc_f32(*down, 1, pooled, hidden, threadpool),
+                             d, "xnn_setup_fully_connected_nc_f32", message));
 
   xnn_operator_t* up = builder.Next();
-  RVGG_RETURN_IF_ERROR(Check(
-      xnn_create_fully_connected_nc_f32(d.reduced, d.in_c, d.reduced, d.in_c, d.se_up_weights,
-                                        d.se_up_bias, -kInf, kInf, 0, up),
-      d, "xnn_create_fully_connected_nc_f32", message));
+  RVGG_RETURN_IF_ERROR(
+      Check(xnn_create_fully_connected_nc_f32(d.reduced, d.in_c, d.reduced, d.in_c, d.se_up_weights,
+                                              d.se_up_bias, -kInf, kInf, 0, up),
+            d, "xnn_create_fully_connected_nc_f32", message));
   RVGG_RETURN_IF_ERROR(Check(xnn_setup_fully_connected_nc_f32(*up, 1, hidden, logits, threadpool),
                              d, "xnn_setup_fully_connected_nc_f32", message));
 
@@ -65,9 +66,8 @@ rvgg_status CreateSqueezeExciteKernel(const LayerDesc& d, const Bindings& b,
                              "xnn_setup_sigmoid_nc_f32", message));
 
   xnn_operator_t* multiply = builder.Next();
-  RVGG_RETURN_IF_ERROR(Check(
-      xnn_create_multiply_nd_f32(d.relu ? 0.0f : -kInf, kInf, 0, multiply), d,
-      "xnn_create_multiply_nd_f32", message));
+  RVGG_RETURN_IF_ERROR(Check(xnn_create_multiply_nd_f32(d.relu ? 0.0f : -kInf, kInf, 0, multiply),
+                             d, "xnn_create_multiply_nd_f32", message));
   const size_t data_shape[2] = {pixels, d.in_c};
   const size_t gate_shape[2] = {1, d.in_c};
   RVGG_RETURN_IF_ERROR(Check(xnn_setup_multiply_nd_f32(*multiply, 2, data_shape, 2, gate_shape,

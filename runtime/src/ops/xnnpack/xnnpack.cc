@@ -42,8 +42,8 @@ void* XnnAlignedAllocate(void*, size_t alignment, size_t size) {
 }
 
 const xnn_allocator kAllocator = {
-    /*context=*/nullptr, XnnAllocate, XnnReallocate, XnnDeallocate, XnnAlignedAllocate,
-    XnnDeallocate,
+    /*context=*/nullptr, XnnAllocate,        XnnReallocate,
+    XnnDeallocate,       XnnAlignedAllocate, XnnDeallocate,
 };
 
 pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -84,7 +84,7 @@ rvgg_status EnsureInitialized(rvgg_message* message) {
   if (g_init_status == xnn_status_success) return RVGG_STATUS_OK;
   return Fail(message,
               g_init_status == xnn_status_unsupported_hardware ? RVGG_STATUS_UNSUPPORTED
-                                                                : RVGG_STATUS_BACKEND_ERROR,
+                                                               : RVGG_STATUS_BACKEND_ERROR,
               "XNNPACK failed to initialize: %s", XnnStatusName(g_init_status));
 }
 
@@ -93,11 +93,11 @@ int64_t LiveBytesOnThisThread() { return t_live_bytes; }
 rvgg_status Check(xnn_status status, const LayerDesc& desc, const char* call,
                   rvgg_message* message) {
   if (status == xnn_status_success) return RVGG_STATUS_OK;
-  return Fail(message,
-              status == xnn_status_out_of_memory ? RVGG_STATUS_OUT_OF_MEMORY
-                                                 : RVGG_STATUS_BACKEND_ERROR,
-              "layer %u (%s '%.80s'): %s failed: %s", desc.index, desc.kind_name(), desc.name,
-              call, XnnStatusName(status));
+  return Fail(
+      message,
+      status == xnn_status_out_of_memory ? RVGG_STATUS_OUT_OF_MEMORY : RVGG_STATUS_BACKEND_ERROR,
+      "layer %u (%s '%.80s'): %s failed: %s", desc.index, desc.label(), desc.name, call,
+      XnnStatusName(status));
 }
 
 OperatorSequence::~OperatorSequence() {
@@ -131,7 +131,8 @@ rvgg_status SequenceBuilder::Finish(Kernel** kernel, rvgg_message* message, cons
   const int64_t grown = LiveBytesOnThisThread() - start_bytes_;
   const size_t owned = grown > 0 ? static_cast<size_t>(grown) : 0;
   Kernel* made = nullptr;
-  RVGG_RETURN_IF_ERROR(MakeKernel<OperatorSequence>(desc_, &made, message, threadpool_, owned, name));
+  RVGG_RETURN_IF_ERROR(
+      MakeKernel<OperatorSequence>(desc_, &made, message, threadpool_, owned, name));
   static_cast<OperatorSequence*>(made)->Adopt(operators_, count_);
   count_ = 0;
   *kernel = made;

@@ -9,8 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/src/ops/int8_io.h"
 #include "runtime/src/ops/kernel.h"
-#include "runtime/src/ops/qs8.h"
 
 namespace rvgg::xnn {
 
@@ -75,42 +75,42 @@ class SequenceBuilder {
   int count_ = 0;
 };
 
-rvgg_status CreateConv2DKernel(const LayerDesc& desc, const Bindings& bindings,
+rvgg_status CreateConv2DKernel(const LayerDesc& desc, uint32_t variant, const Bindings& bindings,
                                pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message);
-rvgg_status CreateGlobalAveragePoolKernel(const LayerDesc& desc, const Bindings& bindings,
-                                          pthreadpool_t threadpool, Kernel** kernel,
-                                          rvgg_message* message);
-rvgg_status CreateFullyConnectedKernel(const LayerDesc& desc, const Bindings& bindings,
-                                       pthreadpool_t threadpool, Kernel** kernel,
-                                       rvgg_message* message);
-rvgg_status CreateSqueezeExciteKernel(const LayerDesc& desc, const Bindings& bindings,
-                                      pthreadpool_t threadpool, Kernel** kernel,
-                                      rvgg_message* message);
+rvgg_status CreateGlobalAveragePoolKernel(const LayerDesc& desc, uint32_t variant,
+                                          const Bindings& bindings, pthreadpool_t threadpool,
+                                          Kernel** kernel, rvgg_message* message);
+rvgg_status CreateFullyConnectedKernel(const LayerDesc& desc, uint32_t variant,
+                                       const Bindings& bindings, pthreadpool_t threadpool,
+                                       Kernel** kernel, rvgg_message* message);
+rvgg_status CreateSqueezeExciteKernel(const LayerDesc& desc, uint32_t variant,
+                                      const Bindings& bindings, pthreadpool_t threadpool,
+                                      Kernel** kernel, rvgg_message* message);
 
 // Scratch the squeeze-excite kernel needs (pooled, hidden and scale vectors).
 size_t SqueezeExciteScratchBytes(const LayerDesc& desc);
 
-// int8 layers (runtime/src/ops/qs8.h describes their float32 edges).
-rvgg_status CreateConv2DQs8Kernel(const LayerDesc& desc, const Bindings& bindings,
-                                  pthreadpool_t threadpool, Kernel** kernel,
-                                  rvgg_message* message);
-rvgg_status CreateGlobalAveragePoolQs8Kernel(const LayerDesc& desc, const Bindings& bindings,
-                                             pthreadpool_t threadpool, Kernel** kernel,
-                                             rvgg_message* message);
-rvgg_status CreateFullyConnectedQs8Kernel(const LayerDesc& desc, const Bindings& bindings,
-                                          pthreadpool_t threadpool, Kernel** kernel,
-                                          rvgg_message* message);
+// int8 layers (runtime/src/ops/int8_io.h describes their float32 edges).
+rvgg_status CreateConv2DInt8Kernel(const LayerDesc& desc, uint32_t variant,
+                                   const Bindings& bindings, pthreadpool_t threadpool,
+                                   Kernel** kernel, rvgg_message* message);
+rvgg_status CreateGlobalAveragePoolInt8Kernel(const LayerDesc& desc, uint32_t variant,
+                                              const Bindings& bindings, pthreadpool_t threadpool,
+                                              Kernel** kernel, rvgg_message* message);
+rvgg_status CreateFullyConnectedInt8Kernel(const LayerDesc& desc, uint32_t variant,
+                                           const Bindings& bindings, pthreadpool_t threadpool,
+                                           Kernel** kernel, rvgg_message* message);
 
 // Appends a qc8 convolution for int8 Conv2D, or for an int8 fully connected
 // layer as a 1x1 convolution over a 1x1 image.
-rvgg_status AddConv2DQc8(SequenceBuilder& builder, const LayerDesc& desc, const Qs8Io& io,
+rvgg_status AddConv2DQc8(SequenceBuilder& builder, const LayerDesc& desc, const Int8Io& io,
                          rvgg_message* message);
 
 // Appends the float32 -> int8 conversion of an int8 layer's input, or the
 // int8 -> float32 conversion of its output, when `io` asks for it.
-rvgg_status AddInputQuantize(SequenceBuilder& builder, const LayerDesc& desc, const Qs8Io& io,
+rvgg_status AddInputQuantize(SequenceBuilder& builder, const LayerDesc& desc, const Int8Io& io,
                              rvgg_message* message);
-rvgg_status AddOutputDequantize(SequenceBuilder& builder, const LayerDesc& desc, const Qs8Io& io,
+rvgg_status AddOutputDequantize(SequenceBuilder& builder, const LayerDesc& desc, const Int8Io& io,
                                 rvgg_message* message);
 
 }  // namespace rvgg::xnn

@@ -1,0 +1,103 @@
+// The Winograd tile of every layer: the cheapest by the cost model (cost.cc)
+// within the memory budget the load allows.
+#include "runtime/src/ops/winograd/transforms.h"
+#include "runtime/src/ops/winograd/winograd.h"
+
+namespace rvgg::winograd {
+namespace {
+
+// The budget a load uses: the caller's, capped so that Winograd never makes
+// a load fail that the direct path would pass. Transformed weights get at
+// most half of what rvgg_options.memory_limit (also in caller-memory mode,
+// so that sizing and loading choose alike) leaves after an estimate of the
+// direct path: weights with a quarter for packing, and two activations per
+// layer.
+uint64_t Budget(const LayerDesc* layers, uint32_t count, const rvgg_options& options) {
+  const uint64_t limit =
+      options.memory_limit != 0 ? options.memory_limit : uint64_t{RVGG_DEFAULT_MEMORY_LIMIT};
+  uint64_t direct = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    direct += layers[i].parameters * sizeof(float) * 5 / 4 + 2 * layers[i].output_bytes();
+  }
+  uint64_t budget = limit > direct ? (limit - direct) / 2 : 1;
+  if (budget == 0) budget = 1;  // 0 would mean "no limit"
+  if (options.winograd_budget_bytes != 0 && options.winograd_budget_bytes < budget) {
+    budget = options.winograd_budget_bytes;
+  }
+  return budget;
+}
+
+// The cheapest tile for `d` whose weights take fewer than `below` bytes
+// (UINT64_MAX: any), or kDirect when none beats the direct convolution.
+uint32_t CheapestTile(const LayerDesc& d, uint64_t below) {
+  uint32_t best = kDirect;
+  double best_cost = EstimatedCost(d, kDirect);
+  const int max_tile = MaxTile(d.stride);
+  for (int my = kMinTile; my <= max_tile; ++my) {
+    for (int mx = kMinTile; mx <= max_tile; ++mx) {
+      const uint32_t code = TileCode(my, mx);
+      if (!FitsScratch(d, code) || WeightBytes(d, code) >= below) continue;
+      const double cost = EstimatedCost(d, code);
+      if (cost < best_cost) {
+        best = code;
+        best_cost = cost;
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+void ChooseTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& options,
+                 KernelChoice* choices) {
+  const rvgg_winograd setting = options.winograd;
+  for (uint32_t i = 0; i < count; ++i) choices[i].variant = kDirect;
+  if (options.backend != RVGG_BACKEND_XNNPACK || setting == RVGG_WINOGRAD_OFF ||
+      GetWinogradTransforms().isa == nullptr) {
+    return;
+  }
+  uint64_t used = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (!Applies(layers[i])) continue;
+    uint32_t best = kDirect;
+    if (setting == RVGG_WINOGRAD_AUTO) {
+      best = CheapestTile(layers[i], UINT64_MAX);
+    } else if (layers[i].stride == 1) {
+      const int m = static_cast<int>(setting);
+      if (FitsScratch(layers[i], TileCode(m, m))) best = TileCode(m, m);
+    }
+    choices[i].variant = best;
+    if (best != kDirect) used += WeightBytes(layers[i], best);
+  }
+  const uint64_t budget_bytes = Budget(layers, count, options);
+  // Over budget: repeatedly take the cheapest step down. AUTO steps to the
+  // cheapest tile with smaller weights that its cost model still prefers to
+  // direct; forced sizes step straight to direct.
+  while (used > budget_bytes) {
+    uint32_t victim = count;
+    uint32_t victim_to = kDirect;
+    double victim_ratio = 0.0;
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t from = choices[i].variant;
+      if (from == kDirect) continue;
+      const uint64_t from_bytes = WeightBytes(layers[i], from);
+      const uint32_t to =
+          setting == RVGG_WINOGRAD_AUTO ? CheapestTile(layers[i], from_bytes) : kDirect;
+      const uint64_t freed = from_bytes - (to != kDirect ? WeightBytes(layers[i], to) : 0);
+      const double loss = EstimatedCost(layers[i], to) - EstimatedCost(layers[i], from);
+      const double ratio = loss / double(freed);
+      if (victim == count || ratio < victim_ratio) {
+        victim = i;
+        victim_to = to;
+        victim_ratio = ratio;
+      }
+    }
+    if (victim == count) break;
+    used -= WeightBytes(layers[victim], choices[victim].variant);
+    if (victim_to != kDirect) used += WeightBytes(layers[victim], victim_to);
+    choices[victim].variant = victim_to;
+  }
+}
+
+}  // namespace rvgg::winograd

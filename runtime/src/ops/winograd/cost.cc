@@ -1,0 +1,87 @@
+// The Winograd cost model: the estimated time of a layer with a tile (or
+// the direct convolution), in multiply-accumulates of the GEMM that runs the
+// positions. The chooser (choose.cc) compares tiles with it.
+#include "runtime/src/ops/winograd/gemm.h"
+#include "runtime/src/ops/winograd/transforms.h"
+#include "runtime/src/ops/winograd/winograd.h"
+
+namespace rvgg::winograd {
+namespace {
+
+uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+uint64_t PadChannels(uint64_t c) { return RoundUp(c, kChannelBlock); }
+
+// The cost model's constants, in multiply-accumulates of the GEMM that runs
+// the Winograd positions.
+struct CostModel {
+  GemmShape gemm;       // its register block; rows are rounded up to gemm.mr
+  uint32_t min_rows;    // a last, partial row block costs at least this many rows
+  double direct;        // XNNPACK's direct convolution, per multiply-accumulate
+  double input;         // input transform, per float of V
+  double output;        // output transform, per float of M
+  double operator_run;  // dispatch of one GEMM
+  double weight_byte;   // streaming one byte of transformed weights from memory
+};
+
+CostModel GetCostModel() {
+  if (OwnGemm()) {
+    // gemm.h's 6x16 kernel, fitted by tools/bench/winograd_fit.py to the
+    // time of every tile of every RepVGG-A0 layer (AVX2, weights cold in
+    // cache as they are inside a network); the fits and their spread are in
+    // tools/bench/notes.md. Partial row blocks are bound by FMA latency.
+    // XNNPACK's direct convolution runs its spilled 5x16 kernel, hence the
+    // direct term above 1. Weight traffic matters here: a layer with few
+    // tiles and many positions (RepVGG-A0's stage4.0 at 224) is bound by
+    // memory bandwidth, not multiplications.
+    return {{kGemmRows, kGemmPanel}, 3, 3.07, 45.0, 36.0, 0.0, 2.65};
+  }
+  // XNNPACK's GEMMs. Transform work per tile, position and channel: guest
+  // instructions of transform_neon.cc under qemu-aarch64 per float of V and
+  // M, in units of the multiply-accumulates XNNPACK's 6x8 GEMM retires per
+  // instruction (both measured on RepVGG-A0's layers, docs/benchmarks.md),
+  // and the dispatch of one operator run. Instruction counts do not see
+  // memory traffic, and the ARM choices were tuned on them: no weight term
+  // until a device measures it.
+  const GemmShape gemm = XnnpackGemmShape();
+  return {gemm, gemm.mr, 1.0, 5.0, 4.0, 3000.0, 0.0};
+}
+
+// The largest transforms (8 points: F(6, 3), F(7, 2)) trade some accuracy
+// (tests/runtime/winograd_test.cc measures it per tile) for speed: take them
+// only when clearly cheaper.
+constexpr double kLargeTransformPenalty = 1.03;
+
+// The 3-point transforms of one dimension (its degree, points.h).
+int Degree(uint32_t stride, int m) { return stride == 1 ? m + 1 : m; }
+
+}  // namespace
+
+double EstimatedCost(const LayerDesc& d, uint32_t code) {
+  const CostModel model = GetCostModel();
+  const double group_in = d.in_c / d.groups;
+  if (code == kDirect) {
+    const GemmShape xnn = XnnpackGemmShape();
+    const double rows = double(RoundUp(uint64_t{d.out_h} * d.out_w, xnn.mr));
+    const double group_out_padded = double(RoundUp(d.out_c / d.groups, xnn.nr));
+    return model.direct * rows * 9.0 * group_in * group_out_padded * d.groups;
+  }
+  const double group_out_padded = double(RoundUp(d.out_c / d.groups, model.gemm.nr));
+  const uint32_t tiles = TileCount(d, code);
+  const uint32_t rest = tiles % model.gemm.mr;
+  const double rows = double(tiles - rest) +
+                      (rest == 0 ? 0.0 : double(rest > model.min_rows ? rest : model.min_rows));
+  const double positions = PositionCount(d, code);
+  const double gemms = rows * positions * group_in * group_out_padded * d.groups;
+  const double transforms =
+      double(tiles) * positions *
+      (double(PadChannels(d.in_c)) * model.input + double(PadChannels(d.out_c)) * model.output);
+  const double cost = gemms + transforms + model.operator_run * positions * d.groups +
+                      model.weight_byte * double(PanelBytes(d, code));
+  const int largest = Degree(d.stride, TileRows(code)) > Degree(d.stride, TileCols(code))
+                          ? Degree(d.stride, TileRows(code))
+                          : Degree(d.stride, TileCols(code));
+  return largest >= 7 ? cost * kLargeTransformPenalty : cost;
+}
+
+}  // namespace rvgg::winograd

@@ -1,0 +1,43 @@
+// What runs the Winograd positions on this CPU, and the weight packing of
+// rvgg's own GEMM (gemm.h).
+#include "runtime/src/ops/winograd/gemm.h"
+
+#include <cpuinfo.h>
+
+#include "runtime/src/ops/winograd/transforms.h"
+
+namespace rvgg::winograd {
+
+GemmShape XnnpackGemmShape() {
+#if defined(__aarch64__)
+  return {6, 8};
+#elif defined(__arm__)
+  return {4, 8};
+#elif defined(__x86_64__) || defined(__i386__)
+  if (cpuinfo_initialize()) {
+    if (cpuinfo_has_x86_avx512f()) return {7, 16};
+    if (cpuinfo_has_x86_fma3()) return {5, 16};
+  }
+  return {4, 8};
+#else
+  return {4, 4};
+#endif
+}
+
+bool OwnGemm() {
+  static const bool own = GetWinogradTransforms().gemm != nullptr;
+  return own;
+}
+
+void PackGemmWeights(const float* w, size_t k, size_t n, float* packed) {
+  for (size_t col = 0; col < n; col += kGemmPanel) {
+    float* panel = packed + col * k;
+    for (size_t i = 0; i < k; ++i) {
+      for (size_t j = 0; j < kGemmPanel; ++j) {
+        panel[i * kGemmPanel + j] = col + j < n ? w[(col + j) * k + i] : 0.0f;
+      }
+    }
+  }
+}
+
+}  // namespace rvgg::winograd

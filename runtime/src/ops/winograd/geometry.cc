@@ -1,0 +1,112 @@
+// Winograd tile geometry: which layers and tiles the kernel runs, how many
+// positions and tiles a layer has, and the memory a tile costs (arena
+// scratch for V and M, transformed weights).
+#include <cstdio>
+
+#include "runtime/src/memory.h"
+#include "runtime/src/ops/winograd/gemm.h"
+#include "runtime/src/ops/winograd/transforms.h"
+#include "runtime/src/ops/winograd/winograd.h"
+
+namespace rvgg::winograd {
+namespace {
+
+uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+uint64_t PadChannels(uint64_t c) { return RoundUp(c, kChannelBlock); }
+
+// With rvgg's own GEMM, per layer: the kernel object and the block headers
+// of its allocations, with room to spare (the Winograd tests hold the
+// estimate above what a kernel owns).
+constexpr uint64_t kOwnGemmKernelBytes = 2048;
+
+// XNNPACK's operator record and per-operator allocations besides the packed
+// weights, with room to spare (the Winograd tests hold the estimate above
+// what a kernel owns).
+constexpr uint64_t kOperatorBytes = 4096;
+
+}  // namespace
+
+bool Applies(const LayerDesc& d) {
+  if (d.op != schema::Op::Conv2D || d.compute_type != RVGG_DTYPE_FLOAT32 || d.kernel_h != 3 ||
+      d.kernel_w != 3 || d.padding != 1 || d.groups == 0 || d.in_c / d.groups < kMinGroupChannels ||
+      d.out_c / d.groups < kMinGroupChannels) {
+    return false;
+  }
+  if (d.stride == 1) return d.out_h == d.in_h && d.out_w == d.in_w;
+  if (d.stride == 2) return d.out_h == (d.in_h + 1) / 2 && d.out_w == (d.in_w + 1) / 2;
+  return false;
+}
+
+bool ValidTile(const LayerDesc& d, uint32_t code) {
+  const int my = TileRows(code), mx = TileCols(code);
+  return code < 256 && Applies(d) && my >= kMinTile && mx >= kMinTile && my <= MaxTile(d.stride) &&
+         mx <= MaxTile(d.stride);
+}
+
+uint32_t PositionCount(const LayerDesc& d, uint32_t code) {
+  const int s = static_cast<int>(d.stride);
+  return static_cast<uint32_t>(Positions(s, TileRows(code)) * Positions(s, TileCols(code)));
+}
+
+uint32_t TileCount(const LayerDesc& d, uint32_t code) {
+  const uint32_t my = static_cast<uint32_t>(TileRows(code)),
+                 mx = static_cast<uint32_t>(TileCols(code));
+  return ((d.out_h + my - 1) / my) * ((d.out_w + mx - 1) / mx);
+}
+
+// Verified shapes keep these products far below 2^63 (kMaxSpatial,
+// kMaxChannels), so they are computed in 64 bits; size_t is 32-bit on armv7.
+namespace {
+
+uint64_t ScratchBytes64(const LayerDesc& d, uint32_t code) {
+  const uint64_t positions = PositionCount(d, code);
+  const uint64_t tiles = TileCount(d, code);
+  const uint64_t v = RoundUp(positions * tiles * PadChannels(d.in_c) * sizeof(float), kAlignment);
+  return v + positions * tiles * PadChannels(d.out_c) * sizeof(float);
+}
+
+}  // namespace
+
+bool FitsScratch(const LayerDesc& d, uint32_t code) {
+  return ValidTile(d, code) && ScratchBytes64(d, code) <= kMaxScratchBytes;
+}
+
+size_t ScratchBytes(const LayerDesc& d, uint32_t code) {
+  // Callers only plan layers that FitsScratch(); the clamp keeps others
+  // from wrapping around.
+  const uint64_t bytes = ScratchBytes64(d, code);
+  return bytes > kMaxScratchBytes ? static_cast<size_t>(kMaxScratchBytes)
+                                  : static_cast<size_t>(bytes);
+}
+
+// gemm.h's packed panels of a layer: one block for all positions and groups.
+uint64_t PanelBytes(const LayerDesc& d, uint32_t code) {
+  const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
+  return uint64_t{PositionCount(d, code)} * d.groups * RoundUp(group_out, kGemmPanel) * group_in *
+         sizeof(float);
+}
+
+uint64_t WeightBytes(const LayerDesc& d, uint32_t code) {
+  const uint64_t constants = (PadChannels(d.in_c) + PadChannels(d.out_c)) * sizeof(float);
+  if (OwnGemm()) return PanelBytes(d, code) + kOwnGemmKernelBytes + constants;
+  const GemmShape gemm = XnnpackGemmShape();
+  const uint64_t positions = PositionCount(d, code);
+  const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
+  // XNNPACK's packing: per nr-column panel, nr biases then K x nr weights.
+  const uint64_t packed =
+      RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) * (RoundUp(group_in, 4) + 1) * sizeof(float);
+  return positions * d.groups * (packed + kOperatorBytes) + constants;
+}
+
+void TileName(const LayerDesc& d, uint32_t code, char* name, size_t capacity) {
+  const int my = TileRows(code), mx = TileCols(code);
+  const char* prefix = d.stride == 2 ? "winograd-s2-f" : "winograd-f";
+  if (my == mx && d.stride == 1) {
+    std::snprintf(name, capacity, "%s%d", prefix, my);
+  } else {
+    std::snprintf(name, capacity, "%s%dx%d", prefix, my, mx);
+  }
+}
+
+}  // namespace rvgg::winograd

@@ -1,0 +1,122 @@
+// int8 layers outside any model: random int8 data with scales that keep the
+// outputs spread over the int8 range (so a wrong kernel shows), and a runner
+// for kernels whose edges are int8 or float32.
+#ifndef RVGG_TESTS_RUNTIME_INT8_HARNESS_H_
+#define RVGG_TESTS_RUNTIME_INT8_HARNESS_H_
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "runtime/src/memory.h"
+#include "runtime/src/model.h"
+#include "runtime/src/ops/kernel.h"
+#include "runtime/src/ops/registry.h"
+#include "runtime/src/plan.h"
+
+namespace rvgg::testing {
+
+// Owns the int8 constants a hand-made LayerDesc points to.
+struct Int8Data {
+  std::vector<int8_t> weights;
+  std::vector<float> scales;
+  std::vector<int32_t> bias;
+};
+
+inline std::vector<int8_t> RandomInt8(size_t count, uint32_t seed, int lo = -128, int hi = 127) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> dist(lo, hi);
+  std::vector<int8_t> v(count);
+  for (int8_t& x : v) x = static_cast<int8_t>(dist(rng));
+  return v;
+}
+
+// Random symmetric weights, per-channel scales in [0.002, 0.01) (or one
+// shared scale), int32 biases, and an output scale that puts the typical
+// output about 40 LSB from the zero point. `taps` = inputs per output.
+inline void FillInt8Layer(LayerDesc* d, Int8Data* data, size_t weight_count, uint32_t taps,
+                         uint32_t seed, bool per_tensor = false) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> scale(0.002f, 0.01f);
+  data->weights = RandomInt8(weight_count, seed + 1, -127, 127);
+  data->scales.resize(d->out_c);
+  const float shared = scale(rng);
+  for (float& s : data->scales) s = per_tensor ? shared : scale(rng);
+  std::uniform_int_distribution<int32_t> bias(-20000, 20000);
+  data->bias.resize(d->out_c);
+  for (int32_t& b : data->bias) b = bias(rng);
+  d->weights_q = data->weights.data();
+  d->weight_scales = data->scales.data();
+  d->bias_q = data->bias.data();
+  d->input_q = QuantParams{0.05f, -7};
+  // acc ~ sqrt(taps) * 74 * 73 (uniform int8 times uniform int8).
+  const float typical = std::sqrt(static_cast<float>(taps)) * 74.0f * 73.0f * 0.006f;
+  d->output_q = QuantParams{d->input_q.scale * typical / 40.0f, 5};
+}
+
+// Runs `desc` on `backend`; In/Out are int8_t or float, matching the
+// layer's input_type / output_type.
+template <typename Out, typename In>
+std::vector<Out> RunTypedLayer(const LayerDesc& desc, rvgg_backend backend,
+                               const std::vector<In>& input, pthreadpool_t threadpool = nullptr) {
+  REQUIRE(input.size() == desc.input_elements());
+  const size_t in_bytes = input.size() * sizeof(In) + kTensorTailBytes;
+  const size_t out_bytes = desc.output_elements() * sizeof(Out) + kTensorTailBytes;
+  const KernelChoice choice{FindImpl(desc, backend, 0), 0};
+  REQUIRE(choice.impl != nullptr);
+  const size_t scratch_bytes = ScratchBytes(desc, choice) + kTensorTailBytes;
+  auto* in = static_cast<In*>(AllocateAligned(in_bytes, kAlignment));
+  auto* out = static_cast<Out*>(AllocateAligned(out_bytes, kAlignment));
+  auto* scratch = AllocateAligned(scratch_bytes, kAlignment);
+  std::copy(input.begin(), input.end(), in);
+  Bindings b;
+  b.input = in;
+  b.output = out;
+  b.scratch = scratch;
+  b.scratch_bytes = scratch_bytes;
+  Kernel* kernel = nullptr;
+  rvgg_message message;
+  const rvgg_status status = CreateKernel(desc, choice, b, threadpool, &kernel, &message);
+  INFO(message.text);
+  REQUIRE(status == RVGG_STATUS_OK);
+  REQUIRE(kernel->Run() == RVGG_STATUS_OK);
+  std::vector<Out> result(out, out + desc.output_elements());
+  DestroyKernel(kernel);
+  FreeAligned(out);
+  FreeAligned(in);
+  FreeAligned(scratch);
+  return result;
+}
+
+// XNNPACK's int8 output against the reference: every value within `lsb`,
+// and the outputs spread enough (not saturated) for the check to mean much.
+inline void CheckWithinLsb(const std::vector<int8_t>& xnn, const std::vector<int8_t>& ref,
+                           int lsb = 1) {
+  REQUIRE(xnn.size() == ref.size());
+  int worst = 0;
+  size_t differ = 0, saturated = 0;
+  std::set<int> distinct;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const int d = std::abs(int{xnn[i]} - int{ref[i]});
+    worst = std::max(worst, d);
+    differ += d != 0;
+    saturated += ref[i] == 127 || ref[i] == -128;
+    distinct.insert(ref[i]);
+  }
+  INFO("max |xnnpack - reference| = " << worst << " LSB; " << differ << " of " << ref.size()
+                                      << " differ; " << saturated << " saturated; "
+                                      << distinct.size() << " distinct values");
+  CHECK(worst <= lsb);
+  CHECK(saturated * 10 <= ref.size());
+  CHECK(distinct.size() >= std::min<size_t>(ref.size() / 8, 32));
+}
+
+}  // namespace rvgg::testing
+
+#endif  // RVGG_TESTS_RUNTIME_INT8_HARNESS_H_
