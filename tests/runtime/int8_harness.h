@@ -5,6 +5,9 @@
 #define RVGG_TESTS_RUNTIME_INT8_HARNESS_H_
 
 #include <doctest/doctest.h>
+#if RVGG_WITH_XNNPACK
+#include <pthreadpool.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -68,7 +71,13 @@ std::vector<Out> RunTypedLayer(const LayerDesc& desc, rvgg_backend backend,
   REQUIRE(input.size() == desc.input_elements());
   const size_t in_bytes = input.size() * sizeof(In) + kTensorTailBytes;
   const size_t out_bytes = desc.output_elements() * sizeof(Out) + kTensorTailBytes;
-  const KernelChoice choice{FindImpl(desc, backend, 0), 0};
+  KernelChoice choice{FindImpl(desc, backend, 0), 0, 1};
+#if RVGG_WITH_XNNPACK
+  // Kernels that keep per-thread scratch size it for the pool they run on.
+  if (threadpool != nullptr) {
+    choice.threads = static_cast<uint32_t>(pthreadpool_get_threads_count(threadpool));
+  }
+#endif
   REQUIRE(choice.impl != nullptr);
   const size_t scratch_bytes = ScratchBytes(desc, choice) + kTensorTailBytes;
   auto* in = static_cast<In*>(AllocateAligned(in_bytes, kAlignment));

@@ -63,7 +63,8 @@ const char* LayerDesc::label() const {
 
 rvgg_status PlanKernels(const LayerDesc* layers, uint32_t count, const rvgg_options& options,
                         KernelChoice* choices, rvgg_message* message) {
-  for (uint32_t i = 0; i < count; ++i) choices[i] = KernelChoice{};
+  const uint32_t threads = options.num_threads > 1 ? options.num_threads : 1;
+  for (uint32_t i = 0; i < count; ++i) choices[i] = KernelChoice{nullptr, 0, threads};
 #if RVGG_WITH_XNNPACK
   // Winograd tiles share one memory budget across the model.
   if (options.backend == RVGG_BACKEND_XNNPACK)
@@ -91,7 +92,7 @@ rvgg_status PlanKernels(const LayerDesc* layers, uint32_t count, const rvgg_opti
 size_t ScratchBytes(const LayerDesc& desc, const KernelChoice& choice) {
   size_t bytes = Int8EdgeBytes(desc);
   if (choice.impl != nullptr && choice.impl->scratch_bytes != nullptr) {
-    bytes += choice.impl->scratch_bytes(desc, choice.variant);
+    bytes += choice.impl->scratch_bytes(desc, choice.variant, choice.threads);
   }
   return bytes;
 }

@@ -29,9 +29,9 @@ struct KernelImpl {
   // Whether this implementation runs `desc` given the plan's variant for the
   // layer (the Winograd tile; 0 when none was chosen). Null: every layer.
   bool (*applies)(const LayerDesc& desc, uint32_t variant);
-  // Arena scratch the kernel needs (an int8 layer's float32 edges come on
-  // top, see int8_io.h). Null: none.
-  size_t (*scratch_bytes)(const LayerDesc& desc, uint32_t variant);
+  // Arena scratch the kernel needs when it runs on up to `threads` threads
+  // (an int8 layer's float32 edges come on top, see int8_io.h). Null: none.
+  size_t (*scratch_bytes)(const LayerDesc& desc, uint32_t variant, uint32_t threads);
   KernelFactory create;
 };
 
@@ -71,10 +71,12 @@ extern const OpRegistration kGlobalAveragePoolOp;
 extern const OpRegistration kFullyConnectedOp;
 extern const OpRegistration kSqueezeExciteOp;
 
-// What runs one layer: an implementation and its variant.
+// What runs one layer: an implementation, its variant, and the threads it
+// may use (its scratch depends on them).
 struct KernelChoice {
   const KernelImpl* impl = nullptr;
   uint32_t variant = 0;
+  uint32_t threads = 1;
 };
 
 // The implementation that runs `desc` on `backend` with `variant`: the

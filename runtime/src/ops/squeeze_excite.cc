@@ -67,7 +67,7 @@ class ReferenceKernel final : public Kernel {
   float* scratch_;
 };
 
-size_t ReferenceScratch(const LayerDesc& desc, uint32_t) {
+size_t ReferenceScratch(const LayerDesc& desc, uint32_t, uint32_t) {
   return (size_t{desc.in_c} + desc.reduced) * sizeof(float);
 }
 
@@ -77,7 +77,7 @@ rvgg_status CreateReference(const LayerDesc& desc, uint32_t, const Bindings& bin
 }
 
 #if RVGG_WITH_XNNPACK
-size_t XnnpackScratch(const LayerDesc& desc, uint32_t) {
+size_t XnnpackScratch(const LayerDesc& desc, uint32_t, uint32_t) {
   return xnn::SqueezeExciteScratchBytes(desc);
 }
 #endif
