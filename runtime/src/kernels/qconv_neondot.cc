@@ -1,16 +1,18 @@
 // int8 direct convolution with SDOT (see qconv_neondot.h). Compiled with
 // -march=armv8.2-a+dotprod; nothing here runs unless `Applies` saw the dot
 // product.
+//
+// The tiles and the interleaving are inline assembly: with intrinsics GCC
+// keeps the 24 accumulators in registers but spends an address computation
+// on every load, and an asm statement cannot take 24 read-write vector
+// operands, so each tile is one asm block with its registers pinned.
 #include "runtime/src/kernels/qconv_neondot.h"
 
-#include <arm_neon.h>
 #include <cpuinfo.h>
 #include <pthreadpool.h>
 
 #include <atomic>
 #include <cstring>
-
-#define RVGG_QCONV_INLINE inline __attribute__((always_inline))
 
 namespace rvgg::kernels {
 namespace {
@@ -27,10 +29,12 @@ struct Geometry {
   uint32_t k;               // taps * in_c: one output pixel's dot product length
   uint32_t ksteps;          // ceil(k / 4): SDOT steps
   uint32_t row_bytes;       // round_up(k, 16): one gathered im2col row
+  uint32_t segment;         // kernel_w * in_c: one kernel row's bytes
   uint32_t channel_blocks;  // ceil(out_c / 8)
   uint32_t pixels;          // out_h * out_w
-  // in_c % 16 == 0: gather straight from the input. Otherwise each pixel's
-  // im2col row is first copied out (16 bytes at a time), then interleaved.
+  // in_c % 16 == 0: interleave straight from the input. Otherwise each
+  // pixel's im2col row is first copied out (16 bytes at a time), then
+  // interleaved.
   bool direct;
 };
 
@@ -40,366 +44,476 @@ Geometry GeometryOf(const QConvParams& p) {
   g.k = g.taps * p.in_c;
   g.ksteps = (g.k + 3) / 4;
   g.row_bytes = static_cast<uint32_t>(RoundUp(g.k, 16));
+  g.segment = p.kernel_w * p.in_c;
   g.channel_blocks = (p.out_c + kBlockChannels - 1) / kBlockChannels;
   g.pixels = p.out_h * p.out_w;
   g.direct = p.in_c % 16 == 0;
   return g;
 }
 
-size_t BiasBytes(const Geometry& g) {
-  return RoundUp(size_t{g.channel_blocks} * kBlockChannels * 4, 64);
-}
+// Packed: per channel block 16 int32 (the 8 folded biases twice, so that
+// one 4-register load seeds two pixels' accumulators), then the weights.
+size_t BiasBytes(const Geometry& g) { return RoundUp(size_t{g.channel_blocks} * 64, 64); }
 size_t WeightBlockBytes(const Geometry& g) { return size_t{g.ksteps} * 4 * kBlockChannels; }
 
-// One slot's scratch: the interleaved activation block, the pointers to each
-// pixel's taps, a row of input_zero_point bytes standing for padding pixels,
-// and (when !direct) the plain im2col rows.
+// One slot's scratch: the interleaved activation block, a row of
+// input_zero_point bytes standing for padding pixels (one kernel row long,
+// plus the 16-byte copies' over-read), and (when !direct) the plain im2col
+// rows.
 struct SlotLayout {
-  size_t block, pointers, zero_row, rows, total;
+  size_t block, zero_row, rows, total;
 };
 
-SlotLayout SlotLayoutOf(const QConvParams& p, const Geometry& g) {
+size_t ZeroRowBytes(const Geometry& g) { return RoundUp(g.segment, 16) + 16; }
+
+SlotLayout SlotLayoutOf(const Geometry& g) {
   SlotLayout s;
   s.block = 0;
-  s.pointers = s.block + RoundUp(size_t{kMaxPixels} * g.row_bytes, 64);
-  s.zero_row = s.pointers + RoundUp(size_t{kMaxPixels} * g.taps * sizeof(void*), 64);
-  s.rows = s.zero_row + RoundUp(RoundUp(p.in_c, 16), 64);
+  s.zero_row = s.block + RoundUp(size_t{kMaxPixels} * g.row_bytes + 16, 64);
+  s.rows = s.zero_row + RoundUp(ZeroRowBytes(g), 64);
   s.total = s.rows + (g.direct ? 0 : RoundUp(size_t{kMaxPixels} * (g.row_bytes + 16), 64));
   return s;
 }
 
-// --- activation gathering ---------------------------------------------------
+// Requantization constants, loaded by the tiles with one ld1 {v2-v4}.
+struct alignas(16) RequantConsts {
+  int16_t zero_point[8];
+  int8_t min[16];
+  int8_t max[16];
+};
 
-// Points pointers[j * taps + t] at tap t of pixel first + j (j < width; pixels
-// past `count` repeat the last one), or at the zero row for taps outside the
-// image.
-void GatherPointers(const QConvParams& p, const Geometry& g, const int8_t* input,
-                    const int8_t* zero_row, uint32_t first, uint32_t count, uint32_t width,
-                    const int8_t** pointers) {
-  uint32_t oy = first / p.out_w, ox = first % p.out_w;
-  const size_t row_stride = size_t{p.in_w} * p.in_c;
-  for (uint32_t j = 0; j < width; ++j) {
-    const int8_t** out = pointers + size_t{j} * g.taps;
-    if (j >= count) {
-      std::memcpy(out, out - g.taps, g.taps * sizeof(*out));
-      continue;
-    }
-    const int64_t iy0 = int64_t{oy} * p.stride - p.padding;
-    const int64_t ix0 = int64_t{ox} * p.stride - p.padding;
-    if (iy0 >= 0 && ix0 >= 0 && iy0 + p.kernel_h <= p.in_h && ix0 + p.kernel_w <= p.in_w) {
-      const int8_t* row =
-          input + static_cast<size_t>(iy0) * row_stride + static_cast<size_t>(ix0) * p.in_c;
-      for (uint32_t ky = 0; ky < p.kernel_h; ++ky, row += row_stride) {
-        const int8_t* x = row;
-        for (uint32_t kx = 0; kx < p.kernel_w; ++kx, x += p.in_c) *out++ = x;
-      }
-    } else {
-      for (uint32_t ky = 0; ky < p.kernel_h; ++ky) {
-        const int64_t iy = iy0 + ky;
-        for (uint32_t kx = 0; kx < p.kernel_w; ++kx) {
-          const int64_t ix = ix0 + kx;
-          const bool inside = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
-          *out++ = inside ? input + static_cast<size_t>(iy) * row_stride +
-                                static_cast<size_t>(ix) * p.in_c
-                          : zero_row;
-        }
-      }
-    }
-    if (++ox == p.out_w) ox = 0, ++oy;
-  }
-}
+// --- activation gathering -----------------------------------------------------
 
-// Interleaves `width` pixels (a multiple of 4) by 4 bytes: block[s][j] holds
-// bytes 4s..4s+3 of pixel j's im2col row, where tap t's `channels` bytes
-// (a multiple of 16) start at pointers[j * taps + t].
-void Interleave(const int8_t* const* pointers, uint32_t taps, uint32_t channels, uint32_t width,
-                int8_t* block) {
-  const size_t step_bytes = size_t{width} * 4;
-  for (uint32_t q = 0; q < width; q += 4) {
-    const int8_t* const* pq = pointers + size_t{q} * taps;
-    for (uint32_t t = 0; t < taps; ++t) {
-      const int32_t* s0 = reinterpret_cast<const int32_t*>(pq[t]);
-      const int32_t* s1 = reinterpret_cast<const int32_t*>(pq[taps + t]);
-      const int32_t* s2 = reinterpret_cast<const int32_t*>(pq[2 * taps + t]);
-      const int32_t* s3 = reinterpret_cast<const int32_t*>(pq[3 * taps + t]);
-      int8_t* d = block + size_t{t} * (channels / 4) * step_bytes + size_t{q} * 4;
-      for (uint32_t c = 0; c < channels; c += 16) {
-        int32x4x4_t v;
-        v = vld4q_lane_s32(s0, v, 0);
-        v = vld4q_lane_s32(s1, v, 1);
-        v = vld4q_lane_s32(s2, v, 2);
-        v = vld4q_lane_s32(s3, v, 3);
-        s0 += 4, s1 += 4, s2 += 4, s3 += 4;
-        vst1q_s8(d, vreinterpretq_s8_s32(v.val[0]));
-        vst1q_s8(d + step_bytes, vreinterpretq_s8_s32(v.val[1]));
-        vst1q_s8(d + 2 * step_bytes, vreinterpretq_s8_s32(v.val[2]));
-        vst1q_s8(d + 3 * step_bytes, vreinterpretq_s8_s32(v.val[3]));
-        d += 4 * step_bytes;
-      }
-    }
-  }
+// Interleaves 4 pixels by 4 bytes over `runs` runs of `chunks` 16-byte
+// chunks each, pixel i's next run starting skip[i] bytes after the end of
+// the previous one: chunk c of the whole becomes dst[4c + s][i] (s < 4),
+// rows `step` bytes apart.
+inline void InterleaveQuad(const int8_t* const src[4], const size_t skip[4], uint32_t chunks,
+                           uint32_t runs, int8_t* dst, size_t step) {
+  const int8_t *p0 = src[0], *p1 = src[1], *p2 = src[2], *p3 = src[3];
+  uint32_t n;
+  __asm__ volatile(
+      "1:\n\t"
+      "mov %w[n], %w[chunks]\n\t"
+      "2:\n\t"
+      "ld4 {v0.s, v1.s, v2.s, v3.s}[0], [%[p0]], #16\n\t"
+      "ld4 {v0.s, v1.s, v2.s, v3.s}[1], [%[p1]], #16\n\t"
+      "ld4 {v0.s, v1.s, v2.s, v3.s}[2], [%[p2]], #16\n\t"
+      "ld4 {v0.s, v1.s, v2.s, v3.s}[3], [%[p3]], #16\n\t"
+      "st1 {v0.16b}, [%[dst]], %[step]\n\t"
+      "st1 {v1.16b}, [%[dst]], %[step]\n\t"
+      "st1 {v2.16b}, [%[dst]], %[step]\n\t"
+      "st1 {v3.16b}, [%[dst]], %[step]\n\t"
+      "subs %w[n], %w[n], #1\n\t"
+      "b.ne 2b\n\t"
+      "add %[p0], %[p0], %[s0]\n\t"
+      "add %[p1], %[p1], %[s1]\n\t"
+      "add %[p2], %[p2], %[s2]\n\t"
+      "add %[p3], %[p3], %[s3]\n\t"
+      "subs %w[runs], %w[runs], #1\n\t"
+      "b.ne 1b\n\t"
+      : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [p3] "+r"(p3), [runs] "+r"(runs),
+        [dst] "+r"(dst), [n] "=&r"(n)
+      : [chunks] "r"(chunks), [s0] "r"(skip[0]), [s1] "r"(skip[1]), [s2] "r"(skip[2]),
+        [s3] "r"(skip[3]), [step] "r"(step)
+      : "cc", "memory", "v0", "v1", "v2", "v3");
 }
 
 // Copies n bytes 16 at a time: reads and writes up to 15 bytes past n.
-RVGG_QCONV_INLINE void Copy16(int8_t* dst, const int8_t* src, size_t n) {
-  for (size_t i = 0; i < n; i += 16) vst1q_s8(dst + i, vld1q_s8(src + i));
+inline void Copy16(int8_t* dst, const int8_t* src, size_t n) {
+  for (size_t i = 0; i < n; i += 16) std::memcpy(dst + i, src + i, 16);
 }
 
-// Copies each pixel's im2col row out of the input (rows of row_bytes + 16
-// bytes; the over-writes land on the next tap's bytes or past k, where the
-// weights are zero).
-void GatherRows(const QConvParams& p, const Geometry& g, const int8_t* input,
-                const int8_t* zero_row, uint32_t first, uint32_t count, uint32_t width,
-                int8_t* rows, const int8_t** pointers) {
-  uint32_t oy = first / p.out_w, ox = first % p.out_w;
-  const size_t row_stride = size_t{p.in_w} * p.in_c;
-  const size_t segment = size_t{p.kernel_w} * p.in_c;
+struct PixelOrigin {
+  int64_t iy0, ix0;  // input coordinates of the kernel's top-left tap
+  // That tap in the input when the whole window is inside the image, else
+  // null.
+  const int8_t* interior;
+};
+
+// Origins of pixels first + j, j < width (pixels past `count` repeat the
+// last one).
+void Origins(const QConvParams& p, const int8_t* input, uint32_t first, uint32_t count,
+             uint32_t width, PixelOrigin* origins) {
+  const uint32_t out_w = p.out_w, stride = p.stride, in_c = p.in_c;
+  const int64_t padding = p.padding, last_iy0 = int64_t{p.in_h} - p.kernel_h,
+                last_ix0 = int64_t{p.in_w} - p.kernel_w;
+  const size_t row_stride = size_t{p.in_w} * in_c;
+  uint32_t oy = first / out_w, ox = first % out_w;
   for (uint32_t j = 0; j < width; ++j) {
-    int8_t* r = rows + size_t{j} * (g.row_bytes + 16);
-    pointers[j] = r;
     if (j >= count) {
-      pointers[j] = pointers[j - 1];
+      origins[j] = origins[j - 1];
       continue;
     }
-    const int64_t iy0 = int64_t{oy} * p.stride - p.padding;
-    const int64_t ix0 = int64_t{ox} * p.stride - p.padding;
-    const bool columns_inside = ix0 >= 0 && ix0 + p.kernel_w <= p.in_w;
+    const int64_t iy0 = int64_t{oy} * stride - padding, ix0 = int64_t{ox} * stride - padding;
+    origins[j].iy0 = iy0;
+    origins[j].ix0 = ix0;
+    origins[j].interior =
+        iy0 >= 0 && ix0 >= 0 && iy0 <= last_iy0 && ix0 <= last_ix0
+            ? input + static_cast<size_t>(iy0) * row_stride + static_cast<size_t>(ix0) * in_c
+            : nullptr;
+    if (++ox == out_w) ox = 0, ++oy;
+  }
+}
+
+// Interleaved block straight from the input (in_c % 16 == 0): per quad of
+// pixels, kernel_h runs of kernel_w * in_c bytes when the four windows lie
+// inside the image, else one run per kernel row (when the columns do) or
+// per tap, with the zero row standing for padding.
+void GatherDirect(const QConvParams& p, const Geometry& g, const int8_t* input,
+                  const int8_t* zero_row, const PixelOrigin* origins, uint32_t width,
+                  int8_t* block) {
+  const size_t step = size_t{width} * 4;
+  const size_t row_stride = size_t{p.in_w} * p.in_c;
+  const size_t skip = row_stride - g.segment;
+  const size_t no_skip[4] = {0, 0, 0, 0};
+  for (uint32_t q = 0; q < width; q += 4) {
+    const PixelOrigin* o = origins + q;
+    int8_t* dst = block + size_t{q} * 4;
+    const int8_t* src[4];
+    if (o[0].interior != nullptr && o[1].interior != nullptr && o[2].interior != nullptr &&
+        o[3].interior != nullptr) {
+      const size_t skips[4] = {skip, skip, skip, skip};
+      for (int i = 0; i < 4; ++i) src[i] = o[i].interior;
+      InterleaveQuad(src, skips, g.segment / 16, p.kernel_h, dst, step);
+      continue;
+    }
+    bool columns_inside = true;
+    for (int i = 0; i < 4; ++i) {
+      columns_inside = columns_inside && o[i].ix0 >= 0 && o[i].ix0 + p.kernel_w <= p.in_w;
+    }
     for (uint32_t ky = 0; ky < p.kernel_h; ++ky) {
+      if (columns_inside) {
+        for (int i = 0; i < 4; ++i) {
+          const int64_t iy = o[i].iy0 + ky;
+          src[i] = iy >= 0 && iy < p.in_h ? input + static_cast<size_t>(iy) * row_stride +
+                                                static_cast<size_t>(o[i].ix0) * p.in_c
+                                          : zero_row;
+        }
+        InterleaveQuad(src, no_skip, g.segment / 16, 1, dst, step);
+        dst += size_t{g.segment / 4} * step;
+        continue;
+      }
+      for (uint32_t kx = 0; kx < p.kernel_w; ++kx) {
+        for (int i = 0; i < 4; ++i) {
+          const int64_t iy = o[i].iy0 + ky, ix = o[i].ix0 + kx;
+          src[i] =
+              iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w
+                  ? input + static_cast<size_t>(iy) * row_stride + static_cast<size_t>(ix) * p.in_c
+                  : zero_row;
+        }
+        InterleaveQuad(src, no_skip, p.in_c / 16, 1, dst, step);
+        dst += size_t{p.in_c / 4} * step;
+      }
+    }
+  }
+}
+
+// Copies pixel j's im2col row to rows + j * (row_bytes + 16); the 16-byte
+// copies' over-writes land on the next run's bytes or past k, where the
+// weights are zero.
+void GatherRows(const QConvParams& p, const Geometry& g, const int8_t* input,
+                const int8_t* zero_row, const PixelOrigin* origins, uint32_t width, int8_t* rows) {
+  // Locals, not p's fields: the byte stores below may alias anything.
+  const uint32_t kernel_h = p.kernel_h, kernel_w = p.kernel_w, in_c = p.in_c;
+  const int64_t in_h = p.in_h, in_w = p.in_w;
+  const size_t row_stride = size_t{p.in_w} * in_c, segment = g.segment;
+  const size_t row_bytes = g.row_bytes, row_pitch = row_bytes + 16;
+  for (uint32_t j = 0; j < width; ++j) {
+    int8_t* r = rows + j * row_pitch;
+    if (origins[j].interior != nullptr) {
+      const int8_t* s = origins[j].interior;
+      if (segment <= 16) {
+        for (uint32_t ky = 0; ky < kernel_h; ++ky, s += row_stride, r += segment) {
+          std::memcpy(r, s, 16);
+        }
+      } else {
+        for (uint32_t ky = 0; ky < kernel_h; ++ky, s += row_stride, r += segment) {
+          Copy16(r, s, segment);
+        }
+      }
+      continue;
+    }
+    const int64_t iy0 = origins[j].iy0, ix0 = origins[j].ix0;
+    if (j > 0 && iy0 == origins[j - 1].iy0 && ix0 == origins[j - 1].ix0) {
+      std::memcpy(r, r - row_pitch, row_bytes);
+      continue;
+    }
+    const bool columns_inside = ix0 >= 0 && ix0 + kernel_w <= in_w;
+    for (uint32_t ky = 0; ky < kernel_h; ++ky) {
       const int64_t iy = iy0 + ky;
-      const bool row_inside = iy >= 0 && iy < p.in_h;
-      if (row_inside && columns_inside) {
-        Copy16(r, input + static_cast<size_t>(iy) * row_stride + static_cast<size_t>(ix0) * p.in_c,
+      const bool row_inside = iy >= 0 && iy < in_h;
+      if (columns_inside) {
+        Copy16(r,
+               row_inside
+                   ? input + static_cast<size_t>(iy) * row_stride + static_cast<size_t>(ix0) * in_c
+                   : zero_row,
                segment);
         r += segment;
         continue;
       }
-      for (uint32_t kx = 0; kx < p.kernel_w; ++kx, r += p.in_c) {
+      for (uint32_t kx = 0; kx < kernel_w; ++kx, r += in_c) {
         const int64_t ix = ix0 + kx;
-        const bool inside = row_inside && ix >= 0 && ix < p.in_w;
+        const bool inside = row_inside && ix >= 0 && ix < in_w;
         Copy16(r,
                inside
-                   ? input + static_cast<size_t>(iy) * row_stride + static_cast<size_t>(ix) * p.in_c
+                   ? input + static_cast<size_t>(iy) * row_stride + static_cast<size_t>(ix) * in_c
                    : zero_row,
-               p.in_c);
+               in_c);
       }
     }
-    if (++ox == p.out_w) ox = 0, ++oy;
   }
 }
 
-// --- the tile ----------------------------------------------------------------
+// --- the tiles ------------------------------------------------------------------
+//
+// Tile<kPx> computes out[j][c] for kPx pixels (rows `stride` bytes apart) and
+// 8 channels per channel block, for `blocks` consecutive blocks. Registers:
+// weights v0-v3 (two SDOT steps of 8 channels); activations v4-v7;
+// accumulators v8-v31 (kPx 12: pixel j's channels 0-3 in v(8+2j), 4-7 in
+// v(9+2j); kPx 8 and 4: the same from v16); in the epilogue v0-v1 the
+// scales, v2 the zero point, v3-v4 the clamp, v5-v6 temporaries. The K loop
+// runs 8 steps per iteration, then 4, 2, 1 as ksteps' bits say.
 
-struct Requant {
-  int16x8_t zero_point;
-  int8x16_t min, max;
-};
-
-// acc[j][h] = bias[4h..4h+3] + sum over K of (4 bytes of pixel j) . (4 bytes
-// of channels 4h..4h+3), for kPx pixels and 8 channels, into acc (kPx * 8
-// int32, pixel-major). Assembly with the accumulators pinned to v8 and up
-// (pixel j: channels 0-3 in v(8+2j), 4-7 in v(9+2j)), weights in v0-v3
-// (two steps of 8 channels), activations in v4 and up: GCC's own loop spends
-// an address computation per load, and an asm statement cannot take 24
-// read-write vector operands, so the accumulators go out through memory.
 // clang-format off
 #define RVGG_SD(acc, w, x, lane) "sdot " #acc ".4s, " #w ".16b, " #x ".4b[" #lane "]\n\t"
-// Pixels 4q..4q+3 (accumulators c0/d0 .. c3/d3) with activation register x.
-#define RVGG_SD_QUAD(c0, d0, c1, d1, c2, d2, c3, d3, w0, w1, x)                              \
+// Pixels 4q..4q+3 (accumulators c0/d0 .. c3/d3) from activation register x.
+#define RVGG_SD_QUAD(c0, d0, c1, d1, c2, d2, c3, d3, w0, w1, x)                         \
   RVGG_SD(c0, w0, x, 0) RVGG_SD(d0, w1, x, 0) RVGG_SD(c1, w0, x, 1) RVGG_SD(d1, w1, x, 1) \
   RVGG_SD(c2, w0, x, 2) RVGG_SD(d2, w1, x, 2) RVGG_SD(c3, w0, x, 3) RVGG_SD(d3, w1, x, 3)
-#define RVGG_SD_PX0_3(w0, w1, x) RVGG_SD_QUAD(v8, v9, v10, v11, v12, v13, v14, v15, w0, w1, x)
-#define RVGG_SD_PX4_7(w0, w1, x) RVGG_SD_QUAD(v16, v17, v18, v19, v20, v21, v22, v23, w0, w1, x)
-#define RVGG_SD_PX8_11(w0, w1, x) RVGG_SD_QUAD(v24, v25, v26, v27, v28, v29, v30, v31, w0, w1, x)
-#define RVGG_MOV_BIAS4(c0, d0, c1, d1, c2, d2, c3, d3)                                    \
-  "mov " #c0 ".16b, v0.16b\n\tmov " #d0 ".16b, v1.16b\n\tmov " #c1 ".16b, v0.16b\n\t" \
-  "mov " #d1 ".16b, v1.16b\n\tmov " #c2 ".16b, v0.16b\n\tmov " #d2 ".16b, v1.16b\n\t" \
-  "mov " #c3 ".16b, v0.16b\n\tmov " #d3 ".16b, v1.16b\n\t"
-#define RVGG_BIAS_PX0_3 RVGG_MOV_BIAS4(v8, v9, v10, v11, v12, v13, v14, v15)
-#define RVGG_BIAS_PX4_7 RVGG_MOV_BIAS4(v16, v17, v18, v19, v20, v21, v22, v23)
-#define RVGG_BIAS_PX8_11 RVGG_MOV_BIAS4(v24, v25, v26, v27, v28, v29, v30, v31)
+#define RVGG_Q08(w0, w1, x) RVGG_SD_QUAD(v8, v9, v10, v11, v12, v13, v14, v15, w0, w1, x)
+#define RVGG_Q16(w0, w1, x) RVGG_SD_QUAD(v16, v17, v18, v19, v20, v21, v22, v23, w0, w1, x)
+#define RVGG_Q24(w0, w1, x) RVGG_SD_QUAD(v24, v25, v26, v27, v28, v29, v30, v31, w0, w1, x)
 
-template <uint32_t kPx>
-void Accumulate(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
-                int32_t* acc);
+// Requantizes two pixels (accumulators c0/d0 and c1/d1) and stores them.
+#define RVGG_EPILOGUE_PAIR(c0, d0, c1, d1)                                                       \
+  "scvtf " #c0 ".4s, " #c0 ".4s\n\t" "scvtf " #d0 ".4s, " #d0 ".4s\n\t"                          \
+  "scvtf " #c1 ".4s, " #c1 ".4s\n\t" "scvtf " #d1 ".4s, " #d1 ".4s\n\t"                          \
+  "fmul " #c0 ".4s, " #c0 ".4s, v0.4s\n\t" "fmul " #d0 ".4s, " #d0 ".4s, v1.4s\n\t"              \
+  "fmul " #c1 ".4s, " #c1 ".4s, v0.4s\n\t" "fmul " #d1 ".4s, " #d1 ".4s, v1.4s\n\t"              \
+  "fcvtns " #c0 ".4s, " #c0 ".4s\n\t" "fcvtns " #d0 ".4s, " #d0 ".4s\n\t"                        \
+  "fcvtns " #c1 ".4s, " #c1 ".4s\n\t" "fcvtns " #d1 ".4s, " #d1 ".4s\n\t"                        \
+  "sqxtn v5.4h, " #c0 ".4s\n\t" "sqxtn2 v5.8h, " #d0 ".4s\n\t"                                   \
+  "sqxtn v6.4h, " #c1 ".4s\n\t" "sqxtn2 v6.8h, " #d1 ".4s\n\t"                                   \
+  "sqadd v5.8h, v5.8h, v2.8h\n\t" "sqadd v6.8h, v6.8h, v2.8h\n\t"                                \
+  "sqxtn v5.8b, v5.8h\n\t" "sqxtn2 v5.16b, v6.8h\n\t"                                            \
+  "smax v5.16b, v5.16b, v3.16b\n\t" "smin v5.16b, v5.16b, v4.16b\n\t"                            \
+  "st1 {v5.d}[0], [%[out]], %[stride]\n\t" "st1 {v5.d}[1], [%[out]], %[stride]\n\t"
 
-template <>
-RVGG_QCONV_INLINE void Accumulate<12>(const int8_t* a, const int8_t* w, uint32_t ksteps,
-                                      const int32_t* bias, int32_t* acc) {
-#define RVGG_SD_12(w0, w1) RVGG_SD_PX0_3(w0, w1, v4) RVGG_SD_PX4_7(w0, w1, v5) RVGG_SD_PX8_11(w0, w1, v6)
-  uint32_t iterations = ksteps / 4;
-  __asm__ volatile(
-      "ld1 {v0.4s, v1.4s}, [%[bias]]\n\t"
-      RVGG_BIAS_PX0_3 RVGG_BIAS_PX4_7 RVGG_BIAS_PX8_11
-      "cbz %w[n], 2f\n\t"
-      "1:\n\t"
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"
-      "ld1 {v4.16b-v6.16b}, [%[a]], #48\n\t"
-      RVGG_SD_12(v0, v1)
-      "ld1 {v4.16b-v6.16b}, [%[a]], #48\n\t"
-      RVGG_SD_12(v2, v3)
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"
-      "ld1 {v4.16b-v6.16b}, [%[a]], #48\n\t"
-      RVGG_SD_12(v0, v1)
-      "ld1 {v4.16b-v6.16b}, [%[a]], #48\n\t"
-      RVGG_SD_12(v2, v3)
-      "subs %w[n], %w[n], #1\n\t"
-      "b.ne 1b\n\t"
-      "2:\n\t"
-      "tbz %w[k], #1, 3f\n\t"
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"
-      "ld1 {v4.16b-v6.16b}, [%[a]], #48\n\t"
-      RVGG_SD_12(v0, v1)
-      "ld1 {v4.16b-v6.16b}, [%[a]], #48\n\t"
-      RVGG_SD_12(v2, v3)
-      "3:\n\t"
-      "tbz %w[k], #0, 4f\n\t"
-      "ld1 {v0.16b, v1.16b}, [%[w]]\n\t"
-      "ld1 {v4.16b-v6.16b}, [%[a]]\n\t"
-      RVGG_SD_12(v0, v1)
-      "4:\n\t"
-      "st1 {v8.4s-v11.4s}, [%[acc]], #64\n\t"
-      "st1 {v12.4s-v15.4s}, [%[acc]], #64\n\t"
-      "st1 {v16.4s-v19.4s}, [%[acc]], #64\n\t"
-      "st1 {v20.4s-v23.4s}, [%[acc]], #64\n\t"
-      "st1 {v24.4s-v27.4s}, [%[acc]], #64\n\t"
-      "st1 {v28.4s-v31.4s}, [%[acc]]\n\t"
-      : [a] "+r"(a), [w] "+r"(w), [n] "+r"(iterations), [acc] "+r"(acc)
-      : [k] "r"(ksteps), [bias] "r"(bias)
-      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v8", "v9", "v10", "v11", "v12",
-        "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25",
-        "v26", "v27", "v28", "v29", "v30", "v31");
-#undef RVGG_SD_12
-}
+// The K loop around the steps: body8 per iteration, then body4, body2, body1.
+#define RVGG_K_LOOP(body4, body2, body1)                             \
+  "cbz %w[n], 2f\n\t"                                                \
+  "1:\n\t" body4 body4 "subs %w[n], %w[n], #1\n\t" "b.ne 1b\n\t"     \
+  "2:\n\t" "tbz %w[k], #2, 3f\n\t" body4                             \
+  "3:\n\t" "tbz %w[k], #1, 4f\n\t" body2                             \
+  "4:\n\t" "tbz %w[k], #0, 5f\n\t" body1                             \
+  "5:\n\t"                                                           \
+  "ld1 {v0.4s, v1.4s}, [%[scale]]\n\t"                               \
+  "ld1 {v2.16b, v3.16b, v4.16b}, [%[rq]]\n\t"
 
-template <>
-RVGG_QCONV_INLINE void Accumulate<8>(const int8_t* a, const int8_t* w, uint32_t ksteps,
-                                     const int32_t* bias, int32_t* acc) {
-  uint32_t iterations = ksteps / 4;
-  __asm__ volatile(
-      "ld1 {v0.4s, v1.4s}, [%[bias]]\n\t"
-      RVGG_BIAS_PX0_3 RVGG_BIAS_PX4_7
-      "cbz %w[n], 2f\n\t"
-      "1:\n\t"
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"
-      "ld1 {v4.16b-v7.16b}, [%[a]], #64\n\t"
-      RVGG_SD_PX0_3(v0, v1, v4) RVGG_SD_PX4_7(v0, v1, v5)
-      RVGG_SD_PX0_3(v2, v3, v6) RVGG_SD_PX4_7(v2, v3, v7)
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"
-      "ld1 {v4.16b-v7.16b}, [%[a]], #64\n\t"
-      RVGG_SD_PX0_3(v0, v1, v4) RVGG_SD_PX4_7(v0, v1, v5)
-      RVGG_SD_PX0_3(v2, v3, v6) RVGG_SD_PX4_7(v2, v3, v7)
-      "subs %w[n], %w[n], #1\n\t"
-      "b.ne 1b\n\t"
-      "2:\n\t"
-      "tbz %w[k], #1, 3f\n\t"
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"
-      "ld1 {v4.16b-v7.16b}, [%[a]], #64\n\t"
-      RVGG_SD_PX0_3(v0, v1, v4) RVGG_SD_PX4_7(v0, v1, v5)
-      RVGG_SD_PX0_3(v2, v3, v6) RVGG_SD_PX4_7(v2, v3, v7)
-      "3:\n\t"
-      "tbz %w[k], #0, 4f\n\t"
-      "ld1 {v0.16b, v1.16b}, [%[w]]\n\t"
-      "ld1 {v4.16b, v5.16b}, [%[a]]\n\t"
-      RVGG_SD_PX0_3(v0, v1, v4) RVGG_SD_PX4_7(v0, v1, v5)
-      "4:\n\t"
-      "st1 {v8.4s-v11.4s}, [%[acc]], #64\n\t"
-      "st1 {v12.4s-v15.4s}, [%[acc]], #64\n\t"
-      "st1 {v16.4s-v19.4s}, [%[acc]], #64\n\t"
-      "st1 {v20.4s-v23.4s}, [%[acc]]\n\t"
-      : [a] "+r"(a), [w] "+r"(w), [n] "+r"(iterations), [acc] "+r"(acc)
-      : [k] "r"(ksteps), [bias] "r"(bias)
-      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
-        "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23");
-}
+#define RVGG_TILE_OPERANDS                                                             \
+  : [a] "+r"(a_), [w] "+r"(w), [n] "+r"(iterations), [out] "+r"(out_)                   \
+  : [k] "r"(ksteps), [bias] "r"(bias), [scale] "r"(scale), [rq] "r"(rq), [stride] "r"(stride)
 
-template <>
-RVGG_QCONV_INLINE void Accumulate<4>(const int8_t* a, const int8_t* w, uint32_t ksteps,
-                                     const int32_t* bias, int32_t* acc) {
-  uint32_t iterations = ksteps / 4;
-  __asm__ volatile(
-      "ld1 {v0.4s, v1.4s}, [%[bias]]\n\t"
-      RVGG_BIAS_PX0_3
-      "cbz %w[n], 2f\n\t"
-      "1:\n\t"
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"
-      "ld1 {v4.16b-v7.16b}, [%[a]], #64\n\t"
-      RVGG_SD_PX0_3(v0, v1, v4) RVGG_SD_PX0_3(v2, v3, v5)
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"
-      RVGG_SD_PX0_3(v0, v1, v6) RVGG_SD_PX0_3(v2, v3, v7)
-      "subs %w[n], %w[n], #1\n\t"
-      "b.ne 1b\n\t"
-      "2:\n\t"
-      "tbz %w[k], #1, 3f\n\t"
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"
-      "ld1 {v4.16b, v5.16b}, [%[a]], #32\n\t"
-      RVGG_SD_PX0_3(v0, v1, v4) RVGG_SD_PX0_3(v2, v3, v5)
-      "3:\n\t"
-      "tbz %w[k], #0, 4f\n\t"
-      "ld1 {v0.16b, v1.16b}, [%[w]]\n\t"
-      "ld1 {v4.16b}, [%[a]]\n\t"
-      RVGG_SD_PX0_3(v0, v1, v4)
-      "4:\n\t"
-      "st1 {v8.4s-v11.4s}, [%[acc]], #64\n\t"
-      "st1 {v12.4s-v15.4s}, [%[acc]]\n\t"
-      : [a] "+r"(a), [w] "+r"(w), [n] "+r"(iterations), [acc] "+r"(acc)
-      : [k] "r"(ksteps), [bias] "r"(bias)
-      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
-        "v12", "v13", "v14", "v15");
-}
+// 12 pixels: activations v4-v6 (12 pixels of one step).
+#define RVGG_12_STEP(w0, w1)                                                     \
+  "ld1 {v4.16b, v5.16b, v6.16b}, [%[a]], #48\n\t"                                \
+  RVGG_Q08(w0, w1, v4) RVGG_Q16(w0, w1, v5) RVGG_Q24(w0, w1, v6)
+#define RVGG_12_BODY2 "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t" RVGG_12_STEP(v0, v1) RVGG_12_STEP(v2, v3)
+#define RVGG_12_BODY4 RVGG_12_BODY2 RVGG_12_BODY2
+#define RVGG_12_BODY1 "ld1 {v0.16b, v1.16b}, [%[w]], #32\n\t" RVGG_12_STEP(v0, v1)
 
-#undef RVGG_BIAS_PX8_11
-#undef RVGG_BIAS_PX4_7
-#undef RVGG_BIAS_PX0_3
-#undef RVGG_MOV_BIAS4
-#undef RVGG_SD_PX8_11
-#undef RVGG_SD_PX4_7
-#undef RVGG_SD_PX0_3
-#undef RVGG_SD_QUAD
-#undef RVGG_SD
+// 8 pixels: activations v4-v7 (two steps).
+#define RVGG_8_BODY2                                                             \
+  "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"                                         \
+  "ld1 {v4.16b-v7.16b}, [%[a]], #64\n\t"                                         \
+  RVGG_Q16(v0, v1, v4) RVGG_Q24(v0, v1, v5) RVGG_Q16(v2, v3, v6) RVGG_Q24(v2, v3, v7)
+#define RVGG_8_BODY4 RVGG_8_BODY2 RVGG_8_BODY2
+#define RVGG_8_BODY1                                                             \
+  "ld1 {v0.16b, v1.16b}, [%[w]], #32\n\t"                                        \
+  "ld1 {v4.16b, v5.16b}, [%[a]], #32\n\t"                                        \
+  RVGG_Q16(v0, v1, v4) RVGG_Q24(v0, v1, v5)
+
+// 4 pixels: activations v4-v7 (four steps).
+#define RVGG_4_BODY4                                                             \
+  "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"                                         \
+  "ld1 {v4.16b-v7.16b}, [%[a]], #64\n\t"                                         \
+  RVGG_Q16(v0, v1, v4) RVGG_Q16(v2, v3, v5)                                      \
+  "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"                                         \
+  RVGG_Q16(v0, v1, v6) RVGG_Q16(v2, v3, v7)
+#define RVGG_4_BODY2                                                             \
+  "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"                                         \
+  "ld1 {v4.16b, v5.16b}, [%[a]], #32\n\t"                                        \
+  RVGG_Q16(v0, v1, v4) RVGG_Q16(v2, v3, v5)
+#define RVGG_4_BODY1                                                             \
+  "ld1 {v0.16b, v1.16b}, [%[w]], #32\n\t"                                        \
+  "ld1 {v4.16b}, [%[a]], #16\n\t"                                                \
+  RVGG_Q16(v0, v1, v4)
+
+// 1 pixel: the activation row itself, 4 steps per register (v24); four
+// accumulator pairs (one per step of 4) summed at the end: v16/v17 ...
+// v22/v23.
+#define RVGG_1_BODY4                                                             \
+  "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"                                         \
+  "ld1 {v4.16b-v7.16b}, [%[w]], #64\n\t"                                         \
+  "ld1 {v24.16b}, [%[a]], #16\n\t"                                               \
+  RVGG_SD(v16, v0, v24, 0) RVGG_SD(v17, v1, v24, 0)                              \
+  RVGG_SD(v18, v2, v24, 1) RVGG_SD(v19, v3, v24, 1)                              \
+  RVGG_SD(v20, v4, v24, 2) RVGG_SD(v21, v5, v24, 2)                              \
+  RVGG_SD(v22, v6, v24, 3) RVGG_SD(v23, v7, v24, 3)
+#define RVGG_1_BODY2                                                             \
+  "ld1 {v0.16b-v3.16b}, [%[w]], #64\n\t"                                         \
+  "ld1 {v24.8b}, [%[a]], #8\n\t"                                                 \
+  RVGG_SD(v16, v0, v24, 0) RVGG_SD(v17, v1, v24, 0)                              \
+  RVGG_SD(v18, v2, v24, 1) RVGG_SD(v19, v3, v24, 1)
+#define RVGG_1_BODY1                                                             \
+  "ld1 {v0.16b, v1.16b}, [%[w]], #32\n\t"                                        \
+  "ld1 {v24.s}[0], [%[a]], #4\n\t"                                               \
+  RVGG_SD(v16, v0, v24, 0) RVGG_SD(v17, v1, v24, 0)
 // clang-format on
 
-// Stores 8 bytes to *out and 8 to *(out + stride), advancing out by 2 rows.
-RVGG_QCONV_INLINE void StoreRows(int8_t*& out, size_t stride, int8x16_t v) {
-  __asm__ volatile(
-      "st1 {%[v].d}[0], [%[out]], %[stride]\n\t"
-      "st1 {%[v].d}[1], [%[out]], %[stride]\n\t"
-      : [out] "+r"(out)
-      : [v] "w"(v), [stride] "r"(stride)
-      : "memory");
-}
-
-// out[j][c] for kPx pixels (rows out_stride apart) and 8 channels.
 template <uint32_t kPx>
 void Tile(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
-          const float* scale, Requant rq, int8_t* out, size_t out_stride) {
-  alignas(16) int32_t acc[kPx * 8];
-  Accumulate<kPx>(a, w, ksteps, bias, acc);
-  const float32x4_t s0 = vld1q_f32(scale), s1 = vld1q_f32(scale + 4);
-#pragma GCC unroll 6
-  for (uint32_t j = 0; j < kPx; j += 2) {
-    int16x8_t h[2];
-#pragma GCC unroll 2
-    for (uint32_t i = 0; i < 2; ++i) {
-      const int32_t* x = acc + (j + i) * 8;
-      const int32x4_t lo = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(vld1q_s32(x)), s0));
-      const int32x4_t hi = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(vld1q_s32(x + 4)), s1));
-      h[i] = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(lo), hi), rq.zero_point);
-    }
-    int8x16_t o = vqmovn_high_s16(vqmovn_s16(h[0]), h[1]);
-    o = vminq_s8(vmaxq_s8(o, rq.min), rq.max);
-    StoreRows(out, out_stride, o);
+          const float* scale, const RequantConsts* rq, int8_t* out, size_t stride, uint32_t blocks);
+
+template <>
+void Tile<12>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
+              const float* scale, const RequantConsts* rq, int8_t* out, size_t stride,
+              uint32_t blocks) {
+  for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
+    const int8_t* a_ = a;
+    int8_t* out_ = out;
+    uint32_t iterations = ksteps / 8;
+    // clang-format off
+    __asm__ volatile(
+        "ld1 {v8.4s-v11.4s}, [%[bias]]\n\t"
+        "ld1 {v12.4s-v15.4s}, [%[bias]]\n\t"
+        "ld1 {v16.4s-v19.4s}, [%[bias]]\n\t"
+        "ld1 {v20.4s-v23.4s}, [%[bias]]\n\t"
+        "ld1 {v24.4s-v27.4s}, [%[bias]]\n\t"
+        "ld1 {v28.4s-v31.4s}, [%[bias]]\n\t"
+        RVGG_K_LOOP(RVGG_12_BODY4, RVGG_12_BODY2, RVGG_12_BODY1)
+        RVGG_EPILOGUE_PAIR(v8, v9, v10, v11) RVGG_EPILOGUE_PAIR(v12, v13, v14, v15)
+        RVGG_EPILOGUE_PAIR(v16, v17, v18, v19) RVGG_EPILOGUE_PAIR(v20, v21, v22, v23)
+        RVGG_EPILOGUE_PAIR(v24, v25, v26, v27) RVGG_EPILOGUE_PAIR(v28, v29, v30, v31)
+        RVGG_TILE_OPERANDS
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v8", "v9", "v10", "v11",
+          "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23",
+          "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
+    // clang-format on
   }
 }
 
-using TileFn = void (*)(const int8_t*, const int8_t*, uint32_t, const int32_t*, const float*,
-                        Requant, int8_t*, size_t);
+template <>
+void Tile<8>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
+             const float* scale, const RequantConsts* rq, int8_t* out, size_t stride,
+             uint32_t blocks) {
+  for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
+    const int8_t* a_ = a;
+    int8_t* out_ = out;
+    uint32_t iterations = ksteps / 8;
+    // clang-format off
+    __asm__ volatile(
+        "ld1 {v16.4s-v19.4s}, [%[bias]]\n\t"
+        "ld1 {v20.4s-v23.4s}, [%[bias]]\n\t"
+        "ld1 {v24.4s-v27.4s}, [%[bias]]\n\t"
+        "ld1 {v28.4s-v31.4s}, [%[bias]]\n\t"
+        RVGG_K_LOOP(RVGG_8_BODY4, RVGG_8_BODY2, RVGG_8_BODY1)
+        RVGG_EPILOGUE_PAIR(v16, v17, v18, v19) RVGG_EPILOGUE_PAIR(v20, v21, v22, v23)
+        RVGG_EPILOGUE_PAIR(v24, v25, v26, v27) RVGG_EPILOGUE_PAIR(v28, v29, v30, v31)
+        RVGG_TILE_OPERANDS
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18",
+          "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30",
+          "v31");
+    // clang-format on
+  }
+}
 
-// --- the driver --------------------------------------------------------------
+template <>
+void Tile<4>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
+             const float* scale, const RequantConsts* rq, int8_t* out, size_t stride,
+             uint32_t blocks) {
+  for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
+    const int8_t* a_ = a;
+    int8_t* out_ = out;
+    uint32_t iterations = ksteps / 8;
+    // clang-format off
+    __asm__ volatile(
+        "ld1 {v16.4s-v19.4s}, [%[bias]]\n\t"
+        "ld1 {v20.4s-v23.4s}, [%[bias]]\n\t"
+        RVGG_K_LOOP(RVGG_4_BODY4, RVGG_4_BODY2, RVGG_4_BODY1)
+        RVGG_EPILOGUE_PAIR(v16, v17, v18, v19) RVGG_EPILOGUE_PAIR(v20, v21, v22, v23)
+        RVGG_TILE_OPERANDS
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18",
+          "v19", "v20", "v21", "v22", "v23");
+    // clang-format on
+  }
+}
+
+template <>
+void Tile<1>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
+             const float* scale, const RequantConsts* rq, int8_t* out, size_t stride,
+             uint32_t blocks) {
+  for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
+    const int8_t* a_ = a;
+    int8_t* out_ = out;
+    uint32_t iterations = ksteps / 8;
+    // clang-format off
+    __asm__ volatile(
+        "ld1 {v16.4s, v17.4s}, [%[bias]]\n\t"
+        "movi v18.4s, #0\n\t" "movi v19.4s, #0\n\t" "movi v20.4s, #0\n\t"
+        "movi v21.4s, #0\n\t" "movi v22.4s, #0\n\t" "movi v23.4s, #0\n\t"
+        RVGG_K_LOOP(RVGG_1_BODY4, RVGG_1_BODY2, RVGG_1_BODY1)
+        "add v16.4s, v16.4s, v18.4s\n\t" "add v17.4s, v17.4s, v19.4s\n\t"
+        "add v20.4s, v20.4s, v22.4s\n\t" "add v21.4s, v21.4s, v23.4s\n\t"
+        "add v16.4s, v16.4s, v20.4s\n\t" "add v17.4s, v17.4s, v21.4s\n\t"
+        "scvtf v16.4s, v16.4s\n\t" "scvtf v17.4s, v17.4s\n\t"
+        "fmul v16.4s, v16.4s, v0.4s\n\t" "fmul v17.4s, v17.4s, v1.4s\n\t"
+        "fcvtns v16.4s, v16.4s\n\t" "fcvtns v17.4s, v17.4s\n\t"
+        "sqxtn v5.4h, v16.4s\n\t" "sqxtn2 v5.8h, v17.4s\n\t"
+        "sqadd v5.8h, v5.8h, v2.8h\n\t"
+        "sqxtn v5.8b, v5.8h\n\t"
+        "smax v5.8b, v5.8b, v3.8b\n\t" "smin v5.8b, v5.8b, v4.8b\n\t"
+        "st1 {v5.8b}, [%[out]]\n\t"
+        RVGG_TILE_OPERANDS
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18",
+          "v19", "v20", "v21", "v22", "v23", "v24");
+    // clang-format on
+  }
+}
+
+#undef RVGG_1_BODY1
+#undef RVGG_1_BODY2
+#undef RVGG_1_BODY4
+#undef RVGG_4_BODY1
+#undef RVGG_4_BODY2
+#undef RVGG_4_BODY4
+#undef RVGG_8_BODY1
+#undef RVGG_8_BODY4
+#undef RVGG_8_BODY2
+#undef RVGG_12_BODY1
+#undef RVGG_12_BODY4
+#undef RVGG_12_BODY2
+#undef RVGG_12_STEP
+#undef RVGG_TILE_OPERANDS
+#undef RVGG_K_LOOP
+#undef RVGG_EPILOGUE_PAIR
+#undef RVGG_Q24
+#undef RVGG_Q16
+#undef RVGG_Q08
+#undef RVGG_SD_QUAD
+#undef RVGG_SD
+
+using TileFn = void (*)(const int8_t*, const int8_t*, uint32_t, const int32_t*, const float*,
+                        const RequantConsts*, int8_t*, size_t, uint32_t);
+
+// --- the driver -----------------------------------------------------------------
 
 struct Work {
   const QConvParams* params;
   Geometry g;
   SlotLayout slot;
+  RequantConsts rq;
   const int32_t* bias;
   const int8_t* weights;
   const int8_t* input;
@@ -411,25 +525,52 @@ struct Work {
   std::atomic<uint32_t> next{0};
 };
 
-uint32_t BlockWidth(uint32_t count) { return count <= 4 ? 4 : count <= 8 ? 8 : 12; }
+uint32_t BlockWidth(uint32_t count) {
+  return count == 1 ? 1 : count <= 4 ? 4 : count <= 8 ? 8 : 12;
+}
+
+// Gathers pixels first .. first + count - 1 for a tile of `width`; returns
+// the activations the tile reads (the block, or the input itself when one
+// pixel's im2col row is a contiguous run of it).
+const int8_t* Gather(const Work& work, uint32_t first, uint32_t count, uint32_t width,
+                     int8_t* block, const int8_t* zero_row, int8_t* rows) {
+  const QConvParams& p = *work.params;
+  const Geometry& g = work.g;
+  PixelOrigin origins[kMaxPixels];
+  Origins(p, work.input, first, count, width, origins);
+  if (width == 1) {
+    if (p.kernel_h == 1 && origins[0].interior != nullptr) return origins[0].interior;
+    GatherRows(p, g, work.input, zero_row, origins, 1, block);
+    return block;
+  }
+  if (g.direct) {
+    GatherDirect(p, g, work.input, zero_row, origins, width, block);
+    return block;
+  }
+  GatherRows(p, g, work.input, zero_row, origins, width, rows);
+  const size_t row_pitch = g.row_bytes + 16;
+  const size_t no_skip[4] = {0, 0, 0, 0};
+  for (uint32_t q = 0; q < width; q += 4) {
+    const int8_t* r = rows + q * row_pitch;
+    const int8_t* src[4] = {r, r + row_pitch, r + 2 * row_pitch, r + 3 * row_pitch};
+    InterleaveQuad(src, no_skip, g.row_bytes / 16, 1, block + q * 4, size_t{width} * 4);
+  }
+  return block;
+}
 
 void RunSlot(Work* work, size_t slot) {
   const QConvParams& p = *work->params;
   const Geometry& g = work->g;
   uint8_t* base = work->scratch + slot * work->slot.total;
   int8_t* block = reinterpret_cast<int8_t*>(base + work->slot.block);
-  const int8_t** pointers = reinterpret_cast<const int8_t**>(base + work->slot.pointers);
   int8_t* zero_row = reinterpret_cast<int8_t*>(base + work->slot.zero_row);
   int8_t* rows = reinterpret_cast<int8_t*>(base + work->slot.rows);
-  std::memset(zero_row, p.input_zero_point, RoundUp(p.in_c, 16));
-
-  Requant rq;
-  rq.zero_point = vdupq_n_s16(static_cast<int16_t>(p.output_zero_point));
-  rq.min = vdupq_n_s8(static_cast<int8_t>(p.output_min));
-  rq.max = vdupq_n_s8(static_cast<int8_t>(p.output_max));
+  std::memset(zero_row, p.input_zero_point, ZeroRowBytes(g));
   const size_t weight_block_bytes = WeightBlockBytes(g);
+  const uint32_t full_blocks = p.out_c / kBlockChannels;
 
   uint32_t gathered = UINT32_MAX;
+  const int8_t* a = nullptr;
   for (;;) {
     const uint32_t item = work->next.fetch_add(1, std::memory_order_relaxed);
     if (item >= work->items) break;
@@ -438,37 +579,40 @@ void RunSlot(Work* work, size_t slot) {
     const uint32_t count = g.pixels - first < kMaxPixels ? g.pixels - first : kMaxPixels;
     const uint32_t width = BlockWidth(count);
     if (pb != gathered) {
-      if (g.direct) {
-        GatherPointers(p, g, work->input, zero_row, first, count, width, pointers);
-        Interleave(pointers, g.taps, p.in_c, width, block);
-      } else {
-        GatherRows(p, g, work->input, zero_row, first, count, width, rows, pointers);
-        Interleave(pointers, 1, g.row_bytes, width, block);
-      }
+      a = Gather(*work, first, count, width, block, zero_row, rows);
       gathered = pb;
     }
-    const TileFn tile = width == 4 ? Tile<4> : width == 8 ? Tile<8> : Tile<12>;
-    const uint32_t cb_begin =
-        static_cast<uint32_t>(uint64_t{g.channel_blocks} * chunk / work->chunks);
-    const uint32_t cb_end =
+    const TileFn tile = width == 1   ? Tile<1>
+                        : width == 4 ? Tile<4>
+                        : width == 8 ? Tile<8>
+                                     : Tile<12>;
+    const uint32_t begin = static_cast<uint32_t>(uint64_t{g.channel_blocks} * chunk / work->chunks);
+    const uint32_t end =
         static_cast<uint32_t>(uint64_t{g.channel_blocks} * (chunk + 1) / work->chunks);
-    for (uint32_t cb = cb_begin; cb < cb_end; ++cb) {
-      const uint32_t c0 = cb * kBlockChannels;
-      const int8_t* w = work->weights + cb * weight_block_bytes;
-      int8_t* out = work->output + size_t{first} * p.out_c + c0;
-      if (count == width && c0 + kBlockChannels <= p.out_c) {
-        tile(block, w, g.ksteps, work->bias + c0, p.requant_scale + c0, rq, out, p.out_c);
-        continue;
+    int8_t* out = work->output + size_t{first} * p.out_c;
+    uint32_t cb = begin;
+    if (count == width) {
+      // Whole tiles straight into the output.
+      const uint32_t whole_end = end < full_blocks ? end : full_blocks;
+      if (whole_end > cb) {
+        tile(a, work->weights + cb * weight_block_bytes, g.ksteps, work->bias + cb * 16,
+             p.requant_scale + cb * kBlockChannels, &work->rq, out + cb * kBlockChannels, p.out_c,
+             whole_end - cb);
+        cb = whole_end;
       }
-      // A partial tile: 8 channels of every pixel into a temporary, then
-      // the valid part.
+    }
+    // Partial tiles (fewer pixels or channels): 8 channels of every pixel
+    // into a temporary, then the valid part.
+    for (; cb < end; ++cb) {
+      const uint32_t c0 = cb * kBlockChannels;
       const uint32_t channels = p.out_c - c0 < kBlockChannels ? p.out_c - c0 : kBlockChannels;
       float scale[kBlockChannels] = {};
       std::memcpy(scale, p.requant_scale + c0, channels * sizeof(float));
       int8_t tmp[kMaxPixels * kBlockChannels];
-      tile(block, w, g.ksteps, work->bias + c0, scale, rq, tmp, kBlockChannels);
+      tile(a, work->weights + cb * weight_block_bytes, g.ksteps, work->bias + cb * 16, scale,
+           &work->rq, tmp, kBlockChannels, 1);
       for (uint32_t j = 0; j < count; ++j) {
-        std::memcpy(out + size_t{j} * p.out_c, tmp + j * kBlockChannels, channels);
+        std::memcpy(out + size_t{j} * p.out_c + c0, tmp + j * kBlockChannels, channels);
       }
     }
   }
@@ -476,7 +620,7 @@ void RunSlot(Work* work, size_t slot) {
 
 void RunSlotTask(void* context, size_t slot) { RunSlot(static_cast<Work*>(context), slot); }
 
-// --- the family --------------------------------------------------------------
+// --- the family -----------------------------------------------------------------
 
 bool Applies(const QConvParams& p) {
   if (!cpuinfo_initialize() || !cpuinfo_has_arm_neon_dot()) return false;
@@ -503,10 +647,13 @@ bool Pack(const QConvParams& p, const int8_t* weights, const int32_t* bias, void
     // Wraps like the int32 accumulator it seeds.
     const int64_t folded =
         int64_t{bias != nullptr ? bias[o] : 0} - int64_t{p.input_zero_point} * sum;
-    packed_bias[o] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(folded)));
-    int8_t* block = packed_weights + (o / kBlockChannels) * WeightBlockBytes(g);
+    const int32_t value =
+        static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(folded)));
+    const uint32_t cb = o / kBlockChannels, c = o % kBlockChannels;
+    packed_bias[cb * 16 + c] = packed_bias[cb * 16 + 8 + c] = value;
+    int8_t* block = packed_weights + cb * WeightBlockBytes(g);
     for (uint32_t i = 0; i < g.k; ++i) {
-      block[(i / 4) * 4 * kBlockChannels + (o % kBlockChannels) * 4 + i % 4] = w[i];
+      block[(i / 4) * 4 * kBlockChannels + c * 4 + i % 4] = w[i];
     }
   }
   return true;
@@ -518,7 +665,7 @@ uint32_t Slots(pthreadpool_t pool) {
 }
 
 size_t ScratchBytes(const QConvParams& p, uint32_t threads) {
-  return SlotLayoutOf(p, GeometryOf(p)).total * (threads > 1 ? threads : 1);
+  return SlotLayoutOf(GeometryOf(p)).total * (threads > 1 ? threads : 1);
 }
 
 void Run(const QConvParams& p, const void* packed, const int8_t* input, int8_t* output,
@@ -526,7 +673,10 @@ void Run(const QConvParams& p, const void* packed, const int8_t* input, int8_t* 
   Work work;
   work.params = &p;
   work.g = GeometryOf(p);
-  work.slot = SlotLayoutOf(p, work.g);
+  work.slot = SlotLayoutOf(work.g);
+  for (int i = 0; i < 8; ++i) work.rq.zero_point[i] = static_cast<int16_t>(p.output_zero_point);
+  std::memset(work.rq.min, p.output_min, sizeof(work.rq.min));
+  std::memset(work.rq.max, p.output_max, sizeof(work.rq.max));
   work.bias = static_cast<const int32_t*>(packed);
   work.weights = static_cast<const int8_t*>(packed) + BiasBytes(work.g);
   work.input = input;
