@@ -273,7 +273,7 @@ void GatherRows(const QConvParams& p, const Geometry& g, const int8_t* input,
 // accumulators v8-v31 (kPx 12: pixel j's channels 0-3 in v(8+2j), 4-7 in
 // v(9+2j); kPx 8 and 4: the same from v16); in the epilogue v0-v1 the
 // scales, v2 the zero point, v3-v4 the clamp, v5-v6 temporaries. The K loop
-// runs 8 steps per iteration, then 4, 2, 1 as ksteps' bits say.
+// runs 16 steps per iteration, then 8, 4, 2, 1 as ksteps' bits say.
 
 // clang-format off
 #define RVGG_SD(acc, w, x, lane) "sdot " #acc ".4s, " #w ".16b, " #x ".4b[" #lane "]\n\t"
@@ -300,14 +300,16 @@ void GatherRows(const QConvParams& p, const Geometry& g, const int8_t* input,
   "smax v5.16b, v5.16b, v3.16b\n\t" "smin v5.16b, v5.16b, v4.16b\n\t"                            \
   "st1 {v5.d}[0], [%[out]], %[stride]\n\t" "st1 {v5.d}[1], [%[out]], %[stride]\n\t"
 
-// The K loop around the steps: body8 per iteration, then body4, body2, body1.
-#define RVGG_K_LOOP(body4, body2, body1)                             \
-  "cbz %w[n], 2f\n\t"                                                \
-  "1:\n\t" body4 body4 "subs %w[n], %w[n], #1\n\t" "b.ne 1b\n\t"     \
-  "2:\n\t" "tbz %w[k], #2, 3f\n\t" body4                             \
-  "3:\n\t" "tbz %w[k], #1, 4f\n\t" body2                             \
-  "4:\n\t" "tbz %w[k], #0, 5f\n\t" body1                             \
-  "5:\n\t"                                                           \
+// The K loop around the steps: 4 * body4 per iteration, then 2 * body4,
+// body4, body2, body1.
+#define RVGG_K_LOOP(body4, body2, body1)                                         \
+  "cbz %w[n], 2f\n\t"                                                            \
+  "1:\n\t" body4 body4 body4 body4 "subs %w[n], %w[n], #1\n\t" "b.ne 1b\n\t"     \
+  "2:\n\t" "tbz %w[k], #3, 6f\n\t" body4 body4                                 \
+  "6:\n\t" "tbz %w[k], #2, 3f\n\t" body4                                       \
+  "3:\n\t" "tbz %w[k], #1, 4f\n\t" body2                                       \
+  "4:\n\t" "tbz %w[k], #0, 5f\n\t" body1                                       \
+  "5:\n\t"                                                                     \
   "ld1 {v0.4s, v1.4s}, [%[scale]]\n\t"                               \
   "ld1 {v2.16b, v3.16b, v4.16b}, [%[rq]]\n\t"
 
@@ -383,7 +385,7 @@ void Tile<12>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* 
   for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
     const int8_t* a_ = a;
     int8_t* out_ = out;
-    uint32_t iterations = ksteps / 8;
+    uint32_t iterations = ksteps / 16;
     // clang-format off
     __asm__ volatile(
         "ld1 {v8.4s-v11.4s}, [%[bias]]\n\t"
@@ -411,7 +413,7 @@ void Tile<8>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* b
   for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
     const int8_t* a_ = a;
     int8_t* out_ = out;
-    uint32_t iterations = ksteps / 8;
+    uint32_t iterations = ksteps / 16;
     // clang-format off
     __asm__ volatile(
         "ld1 {v16.4s-v19.4s}, [%[bias]]\n\t"
@@ -436,7 +438,7 @@ void Tile<4>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* b
   for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
     const int8_t* a_ = a;
     int8_t* out_ = out;
-    uint32_t iterations = ksteps / 8;
+    uint32_t iterations = ksteps / 16;
     // clang-format off
     __asm__ volatile(
         "ld1 {v16.4s-v19.4s}, [%[bias]]\n\t"
@@ -457,7 +459,7 @@ void Tile<1>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* b
   for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
     const int8_t* a_ = a;
     int8_t* out_ = out;
-    uint32_t iterations = ksteps / 8;
+    uint32_t iterations = ksteps / 16;
     // clang-format off
     __asm__ volatile(
         "ld1 {v16.4s, v17.4s}, [%[bias]]\n\t"
@@ -532,10 +534,68 @@ uint32_t BlockWidth(uint32_t count) {
 // Gathers pixels first .. first + count - 1 for a tile of `width`; returns
 // the activations the tile reads (the block, or the input itself when one
 // pixel's im2col row is a contiguous run of it).
-const int8_t* Gather(const Work& work, uint32_t first, uint32_t count, uint32_t width,
-                     int8_t* block, const int8_t* zero_row, int8_t* rows) {
+const int8_t* Gather(const Work& work, uint32_t first, uint32_t count,
+                                               uint32_t width, int8_t* block,
+                                               const int8_t* zero_row, int8_t* rows) {
   const QConvParams& p = *work.params;
   const Geometry& g = work.g;
+  const size_t row_pitch = g.row_bytes + 16;
+  const size_t row_stride = size_t{p.in_w} * p.in_c;
+  const size_t no_skip[4] = {0, 0, 0, 0};
+  // The common case: the pixels lie in one output row with every window
+  // inside the image, so pixel j's window starts pixel_step * j bytes after
+  // the first one's.
+  const uint32_t oy = first / p.out_w, ox = first % p.out_w;
+  const int64_t iy0 = int64_t{oy} * p.stride - p.padding;
+  const int64_t ix0 = int64_t{ox} * p.stride - p.padding;
+  if (ox + count <= p.out_w && iy0 >= 0 && iy0 + p.kernel_h <= p.in_h && ix0 >= 0 &&
+      ix0 + int64_t{count - 1} * p.stride + p.kernel_w <= p.in_w) {
+    const int8_t* s0 =
+        work.input + static_cast<size_t>(iy0) * row_stride + static_cast<size_t>(ix0) * p.in_c;
+    const size_t pixel_step = size_t{p.stride} * p.in_c;
+    if (width == 1 && p.kernel_h == 1) return s0;
+    if (g.direct && width > 1) {
+      const size_t skip = row_stride - g.segment;
+      const size_t skips[4] = {skip, skip, skip, skip};
+      for (uint32_t q = 0; q < width; q += 4) {
+        const int8_t* src[4];
+        for (uint32_t i = 0; i < 4; ++i) {
+          src[i] = s0 + (q + i < count ? q + i : count - 1) * pixel_step;
+        }
+        InterleaveQuad(src, skips, g.segment / 16, p.kernel_h, block + q * 4, size_t{width} * 4);
+      }
+      return block;
+    }
+    // Rows (the block itself for one pixel), one kernel row at a time; the
+    // pixels past `count` repeat the last row.
+    int8_t* out = width == 1 ? block : rows;
+    const uint32_t kernel_h = p.kernel_h;
+    const size_t segment = g.segment;
+    for (uint32_t ky = 0; ky < kernel_h; ++ky) {
+      const int8_t* src = s0 + ky * row_stride;
+      int8_t* r = out + ky * segment;
+      if (segment <= 16) {
+        for (uint32_t j = 0; j < count; ++j, src += pixel_step, r += row_pitch) {
+          std::memcpy(r, src, 16);
+        }
+      } else {
+        for (uint32_t j = 0; j < count; ++j, src += pixel_step, r += row_pitch) {
+          Copy16(r, src, segment);
+        }
+      }
+    }
+    for (uint32_t j = count; j < width; ++j) {
+      std::memcpy(out + j * row_pitch, out + (j - 1) * row_pitch, g.row_bytes);
+    }
+    if (width == 1) return block;
+    for (uint32_t q = 0; q < width; q += 4) {
+      const int8_t* r = rows + q * row_pitch;
+      const int8_t* src[4] = {r, r + row_pitch, r + 2 * row_pitch, r + 3 * row_pitch};
+      InterleaveQuad(src, no_skip, g.row_bytes / 16, 1, block + q * 4, size_t{width} * 4);
+    }
+    return block;
+  }
+
   PixelOrigin origins[kMaxPixels];
   Origins(p, work.input, first, count, width, origins);
   if (width == 1) {
@@ -548,8 +608,6 @@ const int8_t* Gather(const Work& work, uint32_t first, uint32_t count, uint32_t 
     return block;
   }
   GatherRows(p, g, work.input, zero_row, origins, width, rows);
-  const size_t row_pitch = g.row_bytes + 16;
-  const size_t no_skip[4] = {0, 0, 0, 0};
   for (uint32_t q = 0; q < width; q += 4) {
     const int8_t* r = rows + q * row_pitch;
     const int8_t* src[4] = {r, r + row_pitch, r + 2 * row_pitch, r + 3 * row_pitch};
