@@ -43,9 +43,9 @@ std::vector<Layer> A0Layers() {
   static const char* const kStage2[] = {"stage2.1", "stage2.2", "stage2.3"};
   for (const char* name : kStage2) layers.push_back({name, 28, 28, 96, 96, 1, 3, 1});
   layers.push_back({"stage3.0", 28, 28, 96, 192, 2, 3, 1});
-  static const char* const kStage3[] = {"stage3.1", "stage3.2",  "stage3.3",  "stage3.4", "stage3.5",
-                                        "stage3.6", "stage3.7",  "stage3.8",  "stage3.9", "stage3.10",
-                                        "stage3.11", "stage3.12", "stage3.13"};
+  static const char* const kStage3[] = {
+      "stage3.1", "stage3.2", "stage3.3",  "stage3.4",  "stage3.5",  "stage3.6", "stage3.7",
+      "stage3.8", "stage3.9", "stage3.10", "stage3.11", "stage3.12", "stage3.13"};
   for (const char* name : kStage3) layers.push_back({name, 14, 14, 192, 192, 1, 3, 1});
   layers.push_back({"stage4.0", 14, 14, 192, 1280, 2, 3, 1});
   layers.push_back({"linear", 1, 1, 1280, 1000, 1, 1, 0});
@@ -109,8 +109,8 @@ void Prepare(Prepared& l, uint32_t seed, bool xnnpack, uint32_t threads, pthread
 
   if (xnnpack) {
     if (xnn_create_convolution2d_nhwc_qc8(
-            c.padding, c.padding, c.padding, c.padding, c.kernel, c.kernel, c.stride, c.stride, 1, 1,
-            1, c.in_c, c.out_c, c.in_c, c.out_c, static_cast<int8_t>(l.input_q.zero_point),
+            c.padding, c.padding, c.padding, c.padding, c.kernel, c.kernel, c.stride, c.stride, 1,
+            1, 1, c.in_c, c.out_c, c.in_c, c.out_c, static_cast<int8_t>(l.input_q.zero_point),
             l.input_q.scale, l.weight_scales.data(), l.weights.data(), l.bias.data(),
             static_cast<int8_t>(l.output_q.zero_point), l.output_q.scale,
             static_cast<int8_t>(l.output_q.zero_point), 127, 0, &l.op) != xnn_status_success ||

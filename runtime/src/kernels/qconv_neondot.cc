@@ -268,12 +268,14 @@ void GatherRows(const QConvParams& p, const Geometry& g, const int8_t* input,
 // --- the tiles ------------------------------------------------------------------
 //
 // Tile<kPx> computes out[j][c] for kPx pixels (rows `stride` bytes apart) and
-// 8 channels per channel block, for `blocks` consecutive blocks. Registers:
-// weights v0-v3 (two SDOT steps of 8 channels); activations v4-v7;
-// accumulators v8-v31 (kPx 12: pixel j's channels 0-3 in v(8+2j), 4-7 in
-// v(9+2j); kPx 8 and 4: the same from v16); in the epilogue v0-v1 the
-// scales, v2 the zero point, v3-v4 the clamp, v5-v6 temporaries. The K loop
-// runs 16 steps per iteration, then 8, 4, 2, 1 as ksteps' bits say.
+// 8 channels per channel block, for `blocks` consecutive blocks, reading
+// the interleaved block `a` (kPx pixels by 4 bytes per step) and the packed
+// weights from `w` on. Registers: weights v0-v3 (two steps of 8 channels;
+// v0-v7 four steps for one pixel); activations v4-v7 (v24 for one pixel);
+// accumulators from v8 (kPx 12: pixel j's channels 0-3 in v(8+2j), 4-7 in
+// v(9+2j)) or v16 (kPx 8 and 4, the same layout; kPx 1: see below); in the
+// epilogue v0-v1 the scales, v2 the zero point, v3-v4 the clamp, v5-v6
+// temporaries.
 
 // clang-format off
 #define RVGG_SD(acc, w, x, lane) "sdot " #acc ".4s, " #w ".16b, " #x ".4b[" #lane "]\n\t"
@@ -286,6 +288,11 @@ void GatherRows(const QConvParams& p, const Geometry& g, const int8_t* input,
 #define RVGG_Q24(w0, w1, x) RVGG_SD_QUAD(v24, v25, v26, v27, v28, v29, v30, v31, w0, w1, x)
 
 // Requantizes two pixels (accumulators c0/d0 and c1/d1) and stores them.
+// The contract clamps in float and then rounds; rounding first is the same
+// because the bounds are integers. fcvtns rounds half to even (saturating to
+// int32), sqxtn saturates to int16 before the zero point is added and to
+// int8 after it: every saturation lies outside [output_min, output_max], so
+// the final clamp gives the contract's value.
 #define RVGG_EPILOGUE_PAIR(c0, d0, c1, d1)                                                       \
   "scvtf " #c0 ".4s, " #c0 ".4s\n\t" "scvtf " #d0 ".4s, " #d0 ".4s\n\t"                          \
   "scvtf " #c1 ".4s, " #c1 ".4s\n\t" "scvtf " #d1 ".4s, " #d1 ".4s\n\t"                          \
@@ -301,16 +308,16 @@ void GatherRows(const QConvParams& p, const Geometry& g, const int8_t* input,
   "st1 {v5.d}[0], [%[out]], %[stride]\n\t" "st1 {v5.d}[1], [%[out]], %[stride]\n\t"
 
 // The K loop around the steps: 4 * body4 per iteration, then 2 * body4,
-// body4, body2, body1.
-#define RVGG_K_LOOP(body4, body2, body1)                                         \
-  "cbz %w[n], 2f\n\t"                                                            \
-  "1:\n\t" body4 body4 body4 body4 "subs %w[n], %w[n], #1\n\t" "b.ne 1b\n\t"     \
-  "2:\n\t" "tbz %w[k], #3, 6f\n\t" body4 body4                                 \
-  "6:\n\t" "tbz %w[k], #2, 3f\n\t" body4                                       \
-  "3:\n\t" "tbz %w[k], #1, 4f\n\t" body2                                       \
-  "4:\n\t" "tbz %w[k], #0, 5f\n\t" body1                                       \
-  "5:\n\t"                                                                     \
-  "ld1 {v0.4s, v1.4s}, [%[scale]]\n\t"                               \
+// body4, body2, body1 as ksteps' low bits say; then the epilogue's constants.
+#define RVGG_K_LOOP(body4, body2, body1)                                      \
+  "cbz %w[n], 2f\n\t"                                                         \
+  "1:\n\t" body4 body4 body4 body4 "subs %w[n], %w[n], #1\n\t" "b.ne 1b\n\t"  \
+  "2:\n\t" "tbz %w[k], #3, 6f\n\t" body4 body4                              \
+  "6:\n\t" "tbz %w[k], #2, 3f\n\t" body4                                    \
+  "3:\n\t" "tbz %w[k], #1, 4f\n\t" body2                                    \
+  "4:\n\t" "tbz %w[k], #0, 5f\n\t" body1                                    \
+  "5:\n\t"                                                                  \
+  "ld1 {v0.4s, v1.4s}, [%[scale]]\n\t"                                        \
   "ld1 {v2.16b, v3.16b, v4.16b}, [%[rq]]\n\t"
 
 #define RVGG_TILE_OPERANDS                                                             \
@@ -534,9 +541,8 @@ uint32_t BlockWidth(uint32_t count) {
 // Gathers pixels first .. first + count - 1 for a tile of `width`; returns
 // the activations the tile reads (the block, or the input itself when one
 // pixel's im2col row is a contiguous run of it).
-const int8_t* Gather(const Work& work, uint32_t first, uint32_t count,
-                                               uint32_t width, int8_t* block,
-                                               const int8_t* zero_row, int8_t* rows) {
+const int8_t* Gather(const Work& work, uint32_t first, uint32_t count, uint32_t width,
+                     int8_t* block, const int8_t* zero_row, int8_t* rows) {
   const QConvParams& p = *work.params;
   const Geometry& g = work.g;
   const size_t row_pitch = g.row_bytes + 16;

@@ -8,21 +8,26 @@
 // without it. Any kernel size, stride and padding; groups 1. A fully
 // connected layer runs as a 1x1 convolution over a 1x1 image.
 //
-// Scheme: implicit GEMM. Output pixels are taken in blocks of 12 (a block
-// of 4 or 8 for the last few, 1 for a single pixel); a block's im2col rows
-// (K = kernel_h * kernel_w * in_c bytes per pixel) are gathered once into
+// Scheme: implicit GEMM. Output pixels are taken in blocks of 12 (the last
+// block 1, 4, 8 or 12 wide); a block's im2col rows (K = kernel_h * kernel_w
+// * in_c bytes per pixel, padded to a multiple of 4) are gathered once into
 // the slot's scratch, interleaved by 4 bytes, and multiplied with every
-// block of 8 output channels. SDOT multiplies signed by signed, so the
-// activations enter as q itself and `pack` folds
-// -input_zero_point * sum(w) into the bias; padding pixels read as the input
-// zero point and so add nothing. int32 arithmetic wraps, so the folded sum
-// equals the contract's accumulator whenever that fits in int32 (which
-// verification guarantees): `pack` never refuses.
+// block of 8 output channels, 24 accumulators per tile, requantization fused.
+// SDOT multiplies signed by signed, so the activations enter as q itself and
+// `pack` folds -input_zero_point * sum(w) into the bias; padding pixels read
+// as the input zero point and so add nothing. int32 arithmetic wraps, so
+// the folded sum equals the contract's accumulator whenever that fits in
+// int32 (which verification guarantees): `pack` never refuses.
 //
-// Packed weights (packed_bytes): int32 bias[round_up(out_c, 8)], then per
-// block of 8 output channels and per 4 consecutive K bytes, 32 bytes:
-// channel 0's 4 bytes, channel 1's, ..., channel 7's; channels past out_c
-// and K bytes past K are zero.
+// Packed weights (packed_bytes): per block of 8 output channels 16 int32
+// (the 8 folded biases, twice), then per block of 8 output channels and per
+// 4 consecutive K bytes, 32 bytes: channel 0's 4 bytes, channel 1's, ...,
+// channel 7's; channels past out_c and K bytes past K are zero.
+//
+// Scratch (scratch_bytes): one part per slot, about 12 * K bytes (twice
+// that when in_c is not a multiple of 16). `run` uses as many slots as the
+// pool has threads (pthreadpool_get_threads_count), so scratch_bytes must
+// have been asked for at least that many; without a pool, one.
 #ifndef RVGG_RUNTIME_SRC_KERNELS_QCONV_NEONDOT_H_
 #define RVGG_RUNTIME_SRC_KERNELS_QCONV_NEONDOT_H_
 
