@@ -688,8 +688,11 @@ void RunSlotTask(void* context, size_t slot) { RunSlot(static_cast<Work*>(contex
 
 bool Applies(const QConvParams& p) {
   if (!cpuinfo_initialize() || !cpuinfo_has_arm_neon_dot()) return false;
+  // K and the pixel count bounded so that the geometry fits in uint32.
+  const uint64_t k = uint64_t{p.kernel_h} * p.kernel_w * p.in_c;
   return p.in_c > 0 && p.out_c > 0 && p.out_h > 0 && p.out_w > 0 && p.kernel_h > 0 &&
-         p.kernel_w > 0 && p.stride > 0 && p.input_zero_point >= -128 &&
+         p.kernel_w > 0 && p.stride > 0 && k <= (uint64_t{1} << 24) &&
+         uint64_t{p.out_h} * p.out_w <= (uint64_t{1} << 30) && p.input_zero_point >= -128 &&
          p.input_zero_point <= 127 && p.output_zero_point >= -128 && p.output_zero_point <= 127 &&
          p.output_min >= -128 && p.output_max <= 127 && p.output_min <= p.output_max;
 }
