@@ -5,9 +5,11 @@
 #include "runtime/src/load_memory.h"
 #include "runtime/src/memory.h"
 #include "runtime/src/model.h"
+#include "runtime/src/model_io.h"
 #include "runtime/src/ops/kernel.h"
 #include "runtime/src/ops/registry.h"
 #include "runtime/src/plan.h"
+#include "runtime/src/precision.h"
 #include "runtime/src/status.h"
 
 #if RVGG_WITH_XNNPACK
@@ -25,8 +27,10 @@ struct rvgg_model {
   rvgg::ArenaPlan plan;
   uint8_t* arena = nullptr;
   bool owns_arena = false;
-  float* input = nullptr;         // NHWC input inside the arena
-  const float* output = nullptr;  // last layer's output inside the arena
+  void* input = nullptr;          // NHWC input inside the arena, in input_type
+  const void* output = nullptr;   // last layer's output inside the arena, in output_type
+  rvgg_dtype input_type = RVGG_DTYPE_FLOAT32;
+  rvgg_dtype output_type = RVGG_DTYPE_FLOAT32;
   pthreadpool_t threadpool = nullptr;
   rvgg::MemoryPool* pool = nullptr;  // caller-memory mode: where all of the above lives
   rvgg_layer_callback callback = nullptr;
@@ -58,6 +62,15 @@ rvgg_status CheckOptions(const rvgg_options* options, rvgg_options* out, rvgg_me
       return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown winograd setting %lld",
                   RawEnumValue(out->winograd));
   }
+  switch (RawEnumValue(out->precision)) {
+    case RVGG_PRECISION_AUTO:
+    case RVGG_PRECISION_FP32:
+    case RVGG_PRECISION_FP16:
+      break;
+    default:
+      return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "unknown precision %lld",
+                  RawEnumValue(out->precision));
+  }
   if (out->num_threads > 1024) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT, "num_threads %u is out of range",
                 out->num_threads);
@@ -77,25 +90,32 @@ rvgg_status RecordLayer(void* context, const LayerDesc& desc, rvgg_message*) {
 
 // A lower bound of the arena, without storing the layers (so without the
 // Winograd scratch, which needs every layer to choose): lets a load refuse
-// what cannot fit before anything is allocated.
+// what cannot fit before anything is allocated. Planned in both precisions
+// while verifying, since the choice needs the whole model.
 struct PreviewContext {
-  ArenaPlanner planner;
+  ArenaPlanner planner[2];  // float layers in float32, in float16
   rvgg_backend backend;
 };
 
 rvgg_status PreviewLayer(void* context, const LayerDesc& desc, rvgg_message*) {
   auto* preview = static_cast<PreviewContext*>(context);
-  if (desc.index == 0) preview->planner.AddInput(desc.input_elements() * sizeof(float));
-  preview->planner.AddLayer(desc.output_bytes(), desc.in_place(),
-                            PreviewScratchBytes(desc, preview->backend));
+  for (int half = 0; half < 2; ++half) {
+    LayerDesc d = desc;
+    if (half) ApplyHalfPrecision(&d, 1);
+    ArenaPlanner& planner = preview->planner[half];
+    if (d.index == 0) planner.AddInput(d.input_elements() * DTypeSize(d.input_type));
+    planner.AddLayer(d.output_bytes(), d.in_place(), PreviewScratchBytes(d, preview->backend));
+  }
   return RVGG_STATUS_OK;
 }
 
 rvgg_status PreviewModel(const void* data, size_t size, const rvgg_options& options,
                          ModelSummary* summary, ArenaPlan* plan, rvgg_message* message) {
-  PreviewContext context{ArenaPlanner(), options.backend};
+  PreviewContext context{{ArenaPlanner(), ArenaPlanner()}, options.backend};
   RVGG_RETURN_IF_ERROR(VerifyModel(data, size, summary, PreviewLayer, &context, message));
-  *plan = context.planner.Finish();
+  bool fp16 = false;
+  RVGG_RETURN_IF_ERROR(ChooseHalfPrecision(options, *summary, &fp16, message));
+  *plan = context.planner[fp16 ? 1 : 0].Finish();
   return RVGG_STATUS_OK;
 }
 
@@ -108,11 +128,14 @@ rvgg_status PlanModel(const void* data, size_t size, const rvgg_options& options
                       ArenaPlan* plan, rvgg_message* message) {
   RVGG_RETURN_IF_ERROR(VerifyModel(data, size, summary, RecordLayer, layers, message));
   const uint32_t n = summary->num_layers;
+  bool fp16 = false;
+  RVGG_RETURN_IF_ERROR(ChooseHalfPrecision(options, *summary, &fp16, message));
+  if (fp16) ApplyHalfPrecision(layers, n);
   RVGG_RETURN_IF_ERROR(PlanKernels(layers, n, options, choices, message));
   ArenaPlanner planner;
   for (uint32_t i = 0; i < n; ++i) {
     const LayerDesc& desc = layers[i];
-    if (i == 0) planner.AddInput(desc.input_elements() * sizeof(float));
+    if (i == 0) planner.AddInput(desc.input_elements() * DTypeSize(desc.input_type));
     planner.AddLayer(desc.output_bytes(), desc.in_place(), ScratchBytes(desc, choices[i]));
   }
   *plan = planner.Finish();
@@ -260,7 +283,9 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
                          model->arena + model->plan.buffer_offset[1]};
   if (trial != nullptr) buffers[0] = buffers[1] = trial->placeholder();
   int current = 0;
-  model->input = reinterpret_cast<float*>(buffers[0]);
+  model->input = buffers[0];
+  model->input_type = model->layers[0].input_type;
+  model->output_type = model->layers[n - 1].output_type;
   for (uint32_t i = 0; i < n; ++i) {
     const LayerDesc& desc = model->layers[i];
     Bindings bindings;
@@ -283,27 +308,13 @@ rvgg_status LoadModel(const void* data, size_t size, const rvgg_options* user_op
       model->kernels[i] = nullptr;
     }
   }
-  model->output = reinterpret_cast<const float*>(buffers[current]);
+  model->output = buffers[current];
   if (trial != nullptr) {
     FreeModel(model);
     return trial->Finish(message);
   }
   *out = model;
   return RVGG_STATUS_OK;
-}
-
-void CopyInput(const rvgg_model* model, const float* input, rvgg_layout layout) {
-  const uint32_t h = model->summary.input_h, w = model->summary.input_w, c = model->summary.input_c;
-  const size_t pixels = size_t{h} * w;
-  if (layout == RVGG_LAYOUT_NHWC || c == 1) {
-    std::memcpy(model->input, input, pixels * c * sizeof(float));
-    return;
-  }
-  for (uint32_t ch = 0; ch < c; ++ch) {
-    const float* plane = input + ch * pixels;
-    float* dst = model->input + ch;
-    for (size_t p = 0; p < pixels; ++p) dst[p * c] = plane[p];
-  }
 }
 
 }  // namespace
@@ -442,14 +453,16 @@ rvgg_status rvgg_model_run(rvgg_model* model, const float* input, rvgg_layout la
        rvgg::RawEnumValue(layout) != RVGG_LAYOUT_NHWC)) {
     return RVGG_STATUS_INVALID_ARGUMENT;
   }
-  rvgg::CopyInput(model, input, layout);
+  const rvgg::ModelSummary& s = model->summary;
+  rvgg::WriteModelInput(input, layout, s.input_h, s.input_w, s.input_c, model->input_type,
+                        model->input);
   const uint32_t n = model->summary.num_layers;
   for (uint32_t i = 0; i < n; ++i) {
     const rvgg_status status = model->kernels[i]->Run();
     if (status != RVGG_STATUS_OK) return status;
     if (model->callback != nullptr) model->callback(model->callback_data, i);
   }
-  std::memcpy(output, model->output, size_t{model->summary.num_outputs} * sizeof(float));
+  rvgg::ReadModelOutput(model->output, model->output_type, s.num_outputs, output);
   return RVGG_STATUS_OK;
 }
 

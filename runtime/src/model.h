@@ -23,7 +23,9 @@ constexpr uint64_t kMaxActivationElements = 1ull << 28;  // 1 GiB of fp32
 constexpr uint64_t kMaxModelBytes = (1ull << 31) - 1;    // FlatBuffers' 2 GiB limit
 
 // Bytes per activation element.
-constexpr uint32_t DTypeSize(rvgg_dtype type) { return type == RVGG_DTYPE_INT8 ? 1u : 4u; }
+constexpr uint32_t DTypeSize(rvgg_dtype type) {
+  return type == RVGG_DTYPE_INT8 ? 1u : type == RVGG_DTYPE_FLOAT16 ? 2u : 4u;
+}
 
 // One verified layer: shapes (NHWC, batch 1), parameters and pointers into the
 // model buffer. Pointers for the other data type are null.

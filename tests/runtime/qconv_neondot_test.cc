@@ -1,5 +1,5 @@
 // runtime/src/kernels/qconv_neondot.cc (aarch64 only): the SDOT family equals
-// ref::Conv2DQs8 bit for bit, on shapes that hit every block width, K
+// ref::Conv2DInt8 bit for bit, on shapes that hit every block width, K
 // remainder, padding case and zero-point extreme, with and without a pool,
 // writing nothing outside its output, packed and scratch buffers and
 // allocating nothing while it runs. On a CPU without the dot product the
@@ -20,7 +20,7 @@
 #include <random>
 #include <vector>
 
-#include "runtime/src/ops/reference.h"
+#include "runtime/reference/reference.h"
 
 namespace {
 std::atomic<long> g_allocations{0};
@@ -187,7 +187,7 @@ size_t CheckCase(const Case& c, const Quant& q, uint32_t threads, uint32_t seed)
   }
 
   std::vector<int8_t> expected(out_count);
-  ref::Conv2DQs8(shape, input_q, output_q, in, weights.data(), weight_scales.data(), bias.data(),
+  ref::Conv2DInt8(shape, input_q, output_q, in, weights.data(), weight_scales.data(), bias.data(),
                  expected.data());
 
   QConvParams p;

@@ -8,7 +8,7 @@
 //
 // --layer I runs only layer I (0..21; 22 is the 1280 -> 1000 fully connected
 // layer as a 1x1 convolution over a 1x1 image, which runs only when asked).
-// --check compares every output with ref::Conv2DQs8 after the runs (the
+// --check compares every output with ref::Conv2DInt8 after the runs (the
 // SDOT family exactly, XNNPACK within 1).
 #include <pthreadpool.h>
 #include <xnnpack.h>
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "runtime/src/kernels/qconv_neondot.h"
-#include "runtime/src/ops/reference.h"
+#include "runtime/reference/reference.h"
 
 namespace {
 
@@ -152,7 +152,7 @@ void Run(Prepared& l, bool xnnpack, pthreadpool_t pool) {
 // Number of outputs that differ from the reference by more than `tolerance`.
 size_t Check(const Prepared& l, int tolerance) {
   std::vector<int8_t> expected(l.output.size() - 16);
-  rvgg::ref::Conv2DQs8(l.shape, l.input_q, l.output_q, l.input.data(), l.weights.data(),
+  rvgg::ref::Conv2DInt8(l.shape, l.input_q, l.output_q, l.input.data(), l.weights.data(),
                        l.weight_scales.data(), l.bias.data(), expected.data());
   size_t bad = 0;
   for (size_t i = 0; i < expected.size(); ++i) {

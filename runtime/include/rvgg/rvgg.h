@@ -127,6 +127,29 @@ typedef enum rvgg_winograd {
   RVGG_WINOGRAD_F6 = 6    /* F(6x6, 3x3) */
 } rvgg_winograd;
 
+/* The arithmetic of a model's float layers. int8 layers of a quantized model
+ * always compute in int8.
+ *   AUTO: half precision where the CPU has FP16 arithmetic (ARMv8.2-A and
+ *         later: Cortex-A55/A76/A78, Raspberry Pi 5, Jetson Orin) and the
+ *         model has no int8 layers, as ncnn does; float32 elsewhere (every
+ *         x86 CPU, ARMv8.0 such as the Cortex-A53, armv7) and on the
+ *         reference backend.
+ *   FP32: float32 everywhere.
+ *   FP16: half precision for every layer: activations stored as fp16 in the
+ *         arena (half of it), fp16 weights packed at load, XNNPACK's fp16
+ *         operators and fp16 Winograd. The caller's input and the logits stay
+ *         float32 (converted inside rvgg_model_run). Refused with
+ *         RVGG_STATUS_UNSUPPORTED on a CPU without FP16 arithmetic, on the
+ *         reference backend, and for models with int8 layers.
+ * Each layer's precision shows in rvgg_layer_info.compute_type. Accuracy:
+ * fp16 keeps about three decimal digits of each activation; on RepVGG the
+ * logits move by about 1e-3 of their largest value (docs/benchmarks.md). */
+typedef enum rvgg_precision {
+  RVGG_PRECISION_AUTO = 0,
+  RVGG_PRECISION_FP32 = 1,
+  RVGG_PRECISION_FP16 = 2
+} rvgg_precision;
+
 typedef enum rvgg_layout {
   RVGG_LAYOUT_NCHW = 0, /* PyTorch's layout: planes of H x W per channel */
   RVGG_LAYOUT_NHWC = 1  /* interleaved pixels, as cameras deliver them */
@@ -173,6 +196,8 @@ typedef struct rvgg_options {
    * RVGG_STATUS_OUT_OF_MEMORY. Ignored when `memory` is given (its size is
    * the limit). */
   size_t memory_limit;
+  /* Precision of the float layers (see rvgg_precision); AUTO by default. */
+  rvgg_precision precision;
 } rvgg_options;
 
 /* Default rvgg_options.memory_limit: 2 GiB, above any official RepVGG at
@@ -184,7 +209,8 @@ void rvgg_options_default(rvgg_options* options);
 
 typedef enum rvgg_dtype {
   RVGG_DTYPE_FLOAT32 = 0,
-  RVGG_DTYPE_INT8 = 1
+  RVGG_DTYPE_INT8 = 1,
+  RVGG_DTYPE_FLOAT16 = 2 /* a float layer run in half precision (rvgg_precision) */
 } rvgg_dtype;
 
 /* What a model buffer holds. Pointers point into the model buffer. */

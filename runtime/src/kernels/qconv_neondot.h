@@ -1,6 +1,6 @@
 // int8 direct convolution for aarch64 CPUs with the dot product (ARMv8.2
 // SDOT, FEAT_DotProd): an exact QConvFamily (qconv.h), bit for bit equal to
-// ref::Conv2DQs8.
+// ref::Conv2DInt8.
 //
 // Built only for aarch64, from a file compiled with
 // -march=armv8.2-a+dotprod; `applies` asks cpuinfo for the dot product, so

@@ -7,6 +7,8 @@
 #include "runtime/src/status.h"
 #include "runtime/src/verify.h"
 #if RVGG_WITH_XNNPACK
+#include "runtime/src/kernels/families.h"
+#include "runtime/src/ops/qconv.h"
 #include "runtime/src/ops/winograd/winograd.h"
 #include "runtime/src/ops/xnnpack/xnnpack.h"
 #endif
@@ -140,6 +142,10 @@ const KernelImpl kImpls[] = {
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, WinogradApplies, WinogradScratch,
      winograd::CreateConv2DKernel},
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, nullptr, nullptr, xnn::CreateConv2DKernel},
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT16, nullptr, nullptr, xnn::CreateConv2DF16Kernel},
+#if RVGG_HAVE_QCONV_NEONDOT
+    QConvImpl<kernels::kQConvNeonDot>::kImpl,
+#endif
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8, nullptr, nullptr, xnn::CreateConv2DInt8Kernel},
 #endif
     {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, nullptr, CreateReference},

@@ -6,6 +6,8 @@
 #include "runtime/src/status.h"
 #include "runtime/src/verify.h"
 #if RVGG_WITH_XNNPACK
+#include "runtime/src/kernels/families.h"
+#include "runtime/src/ops/qconv.h"
 #include "runtime/src/ops/xnnpack/xnnpack.h"
 #endif
 
@@ -99,6 +101,10 @@ rvgg_status CreateReferenceInt8(const LayerDesc& desc, uint32_t, const Bindings&
 const KernelImpl kImpls[] = {
 #if RVGG_WITH_XNNPACK
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, nullptr, nullptr, xnn::CreateFullyConnectedKernel},
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT16, nullptr, nullptr, xnn::CreateFullyConnectedF16Kernel},
+#if RVGG_HAVE_QCONV_NEONDOT
+    QConvImpl<kernels::kQConvNeonDot>::kImpl,
+#endif
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8, nullptr, nullptr, xnn::CreateFullyConnectedInt8Kernel},
 #endif
     {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, nullptr, CreateReference},

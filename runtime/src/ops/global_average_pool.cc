@@ -76,6 +76,8 @@ const KernelImpl kImpls[] = {
 #if RVGG_WITH_XNNPACK
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, nullptr, nullptr,
      xnn::CreateGlobalAveragePoolKernel},
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT16, nullptr, nullptr,
+     xnn::CreateGlobalAveragePoolF16Kernel},
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8, nullptr, nullptr,
      xnn::CreateGlobalAveragePoolInt8Kernel},
 #endif

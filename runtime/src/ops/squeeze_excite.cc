@@ -80,12 +80,17 @@ rvgg_status CreateReference(const LayerDesc& desc, uint32_t, const Bindings& bin
 size_t XnnpackScratch(const LayerDesc& desc, uint32_t, uint32_t) {
   return xnn::SqueezeExciteScratchBytes(desc);
 }
+size_t XnnpackF16Scratch(const LayerDesc& desc, uint32_t, uint32_t) {
+  return xnn::SqueezeExciteF16ScratchBytes(desc);
+}
 #endif
 
 const KernelImpl kImpls[] = {
 #if RVGG_WITH_XNNPACK
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, nullptr, XnnpackScratch,
      xnn::CreateSqueezeExciteKernel},
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT16, nullptr, XnnpackF16Scratch,
+     xnn::CreateSqueezeExciteF16Kernel},
 #endif
     {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, ReferenceScratch, CreateReference},
 };

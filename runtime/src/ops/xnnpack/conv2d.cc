@@ -9,8 +9,13 @@
 
 namespace rvgg::xnn {
 
-rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t, const Bindings& b,
-                               pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
+namespace {
+
+// A float convolution in float32 or, with `half`, fp16 activations (the
+// weights and bias stay float32 in the file; XNNPACK converts them while
+// packing).
+rvgg_status CreateFloatConv2D(const LayerDesc& d, const Bindings& b, pthreadpool_t threadpool,
+                              bool half, Kernel** kernel, rvgg_message* message) {
   // XNNPACK sizes the indirection buffer (a pointer per kernel tap per output
   // pixel, rounded up to its tiles) in size_t without an overflow check; on a
   // 32-bit target a large enough layer would wrap that product and get a
@@ -27,19 +32,44 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t, const Bindings& b,
   xnn_operator_t* op = builder.Next();
   const float output_min = d.relu ? 0.0f : -std::numeric_limits<float>::infinity();
   const float output_max = std::numeric_limits<float>::infinity();
-  RVGG_RETURN_IF_ERROR(Check(
-      xnn_create_convolution2d_nhwc_f32(d.padding, d.padding, d.padding, d.padding, d.kernel_h,
-                                        d.kernel_w, d.stride, d.stride, /*dilation=*/1, 1, d.groups,
-                                        d.in_c / d.groups, d.out_c / d.groups, d.in_c, d.out_c,
-                                        d.weights, d.bias, output_min, output_max,
-                                        /*flags=*/0, op),
-      d, "xnn_create_convolution2d_nhwc_f32", message));
-  RVGG_RETURN_IF_ERROR(
-      Check(xnn_setup_convolution2d_nhwc_f32(*op, /*batch_size=*/1, d.in_h, d.in_w,
-                                             static_cast<const float*>(b.input),
-                                             static_cast<float*>(b.output), threadpool),
-            d, "xnn_setup_convolution2d_nhwc_f32", message));
+  const uint32_t p = d.padding, k_h = d.kernel_h, k_w = d.kernel_w, s = d.stride, g = d.groups;
+  if (half) {
+    RVGG_RETURN_IF_ERROR(Check(
+        xnn_create_convolution2d_nhwc_f16(p, p, p, p, k_h, k_w, s, s, /*dilation=*/1, 1, g,
+                                          d.in_c / g, d.out_c / g, d.in_c, d.out_c, d.weights,
+                                          d.bias, output_min, output_max,
+                                          XNN_FLAG_FP32_STATIC_WEIGHTS, op),
+        d, "xnn_create_convolution2d_nhwc_f16", message));
+    RVGG_RETURN_IF_ERROR(Check(xnn_setup_convolution2d_nhwc_f16(*op, /*batch_size=*/1, d.in_h,
+                                                                d.in_w, b.input, b.output,
+                                                                threadpool),
+                               d, "xnn_setup_convolution2d_nhwc_f16", message));
+  } else {
+    RVGG_RETURN_IF_ERROR(Check(
+        xnn_create_convolution2d_nhwc_f32(p, p, p, p, k_h, k_w, s, s, /*dilation=*/1, 1, g,
+                                          d.in_c / g, d.out_c / g, d.in_c, d.out_c, d.weights,
+                                          d.bias, output_min, output_max, /*flags=*/0, op),
+        d, "xnn_create_convolution2d_nhwc_f32", message));
+    RVGG_RETURN_IF_ERROR(Check(
+        xnn_setup_convolution2d_nhwc_f32(*op, /*batch_size=*/1, d.in_h, d.in_w,
+                                         static_cast<const float*>(b.input),
+                                         static_cast<float*>(b.output), threadpool),
+        d, "xnn_setup_convolution2d_nhwc_f32", message));
+  }
   return builder.Finish(kernel, message);
+}
+
+}  // namespace
+
+rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t, const Bindings& b,
+                               pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
+  return CreateFloatConv2D(d, b, threadpool, /*half=*/false, kernel, message);
+}
+
+rvgg_status CreateConv2DF16Kernel(const LayerDesc& d, uint32_t, const Bindings& b,
+                                  pthreadpool_t threadpool, Kernel** kernel,
+                                  rvgg_message* message) {
+  return CreateFloatConv2D(d, b, threadpool, /*half=*/true, kernel, message);
 }
 
 // Also runs int8 fully connected layers with per-channel scales, as a 1x1

@@ -36,6 +36,23 @@ bool PerTensorWeights(const LayerDesc& d) {
 
 }  // namespace
 
+rvgg_status CreateFullyConnectedF16Kernel(const LayerDesc& d, uint32_t, const Bindings& b,
+                                          pthreadpool_t threadpool, Kernel** kernel,
+                                          rvgg_message* message) {
+  SequenceBuilder builder(d, threadpool);
+  xnn_operator_t* op = builder.Next();
+  const float output_min = d.relu ? 0.0f : -std::numeric_limits<float>::infinity();
+  RVGG_RETURN_IF_ERROR(Check(
+      xnn_create_fully_connected_nc_f16(d.in_c, d.out_c, d.in_c, d.out_c, d.weights, d.bias,
+                                        output_min, std::numeric_limits<float>::infinity(),
+                                        XNN_FLAG_FP32_STATIC_WEIGHTS, op),
+      d, "xnn_create_fully_connected_nc_f16", message));
+  RVGG_RETURN_IF_ERROR(Check(xnn_setup_fully_connected_nc_f16(*op, /*batch_size=*/1, b.input,
+                                                              b.output, threadpool),
+                             d, "xnn_setup_fully_connected_nc_f16", message));
+  return builder.Finish(kernel, message);
+}
+
 rvgg_status CreateFullyConnectedInt8Kernel(const LayerDesc& d, uint32_t, const Bindings& b,
                                            pthreadpool_t threadpool, Kernel** kernel,
                                            rvgg_message* message) {

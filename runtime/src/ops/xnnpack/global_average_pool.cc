@@ -22,6 +22,22 @@ rvgg_status CreateGlobalAveragePoolKernel(const LayerDesc& d, uint32_t, const Bi
   return builder.Finish(kernel, message);
 }
 
+rvgg_status CreateGlobalAveragePoolF16Kernel(const LayerDesc& d, uint32_t, const Bindings& b,
+                                             pthreadpool_t threadpool, Kernel** kernel,
+                                             rvgg_message* message) {
+  SequenceBuilder builder(d, threadpool);
+  xnn_operator_t* op = builder.Next();
+  RVGG_RETURN_IF_ERROR(Check(xnn_create_global_average_pooling_nwc_f16(
+                                 d.in_c, d.in_c, d.out_c, -std::numeric_limits<float>::infinity(),
+                                 std::numeric_limits<float>::infinity(), /*flags=*/0, op),
+                             d, "xnn_create_global_average_pooling_nwc_f16", message));
+  RVGG_RETURN_IF_ERROR(Check(
+      xnn_setup_global_average_pooling_nwc_f16(*op, /*batch_size=*/1, size_t{d.in_h} * d.in_w,
+                                               b.input, b.output, threadpool),
+      d, "xnn_setup_global_average_pooling_nwc_f16", message));
+  return builder.Finish(kernel, message);
+}
+
 rvgg_status CreateGlobalAveragePoolInt8Kernel(const LayerDesc& d, uint32_t, const Bindings& b,
                                               pthreadpool_t threadpool, Kernel** kernel,
                                               rvgg_message* message) {

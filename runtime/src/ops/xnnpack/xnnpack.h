@@ -31,7 +31,7 @@ rvgg_status Check(enum xnn_status status, const LayerDesc& desc, const char* cal
 // Runs up to kMaxOperators XNNPACK operators in order.
 class OperatorSequence final : public Kernel {
  public:
-  static constexpr int kMaxOperators = 6;
+  static constexpr int kMaxOperators = 8;
 
   OperatorSequence(pthreadpool_t threadpool, size_t owned_bytes, const char* name = "xnnpack")
       : threadpool_(threadpool), owned_bytes_(owned_bytes), name_(name) {}
@@ -90,6 +90,23 @@ rvgg_status CreateSqueezeExciteKernel(const LayerDesc& desc, uint32_t variant,
 // Scratch the squeeze-excite kernel needs (pooled, hidden and scale vectors).
 size_t SqueezeExciteScratchBytes(const LayerDesc& desc);
 
+// fp16 layers (rvgg_precision): fp16 activations in and out.
+rvgg_status CreateConv2DF16Kernel(const LayerDesc& desc, uint32_t variant, const Bindings& bindings,
+                                  pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message);
+rvgg_status CreateGlobalAveragePoolF16Kernel(const LayerDesc& desc, uint32_t variant,
+                                             const Bindings& bindings, pthreadpool_t threadpool,
+                                             Kernel** kernel, rvgg_message* message);
+rvgg_status CreateFullyConnectedF16Kernel(const LayerDesc& desc, uint32_t variant,
+                                          const Bindings& bindings, pthreadpool_t threadpool,
+                                          Kernel** kernel, rvgg_message* message);
+rvgg_status CreateSqueezeExciteF16Kernel(const LayerDesc& desc, uint32_t variant,
+                                         const Bindings& bindings, pthreadpool_t threadpool,
+                                         Kernel** kernel, rvgg_message* message);
+size_t SqueezeExciteF16ScratchBytes(const LayerDesc& desc);
+
+// fp16 operators take the float32 weights and bias of the file and convert
+// them while packing (XNN_FLAG_FP32_STATIC_WEIGHTS): no fp16 copy at load.
+
 // int8 layers (runtime/src/ops/int8_io.h describes their float32 edges).
 rvgg_status CreateConv2DInt8Kernel(const LayerDesc& desc, uint32_t variant,
                                    const Bindings& bindings, pthreadpool_t threadpool,
@@ -112,6 +129,14 @@ rvgg_status AddInputQuantize(SequenceBuilder& builder, const LayerDesc& desc, co
                              rvgg_message* message);
 rvgg_status AddOutputDequantize(SequenceBuilder& builder, const LayerDesc& desc, const Int8Io& io,
                                 rvgg_message* message);
+
+// The same conversions as single operators (left null when `io` needs none),
+// for kernels that run them around their own work.
+rvgg_status CreateInputQuantize(const LayerDesc& desc, const Int8Io& io, pthreadpool_t threadpool,
+                                xnn_operator_t* op, rvgg_message* message);
+rvgg_status CreateOutputDequantize(const LayerDesc& desc, const Int8Io& io,
+                                   pthreadpool_t threadpool, xnn_operator_t* op,
+                                   rvgg_message* message);
 
 }  // namespace rvgg::xnn
 
