@@ -178,7 +178,7 @@ Outcome CheckCase(const Case& c, const std::vector<const QConvFamily*>& families
 
   int ran = 0;
   for (const QConvFamily* f : families) {
-    INFO(f->name << ": " << Describe(c));
+    INFO(std::string(f->name) << ": " << Describe(c));
     REQUIRE(f->applies(p));
     Buffer packed(f->packed_bytes(p));
     Buffer scratch(f->scratch_bytes(p, c.threads));
@@ -329,7 +329,7 @@ TEST_CASE("qconv vnni: requantization rounds exact ties to even") {
   CHECK(CheckCase(c, families, 12).spread);
 }
 
-TEST_CASE("qconv vnni: sizes are 64-byte multiples and do not grow with the thread count") {
+TEST_CASE("qconv vnni: sizes are 64-byte multiples, scratch one equal part per thread") {
   QConvParams p;
   p.in_h = p.in_w = 14;
   p.out_h = p.out_w = 7;
@@ -339,11 +339,12 @@ TEST_CASE("qconv vnni: sizes are 64-byte multiples and do not grow with the thre
   const std::vector<float> scale(p.out_c, 1.0f);
   p.requant_scale = scale.data();
   for (const QConvFamily* f : kFamilies) {
-    INFO(f->name);
+    INFO(std::string(f->name));
     CHECK(f->packed_bytes(p) % 64 == 0);
     CHECK(f->packed_bytes(p) >= size_t{1280} * 9 * 192);
     CHECK(f->scratch_bytes(p, 1) % 64 == 0);
-    CHECK(f->scratch_bytes(p, 1) == f->scratch_bytes(p, 8));
+    CHECK(f->scratch_bytes(p, 1) > 0);
+    CHECK(f->scratch_bytes(p, 8) == 8 * f->scratch_bytes(p, 1));
   }
 }
 

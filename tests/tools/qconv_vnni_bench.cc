@@ -45,9 +45,9 @@ std::vector<Shape> A0Shapes() {
   s.push_back({"stage2.0", 56, 56, 48, 96, 3, 2});
   for (const char* n : {"stage2.1", "stage2.2", "stage2.3"}) s.push_back({n, 28, 28, 96, 96, 3, 1});
   s.push_back({"stage3.0", 28, 28, 96, 192, 3, 2});
-  static const char* const kStage3[] = {"stage3.1", "stage3.2",  "stage3.3",  "stage3.4", "stage3.5",
-                                        "stage3.6", "stage3.7",  "stage3.8",  "stage3.9", "stage3.10",
-                                        "stage3.11", "stage3.12", "stage3.13"};
+  static const char* const kStage3[] = {
+      "stage3.1", "stage3.2", "stage3.3",  "stage3.4",  "stage3.5",  "stage3.6", "stage3.7",
+      "stage3.8", "stage3.9", "stage3.10", "stage3.11", "stage3.12", "stage3.13"};
   for (const char* n : kStage3) s.push_back({n, 14, 14, 192, 192, 3, 1});
   s.push_back({"stage4.0", 14, 14, 192, 1280, 3, 2});
   s.push_back({"fc", 1, 1, 1280, 1000, 1, 1});
@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
         return 1;
       }
       l.packed.push_back(packed);
-      for (uint32_t t : thread_counts) scratch_bytes = std::max(scratch_bytes, f->scratch_bytes(p, t));
+      for (uint32_t t : thread_counts)
+        scratch_bytes = std::max(scratch_bytes, f->scratch_bytes(p, t));
     }
     if (xnn_create_convolution2d_nhwc_qc8(
             p.padding, p.padding, p.padding, p.padding, p.kernel_h, p.kernel_w, p.stride, p.stride,

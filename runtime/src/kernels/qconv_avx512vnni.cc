@@ -10,6 +10,7 @@
 // variable) as the unmasked forms' passthrough and then warn about it.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 #include <cstring>
@@ -94,8 +95,41 @@ constexpr const TileFn* kTable[kMaxVectors] = {kRow<1, 1, 2, 3, 4, 5, 6, 7, 8>,
 
 TileFn GetTile(uint32_t vectors, uint32_t pixels) { return kTable[vectors - 1][pixels - 1]; }
 
+void Copy(const int8_t* src, uint8_t* dst, uint32_t pixels, uint32_t in_c, uint32_t channel_bytes) {
+  const __m512i flip = _mm512_set1_epi8(char(0x80));
+  if (in_c == channel_bytes) {
+    const size_t n = size_t{pixels} * in_c;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+      _mm512_storeu_si512(dst + i, _mm512_xor_si512(_mm512_loadu_si512(src + i), flip));
+    }
+    if (i < n) {
+      const __mmask64 mask = _cvtu64_mask64((uint64_t{1} << (n - i)) - 1);
+      _mm512_mask_storeu_epi8(dst + i, mask,
+                              _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, src + i), flip));
+    }
+    return;
+  }
+  uint32_t x = 0;
+  if (in_c == 3 && channel_bytes == 4) {
+    // 16 RGB pixels (48 bytes) per step: 128-bit lane k gets bytes 12k to
+    // 12k + 15 (dwords 3k to 3k + 3), then each pixel's 3 bytes go to 4. The
+    // 64-byte load reads at most 16 bytes past the last pixel.
+    const __m512i dwords = _mm512_setr_epi32(0, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 9, 10, 11, 12);
+    const __m512i bytes =
+        _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 2, 3, 4, 5, 5, 6, 7, 8, 8, 9, 10, 11, 11));
+    for (; x + 16 <= pixels; x += 16) {
+      __m512i v = _mm512_loadu_si512(src + size_t{x} * 3);
+      v = _mm512_shuffle_epi8(_mm512_permutexvar_epi32(dwords, v), bytes);
+      _mm512_storeu_si512(dst + size_t{x} * 4, _mm512_xor_si512(v, flip));
+    }
+  }
+  CopyPixels(src + size_t{x} * in_c, dst + size_t{x} * channel_bytes, pixels - x, in_c,
+             channel_bytes);
+}
+
 }  // namespace
 
-const TileSet kAvx512VnniTiles = {kLanes, kMaxVectors, kMaxPixels, &GetTile};
+const TileSet kAvx512VnniTiles = {kLanes, kMaxVectors, kMaxPixels, &GetTile, &Copy};
 
 }  // namespace rvgg::kernels::vnni

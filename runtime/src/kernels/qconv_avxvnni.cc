@@ -103,8 +103,39 @@ constexpr const TileFn* kTable[kMaxVectors] = {kRow<1, 1, 2, 3, 4, 5, 6>,
 
 TileFn GetTile(uint32_t vectors, uint32_t pixels) { return kTable[vectors - 1][pixels - 1]; }
 
+void Copy(const int8_t* src, uint8_t* dst, uint32_t pixels, uint32_t in_c, uint32_t channel_bytes) {
+  const __m256i flip = _mm256_set1_epi8(char(0x80));
+  uint32_t x = 0;
+  if (in_c == channel_bytes) {
+    const size_t n = size_t{pixels} * in_c;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_xor_si256(v, flip));
+    }
+    x = static_cast<uint32_t>(i / in_c);
+  } else if (in_c == 3 && channel_bytes == 4) {
+    // 8 RGB pixels per step, 4 per 128-bit lane: a lane loads 16 bytes for
+    // its 12 (at most 4 past the last pixel) and spreads 3 bytes to 4.
+    const __m256i bytes = _mm256_setr_epi8(0, 1, 2, 2, 3, 4, 5, 5, 6, 7, 8, 8, 9, 10, 11, 11, 0, 1,
+                                           2, 2, 3, 4, 5, 5, 6, 7, 8, 8, 9, 10, 11, 11);
+    for (; x + 8 <= pixels; x += 8) {
+      const int8_t* s = src + size_t{x} * 3;
+      const __m256i v = _mm256_inserti128_si256(
+          _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s))),
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 12)), 1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + size_t{x} * 4),
+                          _mm256_xor_si256(_mm256_shuffle_epi8(v, bytes), flip));
+    }
+  }
+  // The rest (and other channel counts) byte by byte; with in_c ==
+  // channel_bytes, from the first whole pixel not yet written.
+  CopyPixels(src + size_t{x} * in_c, dst + size_t{x} * channel_bytes, pixels - x, in_c,
+             channel_bytes);
+}
+
 }  // namespace
 
-const TileSet kAvxVnniTiles = {kLanes, kMaxVectors, kMaxPixels, &GetTile};
+const TileSet kAvxVnniTiles = {kLanes, kMaxVectors, kMaxPixels, &GetTile, &Copy};
 
 }  // namespace rvgg::kernels::vnni

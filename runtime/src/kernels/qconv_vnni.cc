@@ -59,8 +59,17 @@ struct Layout {
   size_t bias_bytes = 0;   // out_c rounded up to whole vectors, as int32, 64-byte aligned
   size_t chunk_bytes = 0;  // packed weights of one full chunk
   size_t packed_bytes = 0;
-  size_t scratch_bytes = 0;
+  // Work is split into bands of output rows; each slot copies the padded
+  // input rows of its current band into its part of the scratch.
+  uint32_t band_rows = 0;
+  uint32_t bands = 0;
+  size_t slot_bytes = 0;
 };
+
+// About this many output pixels per band: the band's rows stay in cache
+// between the copy and the tiles, and the rows copied twice (kernel_h -
+// stride per band) stay few.
+constexpr uint32_t kBandPixels = 512;
 
 bool SaneParams(const QConvParams& p) {
   const uint32_t dims[] = {p.in_h,  p.in_w,     p.in_c,     p.out_h, p.out_w,
@@ -85,7 +94,9 @@ bool MakeLayout(const QConvParams& p, const TileSet& tiles, Layout* l) {
   const uint64_t padded_h = uint64_t{p.out_h - 1} * p.stride + p.kernel_h;
   const uint64_t padded_w = uint64_t{p.out_w - 1} * p.stride + p.kernel_w;
   const uint64_t row_bytes = padded_w * l->channel_bytes;
-  const uint64_t scratch = padded_h * row_bytes;
+  const uint32_t band_rows = std::min(p.out_h, (kBandPixels + p.out_w - 1) / p.out_w);
+  const uint64_t band_input_rows = uint64_t{band_rows - 1} * p.stride + p.kernel_h;
+  const uint64_t scratch = band_input_rows * row_bytes;
   const uint64_t steps = uint64_t{p.kernel_h} * p.kernel_w * (l->channel_bytes / 4);
   const uint64_t vectors = (p.out_c + l->lanes - 1) / l->lanes;
   const uint64_t bias_bytes = AlignUp(vectors * l->lanes * 4, kAlignment);
@@ -103,7 +114,9 @@ bool MakeLayout(const QConvParams& p, const TileSet& tiles, Layout* l) {
   l->bias_bytes = bias_bytes;
   l->chunk_bytes = chunk_bytes;
   l->packed_bytes = bias_bytes + AlignUp(weight_bytes, kAlignment);
-  l->scratch_bytes = AlignUp(scratch, kAlignment);
+  l->band_rows = band_rows;
+  l->bands = (p.out_h + band_rows - 1) / band_rows;
+  l->slot_bytes = AlignUp(scratch, kAlignment);
   return true;
 }
 
@@ -132,9 +145,11 @@ size_t PackedBytes(const QConvParams& p, const TileSet& tiles) {
   return MakeLayout(p, tiles, &l) ? l.packed_bytes : 0;
 }
 
-size_t ScratchBytes(const QConvParams& p, const TileSet& tiles) {
+size_t ScratchBytes(const QConvParams& p, const TileSet& tiles, uint32_t threads) {
   Layout l;
-  return MakeLayout(p, tiles, &l) ? l.scratch_bytes : 0;
+  size_t bytes = 0;
+  if (!MakeLayout(p, tiles, &l)) return 0;
+  return CheckedMul(l.slot_bytes, std::max<uint32_t>(1, threads), &bytes) ? bytes : SIZE_MAX;
 }
 
 bool Pack(const QConvParams& p, const TileSet& tiles, const int8_t* weights, const int32_t* bias,
@@ -187,30 +202,22 @@ struct RunContext {
   const int8_t* weights;
   const int8_t* input;
   int8_t* output;
-  uint8_t* padded;
+  uint8_t* scratch;
   uint8_t border;  // input_zero_point + 128
-  // Pixel tiles: `big_tiles` of `small_pixels + 1` pixels, then tiles of
-  // `small_pixels`; work is handed out in blocks of `tiles_per_block` tiles
-  // of one chunk.
-  uint32_t pixels, tiles_count, small_pixels, big_tiles;
-  uint32_t tiles_per_block, blocks_per_chunk, blocks;
+  uint32_t blocks;
   std::atomic<uint32_t> next_block{0};
 };
 
-// Row r of the padded copy: the image row r - padding as unsigned bytes
-// inside the border, each pixel's channels rounded up to 4 (the extra bytes
-// come from the next pixel or the 16 readable bytes past the input: their
-// weights are zero).
-void CopyRow(void* context, size_t r) {
-  auto& ctx = *static_cast<RunContext*>(context);
-  HappensAfter(&ctx);
+// Padded row r (of padded_h) into `dst`: the image row r - padding as
+// unsigned bytes inside the border, each pixel's channels rounded up to 4
+// (the extra bytes come from the next pixel or the 16 readable bytes past
+// the input: their weights are zero).
+void CopyRow(const RunContext& ctx, uint32_t r, uint8_t* dst) {
   const QConvParams& p = *ctx.params;
   const Layout& l = ctx.layout;
-  uint8_t* dst = ctx.padded + r * l.row_bytes;
-  const int64_t iy = int64_t(r) - p.padding;
+  const int64_t iy = int64_t{r} - p.padding;
   if (iy < 0 || iy >= p.in_h) {
     std::memset(dst, ctx.border, l.row_bytes);
-    HappensBefore(&ctx);
     return;
   }
   const uint32_t left = std::min<uint32_t>(p.padding, l.padded_w);
@@ -218,35 +225,32 @@ void CopyRow(void* context, size_t r) {
       p.padding >= l.padded_w ? 0 : std::min<uint32_t>(p.in_w, l.padded_w - p.padding);
   const uint32_t cb = l.channel_bytes;
   std::memset(dst, ctx.border, size_t{left} * cb);
-  uint8_t* row = dst + size_t{left} * cb;
-  const int8_t* src = ctx.input + size_t(iy) * p.in_w * p.in_c;
-  if (cb == p.in_c) {
-    const size_t n = size_t{cols} * cb;
-    for (size_t i = 0; i < n; ++i) row[i] = static_cast<uint8_t>(src[i] ^ 0x80);
-  } else {
-    for (uint32_t x = 0; x < cols; ++x) {
-      for (uint32_t c = 0; c < cb; c += 4) {
-        uint32_t word;
-        std::memcpy(&word, src + size_t{x} * p.in_c + c, 4);
-        word ^= 0x80808080u;
-        std::memcpy(row + size_t{x} * cb + c, &word, 4);
-      }
-    }
-  }
-  std::memset(row + size_t{cols} * cb, ctx.border, (size_t{l.padded_w} - left - cols) * cb);
-  HappensBefore(&ctx);
+  ctx.tiles->copy(ctx.input + size_t(iy) * p.in_w * p.in_c, dst + size_t{left} * cb, cols, p.in_c,
+                  cb);
+  std::memset(dst + size_t{left + cols} * cb, ctx.border, (size_t{l.padded_w} - left - cols) * cb);
 }
 
-void RunBlock(RunContext& ctx, uint32_t block) {
+// One block: the output rows of one band times one chunk of output channels,
+// from the band's padded rows in the slot's scratch (copied there unless the
+// slot's previous block had the same band).
+void RunBlock(const RunContext& ctx, uint32_t block, uint8_t* rows, uint32_t* copied_band) {
   const QConvParams& p = *ctx.params;
   const Layout& l = ctx.layout;
-  const uint32_t chunk = block / ctx.blocks_per_chunk;
-  const uint32_t first_tile = (block % ctx.blocks_per_chunk) * ctx.tiles_per_block;
-  const uint32_t end_tile = std::min(ctx.tiles_count, first_tile + ctx.tiles_per_block);
+  const uint32_t band = block / l.chunks;
+  const uint32_t chunk = block % l.chunks;
+  const uint32_t first_row = band * l.band_rows;
+  const uint32_t band_rows = std::min(l.band_rows, p.out_h - first_row);
+  if (*copied_band != band) {
+    const uint32_t first_input_row = first_row * p.stride;
+    const uint32_t input_rows = (band_rows - 1) * p.stride + p.kernel_h;
+    for (uint32_t r = 0; r < input_rows; ++r) {
+      CopyRow(ctx, first_input_row + r, rows + size_t{r} * l.row_bytes);
+    }
+    *copied_band = band;
+  }
+
   const uint32_t first_channel = chunk * l.chunk_channels;
   const uint32_t channels = std::min(l.chunk_channels, p.out_c - first_channel);
-  const uint32_t vectors = (channels + l.lanes - 1) / l.lanes;
-
   const uint8_t* inputs[16];
   int8_t* outputs[16];
   TileArgs args;
@@ -263,17 +267,23 @@ void RunBlock(RunContext& ctx, uint32_t block) {
   args.lo = static_cast<float>(p.output_min - p.output_zero_point);
   args.hi = static_cast<float>(p.output_max - p.output_zero_point);
   args.zero_point = p.output_zero_point;
+  const uint32_t vectors = (channels + l.lanes - 1) / l.lanes;
   const size_t step_bytes = size_t{p.stride} * l.channel_bytes;
   const size_t stride_row_bytes = size_t{p.stride} * l.row_bytes;
-  for (uint32_t t = first_tile; t < end_tile; ++t) {
-    const uint32_t big = ctx.small_pixels + 1;
-    const uint32_t start =
-        t < ctx.big_tiles ? t * big : ctx.big_tiles * big + (t - ctx.big_tiles) * ctx.small_pixels;
-    const uint32_t count = t < ctx.big_tiles ? big : ctx.small_pixels;
-    uint32_t oy = start / p.out_w, ox = start % p.out_w;
+
+  // The band's pixels in tiles of as equal sizes as max_pixels allows.
+  const uint32_t max_pixels = ctx.tiles->max_pixels;
+  const uint32_t pixels = band_rows * p.out_w;
+  const uint32_t tiles = (pixels + max_pixels - 1) / max_pixels;
+  const uint32_t small = pixels / tiles, big_tiles = pixels % tiles;
+  uint32_t oy = 0, ox = 0;
+  int8_t* out = ctx.output + (size_t{first_row} * p.out_w) * p.out_c + first_channel;
+  for (uint32_t t = 0; t < tiles; ++t) {
+    const uint32_t count = t < big_tiles ? small + 1 : small;
     for (uint32_t m = 0; m < count; ++m) {
-      inputs[m] = ctx.padded + oy * stride_row_bytes + ox * step_bytes;
-      outputs[m] = ctx.output + (size_t{start} + m) * p.out_c + first_channel;
+      inputs[m] = rows + oy * stride_row_bytes + ox * step_bytes;
+      outputs[m] = out;
+      out += p.out_c;
       if (++ox == p.out_w) {
         ox = 0;
         ++oy;
@@ -283,51 +293,38 @@ void RunBlock(RunContext& ctx, uint32_t block) {
   }
 }
 
-void RunSlot(void* context, size_t /*slot*/) {
+void RunSlot(void* context, size_t slot) {
   auto& ctx = *static_cast<RunContext*>(context);
   HappensAfter(&ctx);
+  uint8_t* rows = ctx.scratch + slot * ctx.layout.slot_bytes;
+  uint32_t copied_band = UINT32_MAX;
   for (;;) {
     const uint32_t block = ctx.next_block.fetch_add(1, std::memory_order_relaxed);
     if (block >= ctx.blocks) break;
-    RunBlock(ctx, block);
+    RunBlock(ctx, block, rows, &copied_band);
   }
   HappensBefore(&ctx);
+}
+
+uint32_t Slots(pthreadpool_t pool) {
+  return pool != nullptr ? std::max<uint32_t>(1, pthreadpool_get_threads_count(pool)) : 1;
 }
 
 void Run(const QConvParams& p, const TileSet& tiles, const void* packed, const int8_t* input,
          int8_t* output, void* scratch, pthreadpool_t pool) {
   RunContext ctx;
   if (!MakeLayout(p, tiles, &ctx.layout)) return;
-  const Layout& l = ctx.layout;
   ctx.params = &p;
   ctx.tiles = &tiles;
   ctx.bias = static_cast<const int32_t*>(packed);
-  ctx.weights = static_cast<const int8_t*>(packed) + l.bias_bytes;
+  ctx.weights = static_cast<const int8_t*>(packed) + ctx.layout.bias_bytes;
   ctx.input = input;
   ctx.output = output;
-  ctx.padded = static_cast<uint8_t*>(scratch);
+  ctx.scratch = static_cast<uint8_t*>(scratch);
   ctx.border = static_cast<uint8_t>(p.input_zero_point + 128);
-
-  ctx.pixels = p.out_h * p.out_w;
-  ctx.tiles_count = (ctx.pixels + tiles.max_pixels - 1) / tiles.max_pixels;
-  ctx.small_pixels = ctx.pixels / ctx.tiles_count;
-  ctx.big_tiles = ctx.pixels % ctx.tiles_count;
-  const uint32_t threads =
-      pool != nullptr ? std::max<uint32_t>(1, pthreadpool_get_threads_count(pool)) : 1;
-  // One thread takes a chunk's tiles in one block; more threads share about
-  // eight blocks each so that uneven progress evens out.
-  const uint64_t total_tiles = uint64_t{ctx.tiles_count} * l.chunks;
-  const uint64_t wanted_blocks = threads == 1 ? l.chunks : uint64_t{threads} * 8;
-  ctx.tiles_per_block =
-      static_cast<uint32_t>(std::clamp<uint64_t>(total_tiles / wanted_blocks, 1, ctx.tiles_count));
-  ctx.blocks_per_chunk = (ctx.tiles_count + ctx.tiles_per_block - 1) / ctx.tiles_per_block;
-  ctx.blocks = ctx.blocks_per_chunk * l.chunks;
-
+  ctx.blocks = ctx.layout.bands * ctx.layout.chunks;
   HappensBefore(&ctx);
-  pthreadpool_parallelize_1d(pool, CopyRow, &ctx, l.padded_h, 0);
-  HappensAfter(&ctx);
-  HappensBefore(&ctx);
-  pthreadpool_parallelize_1d(pool, RunSlot, &ctx, threads, 0);
+  pthreadpool_parallelize_1d(pool, RunSlot, &ctx, Slots(pool), 0);
   HappensAfter(&ctx);
 }
 
@@ -341,8 +338,8 @@ size_t Avx512VnniPackedBytes(const QConvParams& p) {
 bool Avx512VnniPack(const QConvParams& p, const int8_t* w, const int32_t* b, void* packed) {
   return Pack(p, vnni::kAvx512VnniTiles, w, b, packed);
 }
-size_t Avx512VnniScratchBytes(const QConvParams& p, uint32_t /*threads*/) {
-  return ScratchBytes(p, vnni::kAvx512VnniTiles);
+size_t Avx512VnniScratchBytes(const QConvParams& p, uint32_t threads) {
+  return ScratchBytes(p, vnni::kAvx512VnniTiles, threads);
 }
 void Avx512VnniRun(const QConvParams& p, const void* packed, const int8_t* input, int8_t* output,
                    void* scratch, pthreadpool_t pool) {
@@ -357,8 +354,8 @@ size_t AvxVnniPackedBytes(const QConvParams& p) { return PackedBytes(p, vnni::kA
 bool AvxVnniPack(const QConvParams& p, const int8_t* w, const int32_t* b, void* packed) {
   return Pack(p, vnni::kAvxVnniTiles, w, b, packed);
 }
-size_t AvxVnniScratchBytes(const QConvParams& p, uint32_t /*threads*/) {
-  return ScratchBytes(p, vnni::kAvxVnniTiles);
+size_t AvxVnniScratchBytes(const QConvParams& p, uint32_t threads) {
+  return ScratchBytes(p, vnni::kAvxVnniTiles, threads);
 }
 void AvxVnniRun(const QConvParams& p, const void* packed, const int8_t* input, int8_t* output,
                 void* scratch, pthreadpool_t pool) {
@@ -366,6 +363,27 @@ void AvxVnniRun(const QConvParams& p, const void* packed, const int8_t* input, i
 }
 
 }  // namespace
+
+namespace vnni {
+
+void CopyPixels(const int8_t* src, uint8_t* dst, uint32_t pixels, uint32_t in_c,
+                uint32_t channel_bytes) {
+  if (channel_bytes == in_c) {
+    const size_t n = size_t{pixels} * in_c;
+    for (size_t i = 0; i < n; ++i) dst[i] = static_cast<uint8_t>(src[i] ^ 0x80);
+    return;
+  }
+  for (uint32_t x = 0; x < pixels; ++x) {
+    for (uint32_t c = 0; c < channel_bytes; c += 4) {
+      uint32_t word;
+      std::memcpy(&word, src + size_t{x} * in_c + c, 4);
+      word ^= 0x80808080u;
+      std::memcpy(dst + size_t{x} * channel_bytes + c, &word, 4);
+    }
+  }
+}
+
+}  // namespace vnni
 
 const QConvFamily kQConvAvx512Vnni = {"int8 avx512vnni",       &Avx512VnniApplies,
                                       &Avx512VnniPackedBytes,  &Avx512VnniPack,

@@ -15,17 +15,20 @@
 // a 1x1 image) and check the CPU in `applies` (cpuinfo; cpuid for AVX-VNNI,
 // which Debian's cpuinfo does not know).
 //
-// How: `run` first copies the input into scratch as unsigned bytes
-// (u = q + 128, the sign bit flipped) inside a border of the zero point
-// (u = input_zero_point + 128), each pixel's channels padded to a multiple
-// of 4. `pack` folds -(input_zero_point + 128) * sum(w) into the bias, so
+// How: `run` splits the output into bands of rows; the thread that takes a
+// band copies the input rows it reads into its part of the scratch as
+// unsigned bytes (u = q + 128, the sign bit flipped) inside a border of the
+// zero point (u = input_zero_point + 128), each pixel's channels padded to a
+// multiple of 4. `pack` folds -(input_zero_point + 128) * sum(w) into the bias, so
 // every tap, border or not, adds (q - input_zero_point) * w as the contract
 // says, and the sums are exact modulo 2^32, hence exact wherever the true
 // sum fits int32. Tiles then broadcast 4 bytes of one pixel against a vector
 // of 4 bytes for each of `lanes` output channels, straight from the padded
 // copy (no im2col), and requantize in registers.
 //
-// Scratch: the padded copy, shared by all threads (no per-slot part).
+// Scratch: one part per thread (slot), each the padded input rows of one
+// band; `run` uses as many slots as the pool has threads (1 without a
+// pool), so size it with at least that count.
 // Packed: int32 bias padded to whole vectors, then the weights per chunk of
 // output channels as [kernel_h][kernel_w][channels/4][chunk channels][4].
 #ifndef RVGG_RUNTIME_SRC_KERNELS_QCONV_VNNI_H_
@@ -62,13 +65,22 @@ struct TileArgs {
 using TileFn = void (*)(const TileArgs& args);
 
 // One ISA's tiles: tile(vectors, pixels) for 1 <= vectors <= max_vectors and
-// 1 <= pixels <= max_pixels.
+// 1 <= pixels <= max_pixels; copy() writes `pixels` pixels of `in_c` int8
+// channels as `channel_bytes` unsigned bytes each (q + 128; the bytes past
+// in_c are whatever follows in `src`, which may be read up to 16 bytes past
+// the last pixel).
 struct TileSet {
   uint32_t lanes;
   uint32_t max_vectors;
   uint32_t max_pixels;
   TileFn (*tile)(uint32_t vectors, uint32_t pixels);
+  void (*copy)(const int8_t* src, uint8_t* dst, uint32_t pixels, uint32_t in_c,
+               uint32_t channel_bytes);
 };
+
+// The portable copy() (any in_c), which the ISA versions fall back to.
+void CopyPixels(const int8_t* src, uint8_t* dst, uint32_t pixels, uint32_t in_c,
+                uint32_t channel_bytes);
 
 // Defined in qconv_avx512vnni.cc and qconv_avxvnni.cc, built with their ISA
 // flags: call only where the family's `applies` said yes.
