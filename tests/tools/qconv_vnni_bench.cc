@@ -6,11 +6,13 @@
 // meets its weights as cold as inside a network. Random int8 data; each
 // layer reads the previous layer's output.
 //
-//   rvgg-qconv-vnni-bench [--runs N] [--threads 1,2]
+//   rvgg-qconv-vnni-bench [--runs N] [--threads 1,2] [--model M.rvgg]...
 //
 // Prints per layer and in total the median time in ms of N runs (thread
 // CPU time with one thread, wall time with more) and XNNPACK's time over
-// each family's.
+// each family's. Each --model is loaded through the C API (default options,
+// the same thread count) and one whole inference of it joins every run, on
+// the same clock: the fp32 network to compare the int8 convolutions with.
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "runtime/src/kernels/qconv_vnni.h"
+#include "rvgg/rvgg.h"
 
 namespace {
 
@@ -98,11 +101,46 @@ struct Series {
   std::vector<double> total_ms;         // conv layers only, per run
 };
 
+struct Model {
+  std::string path;
+  std::vector<char> data;
+  rvgg_model* handle = nullptr;
+  std::vector<float> input, logits;
+};
+
+bool LoadModel(const std::string& path, uint32_t threads, Model* m) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  std::fseek(f, 0, SEEK_END);
+  m->data.resize(static_cast<size_t>(std::ftell(f)));
+  std::fseek(f, 0, SEEK_SET);
+  const bool read = std::fread(m->data.data(), 1, m->data.size(), f) == m->data.size();
+  std::fclose(f);
+  if (!read) return false;
+  rvgg_options options;
+  rvgg_options_default(&options);
+  options.num_threads = threads;
+  rvgg_message message;
+  if (rvgg_model_load(m->data.data(), m->data.size(), &options, &m->handle, &message) !=
+      RVGG_STATUS_OK) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), message.text);
+    return false;
+  }
+  rvgg_model_info info;
+  rvgg_model_get_info(m->handle, &info);
+  m->input.resize(size_t{info.input_height} * info.input_width * info.input_channels);
+  for (size_t i = 0; i < m->input.size(); ++i) m->input[i] = float(i % 29) * 0.1f - 1.4f;
+  m->logits.resize(info.num_outputs);
+  m->path = path;
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int runs = 20;
   std::vector<uint32_t> thread_counts = {1, 2};
+  std::vector<std::string> model_paths;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--runs" && i + 1 < argc) {
@@ -115,8 +153,10 @@ int main(int argc, char** argv) {
         p = *end == ',' ? end + 1 : end;
         if (end == p && *p != '\0') break;
       }
+    } else if (arg == "--model" && i + 1 < argc) {
+      model_paths.push_back(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: %s [--runs N] [--threads 1,2]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--runs N] [--threads 1,2] [--model M.rvgg]...\n", argv[0]);
       return 2;
     }
   }
@@ -218,10 +258,24 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    std::vector<Model> models(model_paths.size());
+    for (size_t m = 0; m < models.size(); ++m) {
+      if (!LoadModel(model_paths[m], threads, &models[m])) {
+        std::fprintf(stderr, "cannot load %s\n", model_paths[m].c_str());
+        return 1;
+      }
+    }
     std::vector<Series> series(families.size() + 1);
     for (size_t f = 0; f < families.size(); ++f) series[f].name = families[f]->name;
     series.back().name = "xnnpack qc8";
     for (Series& s : series) s.ms.resize(layers.size());
+    std::vector<std::vector<double>> model_ms(models.size());
+    auto infer = [&](size_t m) {
+      const double start = Now(cpu);
+      rvgg_model_run(models[m].handle, models[m].input.data(), RVGG_LAYOUT_NCHW,
+                     models[m].logits.data());
+      model_ms[m].push_back(Now(cpu) - start);
+    };
 
     auto pass = [&](size_t impl) {
       Series& s = series[impl];
@@ -241,15 +295,22 @@ int main(int argc, char** argv) {
       s.total_ms.push_back(total);
     };
     // One warm-up pass each, then the timed runs, alternating the order.
-    for (size_t impl = 0; impl < series.size(); ++impl) pass(impl);
+    const size_t steps = series.size() + models.size();
+    auto step = [&](size_t k) {
+      if (k < series.size()) {
+        pass(k);
+      } else {
+        infer(k - series.size());
+      }
+    };
+    for (size_t k = 0; k < steps; ++k) step(k);
     for (Series& s : series) {
       for (auto& v : s.ms) v.clear();
       s.total_ms.clear();
     }
+    for (auto& v : model_ms) v.clear();
     for (int r = 0; r < runs; ++r) {
-      for (size_t k = 0; k < series.size(); ++k) {
-        pass(r % 2 == 0 ? k : series.size() - 1 - k);
-      }
+      for (size_t k = 0; k < steps; ++k) step(r % 2 == 0 ? k : steps - 1 - k);
     }
 
     std::printf("\n## %u thread%s, median of %d runs, ms (%s)\n", threads, threads == 1 ? "" : "s",
@@ -278,6 +339,11 @@ int main(int argc, char** argv) {
       std::printf("  %16.2f", xnn_total / Median(series[f].total_ms));
     }
     std::printf("\n");
+    for (size_t m = 0; m < models.size(); ++m) {
+      std::printf("%-33s %16.3f  (whole network, rvgg_model_run)\n", models[m].path.c_str(),
+                  Median(model_ms[m]));
+      rvgg_model_free(models[m].handle);
+    }
     if (pool != nullptr) pthreadpool_destroy(pool);
   }
   return 0;
