@@ -94,7 +94,10 @@ bool MakeLayout(const QConvParams& p, const TileSet& tiles, Layout* l) {
   const uint64_t padded_h = uint64_t{p.out_h - 1} * p.stride + p.kernel_h;
   const uint64_t padded_w = uint64_t{p.out_w - 1} * p.stride + p.kernel_w;
   const uint64_t row_bytes = padded_w * l->channel_bytes;
-  const uint32_t band_rows = std::min(p.out_h, (kBandPixels + p.out_w - 1) / p.out_w);
+  // Bands of about kBandPixels pixels, then as equal as the rows allow.
+  const uint32_t wanted_rows = std::min(p.out_h, (kBandPixels + p.out_w - 1) / p.out_w);
+  const uint32_t bands = (p.out_h + wanted_rows - 1) / wanted_rows;
+  const uint32_t band_rows = (p.out_h + bands - 1) / bands;
   const uint64_t band_input_rows = uint64_t{band_rows - 1} * p.stride + p.kernel_h;
   const uint64_t scratch = band_input_rows * row_bytes;
   const uint64_t steps = uint64_t{p.kernel_h} * p.kernel_w * (l->channel_bytes / 4);
@@ -115,7 +118,7 @@ bool MakeLayout(const QConvParams& p, const TileSet& tiles, Layout* l) {
   l->chunk_bytes = chunk_bytes;
   l->packed_bytes = bias_bytes + AlignUp(weight_bytes, kAlignment);
   l->band_rows = band_rows;
-  l->bands = (p.out_h + band_rows - 1) / band_rows;
+  l->bands = (p.out_h + band_rows - 1) / band_rows;  // `bands` or fewer
   l->slot_bytes = AlignUp(scratch, kAlignment);
   return true;
 }
