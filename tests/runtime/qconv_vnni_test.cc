@@ -348,5 +348,37 @@ TEST_CASE("qconv vnni: sizes are 64-byte multiples, scratch one equal part per t
   }
 }
 
+TEST_CASE("qconv vnni: applies refuses empty shapes, bad zero points and clamps, no scales") {
+  const auto families = RunnableFamilies();
+  const std::vector<float> scale(16, 1.0f);
+  QConvParams good;
+  good.in_h = good.in_w = good.out_h = good.out_w = 5;
+  good.in_c = good.out_c = 16;
+  good.requant_scale = scale.data();
+  for (const QConvFamily* f : families) {
+    INFO(std::string(f->name));
+    CHECK(f->applies(good));
+    QConvParams p = good;
+    p.out_c = 0;
+    CHECK_FALSE(f->applies(p));
+    p = good;
+    p.kernel_h = 0;
+    CHECK_FALSE(f->applies(p));
+    p = good;
+    p.stride = 0;
+    CHECK_FALSE(f->applies(p));
+    p = good;
+    p.input_zero_point = 128;
+    CHECK_FALSE(f->applies(p));
+    p = good;
+    p.output_min = 10;
+    p.output_max = 9;
+    CHECK_FALSE(f->applies(p));
+    p = good;
+    p.requant_scale = nullptr;
+    CHECK_FALSE(f->applies(p));
+  }
+}
+
 }  // namespace
 }  // namespace rvgg::testing
