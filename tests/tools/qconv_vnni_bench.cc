@@ -6,7 +6,7 @@
 // meets its weights as cold as inside a network. Random int8 data; each
 // layer reads the previous layer's output.
 //
-//   rvgg-qconv-vnni-bench [--runs N] [--threads 1,2] [--model M.rvgg]...
+//   rvgg-qconv-vnni-bench [--runs N] [--threads 1,2] [--min] [--model M.rvgg]...
 //
 // Prints per layer and in total the median time in ms of N runs (thread
 // CPU time with one thread, wall time with more) and XNNPACK's time over
@@ -75,8 +75,13 @@ double Now(bool cpu) {
       .count();
 }
 
+// The median, or with --min the fastest run (on a loaded machine, the runs
+// no other process interrupted).
+bool g_minimum = false;
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
+  if (g_minimum) return v.front();
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
@@ -153,10 +158,13 @@ int main(int argc, char** argv) {
         p = *end == ',' ? end + 1 : end;
         if (end == p && *p != '\0') break;
       }
+    } else if (arg == "--min") {
+      g_minimum = true;
     } else if (arg == "--model" && i + 1 < argc) {
       model_paths.push_back(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: %s [--runs N] [--threads 1,2] [--model M.rvgg]...\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--runs N] [--threads 1,2] [--min] [--model M.rvgg]...\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -313,8 +321,8 @@ int main(int argc, char** argv) {
       for (size_t k = 0; k < steps; ++k) step(r % 2 == 0 ? k : steps - 1 - k);
     }
 
-    std::printf("\n## %u thread%s, median of %d runs, ms (%s)\n", threads, threads == 1 ? "" : "s",
-                runs, cpu ? "thread CPU time" : "wall time");
+    std::printf("\n## %u thread%s, %s of %d runs, ms (%s)\n", threads, threads == 1 ? "" : "s",
+                g_minimum ? "minimum" : "median", runs, cpu ? "thread CPU time" : "wall time");
     std::printf("%-10s %-22s", "layer", "shape");
     for (const Series& s : series) std::printf(" %16s", s.name.c_str());
     for (size_t f = 0; f < families.size(); ++f) std::printf("  xnn/%-12s", families[f]->name + 5);
