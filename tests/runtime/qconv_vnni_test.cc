@@ -1,12 +1,16 @@
 // runtime/src/kernels/qconv_vnni.h: both VNNI families bit for bit against
 // the reference (ref::Conv2DInt8) on odd shapes, zero points, clamps and
-// thread counts. A family this CPU cannot run is reported, not passed.
+// thread counts, writing nothing outside their buffers and allocating
+// nothing while they run. A family this CPU cannot run is reported, not
+// passed.
 #include "runtime/src/kernels/qconv_vnni.h"
 
 #include <doctest/doctest.h>
 #include <pthreadpool.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +22,64 @@
 #include <vector>
 
 #include "runtime/reference/reference.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}
+
+// Counting allocator (glibc's entry points underneath), read around run;
+// not under a sanitizer, which replaces malloc itself.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RVGG_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RVGG_TEST_SANITIZED 1
+#endif
+#endif
+#if !RVGG_TEST_SANITIZED
+constexpr bool kCountsAllocations = true;
+extern "C" void* __libc_malloc(size_t);
+extern "C" void* __libc_calloc(size_t, size_t);
+extern "C" void* __libc_realloc(void*, size_t);
+extern "C" void* __libc_memalign(size_t, size_t);
+extern "C" void __libc_free(void*);
+
+extern "C" {
+void* malloc(size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(n);
+}
+void* calloc(size_t n, size_t m) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_calloc(n, m);
+}
+void* realloc(void* p, size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_realloc(p, n);
+}
+void free(void* p) {
+  if (p != nullptr) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  __libc_free(p);
+}
+int posix_memalign(void** out, size_t alignment, size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  void* p = __libc_memalign(alignment, n);
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
+}
+void* aligned_alloc(size_t alignment, size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(alignment, n);
+}
+void* memalign(size_t alignment, size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(alignment, n);
+}
+}
+#else
+constexpr bool kCountsAllocations = false;
+#endif
 
 namespace rvgg::testing {
 namespace {
@@ -184,8 +246,11 @@ Outcome CheckCase(const Case& c, const std::vector<const QConvFamily*>& families
     Buffer scratch(f->scratch_bytes(p, c.threads));
     Buffer output(out_elements);
     REQUIRE(f->pack(p, weights.data(), bias.data(), packed.data()));
+    pthreadpool_t pool = Pool(c.threads);
+    const long allocations = g_allocations.load();
     f->run(p, packed.data(), input.data(), reinterpret_cast<int8_t*>(output.data()), scratch.data(),
-           Pool(c.threads));
+           pool);
+    CHECK(g_allocations.load() == allocations);
     CHECK(packed.GuardIntact());
     CHECK(scratch.GuardIntact());
     CHECK(output.GuardIntact());
@@ -346,6 +411,14 @@ TEST_CASE("qconv vnni: sizes are 64-byte multiples, scratch one equal part per t
     CHECK(f->scratch_bytes(p, 1) > 0);
     CHECK(f->scratch_bytes(p, 8) == 8 * f->scratch_bytes(p, 1));
   }
+}
+
+TEST_CASE("qconv vnni: the allocation counter around run counts allocations") {
+  if (!kCountsAllocations) return;
+  const long before = g_allocations.load();
+  void* volatile p = std::malloc(16);
+  std::free(p);
+  CHECK(g_allocations.load() == before + 2);
 }
 
 TEST_CASE("qconv vnni: applies refuses empty shapes, bad zero points and clamps, no scales") {
