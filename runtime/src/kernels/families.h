@@ -11,4 +11,11 @@
 #define RVGG_HAVE_QCONV_NEONDOT 0
 #endif
 
+#if defined(__x86_64__) || defined(__i386__)
+#define RVGG_HAVE_QCONV_VNNI 1
+#include "runtime/src/kernels/qconv_vnni.h"
+#else
+#define RVGG_HAVE_QCONV_VNNI 0
+#endif
+
 #endif  // RVGG_RUNTIME_SRC_KERNELS_FAMILIES_H_

@@ -46,6 +46,8 @@ struct QConvParams {
 // this CPU. Sizes are in bytes; `packed` and `scratch` are 64-byte aligned.
 struct QConvFamily {
   const char* name;  // what rvgg_layer_info.kernel reports, e.g. "int8 sdot"
+  // Whether the family runs these parameters on this CPU. requant_scale may
+  // be null here (the runtime decides before it computes the scales).
   bool (*applies)(const QConvParams& params);
   size_t (*packed_bytes)(const QConvParams& params);
   // Packs OHWI weights and the int32 bias for `run`. Returns false when the

@@ -81,8 +81,9 @@ bool SaneParams(const QConvParams& p) {
   if (uint64_t{p.out_h} * p.out_w > (uint64_t{1} << 31)) return false;
   if (p.input_zero_point < -128 || p.input_zero_point > 127) return false;
   if (p.output_zero_point < -128 || p.output_zero_point > 127) return false;
-  if (p.output_min < -128 || p.output_max > 127 || p.output_min > p.output_max) return false;
-  return p.requant_scale != nullptr;
+  // requant_scale is not needed to decide (the runtime plans before it
+  // computes the scales); run reads it.
+  return !(p.output_min < -128 || p.output_max > 127 || p.output_min > p.output_max);
 }
 
 bool MakeLayout(const QConvParams& p, const TileSet& tiles, Layout* l) {

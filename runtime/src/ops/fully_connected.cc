@@ -105,6 +105,10 @@ const KernelImpl kImpls[] = {
 #if RVGG_HAVE_QCONV_NEONDOT
     QConvImpl<kernels::kQConvNeonDot>::kImpl,
 #endif
+#if RVGG_HAVE_QCONV_VNNI
+    QConvImpl<kernels::kQConvAvx512Vnni>::kImpl,
+    QConvImpl<kernels::kQConvAvxVnni>::kImpl,
+#endif
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8, nullptr, nullptr, xnn::CreateFullyConnectedInt8Kernel},
 #endif
     {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, nullptr, CreateReference},
