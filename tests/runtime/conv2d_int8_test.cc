@@ -1,5 +1,7 @@
-// runtime/src/ops/conv2d.cc (int8 reference) and ops/xnnpack/conv2d.cc (qc8),
-// with the float32 edges of runtime/src/ops/int8_io.h.
+// runtime/src/ops/conv2d.cc (int8 reference) against every optimized int8
+// implementation this CPU runs: rvgg's kernel families (runtime/src/ops/
+// qconv.cc) and XNNPACK's qc8 (ops/xnnpack/conv2d.cc), with the float32
+// edges of runtime/src/ops/int8_io.h.
 #include <doctest/doctest.h>
 
 #include "runtime/reference/reference.h"
@@ -34,13 +36,10 @@ LayerDesc MakeConv(const ConvCase& c, Int8Data* data, uint32_t seed = 21) {
   return d;
 }
 
-void CheckXnnpackWithinOneLsb(const ConvCase& c) {
+void CheckOptimizedWithinOneLsb(const ConvCase& c) {
   Int8Data data;
   const LayerDesc d = MakeConv(c, &data);
-  const auto input = RandomInt8(d.input_elements(), 22);
-  const auto ref = RunTypedLayer<int8_t>(d, RVGG_BACKEND_REFERENCE, input);
-  const auto xnn = RunTypedLayer<int8_t>(d, RVGG_BACKEND_XNNPACK, input);
-  CheckWithinLsb(xnn, ref);
+  CheckOptimizedWithinLsb(d, RandomInt8(d.input_elements(), 22));
 }
 
 TEST_CASE("conv2d int8: requantization rounds half to even, clamps, and adds the zero point") {
@@ -70,7 +69,9 @@ TEST_CASE("conv2d int8: reference computes a hand-checked 3x3 convolution with z
   const std::vector<int8_t> expected = {-2, 0, -1, 1, 5, 3, 1, 4, 2};
   CHECK(RunTypedLayer<int8_t>(d, RVGG_BACKEND_REFERENCE, input) == expected);
 #if RVGG_WITH_XNNPACK
-  CHECK(RunTypedLayer<int8_t>(d, RVGG_BACKEND_XNNPACK, input) == expected);
+  for (const KernelImpl* impl : OptimizedImpls(d)) {
+    CHECK(RunTypedLayer<int8_t>(d, impl, input) == expected);
+  }
 #endif
 }
 
@@ -103,49 +104,56 @@ TEST_CASE("conv2d int8: reference with float32 edges equals quantize -> int8 con
   d.input_type = d.output_type = RVGG_DTYPE_FLOAT32;
   CHECK(RunTypedLayer<float>(d, RVGG_BACKEND_REFERENCE, input) == expected);
 #if RVGG_WITH_XNNPACK
-  const auto xnn = RunTypedLayer<float>(d, RVGG_BACKEND_XNNPACK, input);
-  REQUIRE(xnn.size() == expected.size());
-  float worst = 0.0f;
-  for (size_t i = 0; i < xnn.size(); ++i) worst = std::max(worst, std::fabs(xnn[i] - expected[i]));
-  CHECK(worst <= d.output_q.scale * 1.001f);
-  // Only the input edge, then only the output edge.
-  d.output_type = RVGG_DTYPE_INT8;
-  CheckWithinLsb(RunTypedLayer<int8_t>(d, RVGG_BACKEND_XNNPACK, input),
-                 RunTypedLayer<int8_t>(d, RVGG_BACKEND_REFERENCE, input));
-  d.input_type = RVGG_DTYPE_INT8;
-  d.output_type = RVGG_DTYPE_FLOAT32;
-  const auto xnn_out = RunTypedLayer<float>(d, RVGG_BACKEND_XNNPACK, q);
-  const auto ref_out = RunTypedLayer<float>(d, RVGG_BACKEND_REFERENCE, q);
-  CHECK(ref_out == expected);
-  worst = 0.0f;
-  for (size_t i = 0; i < xnn_out.size(); ++i) worst = std::max(worst, std::fabs(xnn_out[i] - ref_out[i]));
-  CHECK(worst <= d.output_q.scale * 1.001f);
+  for (const KernelImpl* impl : OptimizedImpls(d)) {
+    std::string name;
+    d.input_type = d.output_type = RVGG_DTYPE_FLOAT32;
+    const auto xnn = RunTypedLayer<float>(d, impl, input, nullptr, &name);
+    INFO("kernel " << name);
+    REQUIRE(xnn.size() == expected.size());
+    float worst = 0.0f;
+    for (size_t i = 0; i < xnn.size(); ++i) worst = std::max(worst, std::fabs(xnn[i] - expected[i]));
+    CHECK(worst <= d.output_q.scale * 1.001f);
+    // Only the input edge, then only the output edge.
+    d.output_type = RVGG_DTYPE_INT8;
+    CheckWithinLsb(RunTypedLayer<int8_t>(d, impl, input),
+                   RunTypedLayer<int8_t>(d, RVGG_BACKEND_REFERENCE, input));
+    d.input_type = RVGG_DTYPE_INT8;
+    d.output_type = RVGG_DTYPE_FLOAT32;
+    const auto xnn_out = RunTypedLayer<float>(d, impl, q);
+    const auto ref_out = RunTypedLayer<float>(d, RVGG_BACKEND_REFERENCE, q);
+    CHECK(ref_out == expected);
+    worst = 0.0f;
+    for (size_t i = 0; i < xnn_out.size(); ++i) {
+      worst = std::max(worst, std::fabs(xnn_out[i] - ref_out[i]));
+    }
+    CHECK(worst <= d.output_q.scale * 1.001f);
+  }
 #endif
 }
 
 #if RVGG_WITH_XNNPACK
-TEST_CASE("conv2d int8: xnnpack qc8 3x3 stride 1 within 1 LSB of reference") {
-  CheckXnnpackWithinOneLsb({9, 7, 8, 16, 3, 1, 1, 1, false});
-  CheckXnnpackWithinOneLsb({9, 7, 8, 16, 3, 1, 1, 1, true});
+TEST_CASE("conv2d int8: optimized 3x3 stride 1 within 1 LSB of reference") {
+  CheckOptimizedWithinOneLsb({9, 7, 8, 16, 3, 1, 1, 1, false});
+  CheckOptimizedWithinOneLsb({9, 7, 8, 16, 3, 1, 1, 1, true});
 }
 
-TEST_CASE("conv2d int8: xnnpack qc8 3x3 stride 2 with odd sizes within 1 LSB of reference") {
-  CheckXnnpackWithinOneLsb({15, 11, 3, 24, 3, 2, 1, 1, true});
+TEST_CASE("conv2d int8: optimized 3x3 stride 2 with odd sizes within 1 LSB of reference") {
+  CheckOptimizedWithinOneLsb({15, 11, 3, 24, 3, 2, 1, 1, true});
 }
 
-TEST_CASE("conv2d int8: xnnpack qc8 3x3 groups 2 and stride 2 groups 4 within 1 LSB of reference") {
-  CheckXnnpackWithinOneLsb({8, 8, 16, 16, 3, 1, 1, 2, true});
-  CheckXnnpackWithinOneLsb({10, 10, 32, 64, 3, 2, 1, 4, false});
+TEST_CASE("conv2d int8: optimized 3x3 groups 2 and stride 2 groups 4 within 1 LSB of reference") {
+  CheckOptimizedWithinOneLsb({8, 8, 16, 16, 3, 1, 1, 2, true});
+  CheckOptimizedWithinOneLsb({10, 10, 32, 64, 3, 2, 1, 4, false});
 }
 
-TEST_CASE("conv2d int8: xnnpack qc8 1x1 within 1 LSB of reference") {
-  CheckXnnpackWithinOneLsb({6, 5, 12, 20, 1, 1, 0, 1, true});
-  CheckXnnpackWithinOneLsb({6, 5, 12, 20, 1, 2, 0, 1, false});
+TEST_CASE("conv2d int8: optimized 1x1 within 1 LSB of reference") {
+  CheckOptimizedWithinOneLsb({6, 5, 12, 20, 1, 1, 0, 1, true});
+  CheckOptimizedWithinOneLsb({6, 5, 12, 20, 1, 2, 0, 1, false});
 }
 
-TEST_CASE("conv2d int8: xnnpack qc8 wide channels (RepVGG stage widths) within 1 LSB of reference") {
-  CheckXnnpackWithinOneLsb({7, 7, 192, 160, 3, 1, 1, 1, true});
-  CheckXnnpackWithinOneLsb({4, 4, 1280, 48, 3, 1, 1, 1, false});
+TEST_CASE("conv2d int8: optimized wide channels (RepVGG stage widths) within 1 LSB of reference") {
+  CheckOptimizedWithinOneLsb({7, 7, 192, 160, 3, 1, 1, 1, true});
+  CheckOptimizedWithinOneLsb({4, 4, 1280, 48, 3, 1, 1, 1, false});
 }
 #endif
 

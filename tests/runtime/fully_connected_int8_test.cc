@@ -1,11 +1,15 @@
-// runtime/src/ops/fully_connected_qs8.cc and ops/xnnpack/fully_connected_qs8.cc:
-// per-tensor weights on XNNPACK's qs8 fully connected operator, per-channel
-// weights on a qc8 1x1 convolution.
+// runtime/src/ops/fully_connected.cc (int8 reference) against every optimized
+// int8 implementation this CPU runs: rvgg's kernel families, and XNNPACK's
+// (ops/xnnpack/fully_connected.cc: per-tensor weights on its qs8 fully
+// connected operator, per-channel weights on a qc8 1x1 convolution).
 #include <doctest/doctest.h>
 
 #include <cstring>
 
 #include "tests/runtime/int8_harness.h"
+#if RVGG_WITH_XNNPACK
+#include "runtime/src/ops/xnnpack/xnnpack.h"
+#endif
 
 namespace rvgg::testing {
 namespace {
@@ -37,25 +41,23 @@ TEST_CASE("fully connected int8: reference computes a hand-checked product") {
 }
 
 #if RVGG_WITH_XNNPACK
-TEST_CASE("fully connected int8: per-tensor weights run on qs8 FC within 1 LSB of reference") {
+TEST_CASE("fully connected int8: per-tensor weights within 1 LSB of reference on every optimized kernel") {
   for (const bool relu : {false, true}) {
     Int8Data data;
     const LayerDesc d = MakeFc(1280, 1000, relu, /*per_tensor=*/true, &data);
     const auto input = RandomInt8(d.input_elements(), 32);
-    CheckWithinLsb(RunTypedLayer<int8_t>(d, RVGG_BACKEND_XNNPACK, input),
-                   RunTypedLayer<int8_t>(d, RVGG_BACKEND_REFERENCE, input));
+    CheckOptimizedWithinLsb(d, input);
   }
 }
 
-TEST_CASE("fully connected int8: per-channel weights run as qc8 1x1 within 1 LSB of reference") {
+TEST_CASE("fully connected int8: per-channel weights within 1 LSB of reference on every optimized kernel") {
   Int8Data data;
   const LayerDesc d = MakeFc(192, 10, false, /*per_tensor=*/false, &data);
   const auto input = RandomInt8(d.input_elements(), 33);
-  CheckWithinLsb(RunTypedLayer<int8_t>(d, RVGG_BACKEND_XNNPACK, input),
-                 RunTypedLayer<int8_t>(d, RVGG_BACKEND_REFERENCE, input));
+  CheckOptimizedWithinLsb(d, input);
 }
 
-TEST_CASE("fully connected int8: the kernel named in layer info follows the weight scales") {
+TEST_CASE("fully connected int8: XNNPACK's kernel follows the weight scales (qs8 FC or qc8 1x1)") {
   for (const bool per_tensor : {false, true}) {
     Int8Data data;
     const LayerDesc d = MakeFc(64, 10, false, per_tensor, &data);
@@ -64,8 +66,8 @@ TEST_CASE("fully connected int8: the kernel named in layer info follows the weig
     b.input = in.data();
     b.output = out.data();
     Kernel* kernel = nullptr;
-    const KernelChoice choice{FindImpl(d, RVGG_BACKEND_XNNPACK, 0), 0};
-    REQUIRE(CreateKernel(d, choice, b, nullptr, &kernel, nullptr) == RVGG_STATUS_OK);
+    REQUIRE(xnn::CreateFullyConnectedInt8Kernel(d, 0, b, nullptr, &kernel, nullptr) ==
+            RVGG_STATUS_OK);
     CHECK(std::strcmp(kernel->name(), per_tensor ? "xnnpack qs8" : "xnnpack qc8 1x1") == 0);
     DestroyKernel(kernel);
   }

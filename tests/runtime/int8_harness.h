@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "runtime/src/memory.h"
@@ -63,22 +64,38 @@ inline void FillInt8Layer(LayerDesc* d, Int8Data* data, size_t weight_count, uin
   d->output_q = QuantParams{d->input_q.scale * typical / 40.0f, 5};
 }
 
-// Runs `desc` on `backend`; In/Out are int8_t or float, matching the
-// layer's input_type / output_type.
+// Every implementation of the optimized backend that runs `desc` on this
+// CPU (rvgg's kernel families and XNNPACK's operators), in the registry's
+// order, so a test checks each of them, not only the one a load would pick.
+inline std::vector<const KernelImpl*> OptimizedImpls(const LayerDesc& desc) {
+  std::vector<const KernelImpl*> impls;
+  const OpRegistration& row = OpOf(desc);
+  for (size_t i = 0; i < row.num_impls; ++i) {
+    const KernelImpl& impl = row.impls[i];
+    if (impl.backend != RVGG_BACKEND_XNNPACK || impl.compute_type != desc.compute_type) continue;
+    if (impl.applies == nullptr || impl.applies(desc, 0)) impls.push_back(&impl);
+  }
+  return impls;
+}
+
+// Runs `desc` on implementation `impl`; In/Out are int8_t or float,
+// matching the layer's input_type / output_type. `name` (if given) gets
+// what the kernel calls itself.
 template <typename Out, typename In>
-std::vector<Out> RunTypedLayer(const LayerDesc& desc, rvgg_backend backend,
-                               const std::vector<In>& input, pthreadpool_t threadpool = nullptr) {
+std::vector<Out> RunTypedLayer(const LayerDesc& desc, const KernelImpl* impl,
+                               const std::vector<In>& input, pthreadpool_t threadpool = nullptr,
+                               std::string* name = nullptr) {
+  REQUIRE(impl != nullptr);
   REQUIRE(input.size() == desc.input_elements());
   const size_t in_bytes = input.size() * sizeof(In) + kTensorTailBytes;
   const size_t out_bytes = desc.output_elements() * sizeof(Out) + kTensorTailBytes;
-  KernelChoice choice{FindImpl(desc, backend, 0), 0, 1};
+  KernelChoice choice{impl, 0, 1};
 #if RVGG_WITH_XNNPACK
   // Kernels that keep per-thread scratch size it for the pool they run on.
   if (threadpool != nullptr) {
     choice.threads = static_cast<uint32_t>(pthreadpool_get_threads_count(threadpool));
   }
 #endif
-  REQUIRE(choice.impl != nullptr);
   const size_t scratch_bytes = ScratchBytes(desc, choice) + kTensorTailBytes;
   auto* in = static_cast<In*>(AllocateAligned(in_bytes, kAlignment));
   auto* out = static_cast<Out*>(AllocateAligned(out_bytes, kAlignment));
@@ -94,6 +111,7 @@ std::vector<Out> RunTypedLayer(const LayerDesc& desc, rvgg_backend backend,
   const rvgg_status status = CreateKernel(desc, choice, b, threadpool, &kernel, &message);
   INFO(message.text);
   REQUIRE(status == RVGG_STATUS_OK);
+  if (name != nullptr) *name = kernel->name();
   REQUIRE(kernel->Run() == RVGG_STATUS_OK);
   std::vector<Out> result(out, out + desc.output_elements());
   DestroyKernel(kernel);
@@ -101,6 +119,13 @@ std::vector<Out> RunTypedLayer(const LayerDesc& desc, rvgg_backend backend,
   FreeAligned(in);
   FreeAligned(scratch);
   return result;
+}
+
+// Runs `desc` on what a load with `backend` would pick for it.
+template <typename Out, typename In>
+std::vector<Out> RunTypedLayer(const LayerDesc& desc, rvgg_backend backend,
+                               const std::vector<In>& input, pthreadpool_t threadpool = nullptr) {
+  return RunTypedLayer<Out>(desc, FindImpl(desc, backend, 0), input, threadpool);
 }
 
 // XNNPACK's int8 output against the reference: every value within `lsb`,
@@ -124,6 +149,22 @@ inline void CheckWithinLsb(const std::vector<int8_t>& xnn, const std::vector<int
   CHECK(worst <= lsb);
   CHECK(saturated * 10 <= ref.size());
   CHECK(distinct.size() >= std::min<size_t>(ref.size() / 8, 32));
+}
+
+// Every optimized implementation of `desc` (OptimizedImpls) within `lsb`
+// of the reference backend; at least one runs it.
+template <typename In>
+void CheckOptimizedWithinLsb(const LayerDesc& desc, const std::vector<In>& input, int lsb = 1,
+                             pthreadpool_t threadpool = nullptr) {
+  const auto ref = RunTypedLayer<int8_t>(desc, RVGG_BACKEND_REFERENCE, input);
+  const auto impls = OptimizedImpls(desc);
+  REQUIRE(!impls.empty());
+  for (const KernelImpl* impl : impls) {
+    std::string name;
+    const auto out = RunTypedLayer<int8_t>(desc, impl, input, threadpool, &name);
+    INFO("kernel " << name);
+    CheckWithinLsb(out, ref, lsb);
+  }
 }
 
 }  // namespace rvgg::testing
