@@ -32,6 +32,7 @@ const char kUsage[] =
     "                  [--per-layer] [--backend xnnpack|reference]\n"
     "                  [--winograd off|auto|2|4|6]\n"
     "                  [--winograd-budget SIZE]\n"
+    "                  [--precision auto|fp32|fp16]\n"
     "\n"
     "Times inferences of one loaded model (steady clock, one image at a time).\n"
     "  --threads N     worker threads (default 1)\n"
@@ -218,6 +219,18 @@ int main(int argc, char** argv) {
     return layers_total_ms > 0 ? 100.0 * ms / layers_total_ms : 0.0;
   };
 
+  // The compute types the layers run in ("fp16", "int8+fp32", ...).
+  std::string compute;
+  for (rvgg_dtype type : {RVGG_DTYPE_FLOAT16, RVGG_DTYPE_INT8, RVGG_DTYPE_FLOAT32}) {
+    for (uint32_t i = 0; i < info.num_layers; ++i) {
+      rvgg_layer_info l;
+      rvgg_model_get_layer_info(model.handle, i, &l);
+      if (l.compute_type != type) continue;
+      compute += std::string(compute.empty() ? "" : "+") + rvgg::tools::DTypeName(type);
+      break;
+    }
+  }
+
   if (json) {
     std::string out = "{";
     out += "\"model\": " + JsonString(model_path);
@@ -227,6 +240,8 @@ int main(int argc, char** argv) {
     out += ", \"threads\": " + std::to_string(threads);
     out += ", \"backend\": " + JsonString(backend);
     out += ", \"winograd\": " + JsonString(WinogradName(options.winograd));
+    out += ", \"precision\": " + JsonString(rvgg::tools::PrecisionName(options.precision));
+    out += ", \"compute\": " + JsonString(compute);
     out += ", \"isa\": " + JsonString(rvgg_kernel_isa());
     out += ", \"runs\": " + std::to_string(runs);
     out += ", \"warmup\": " + std::to_string(warmup);
@@ -268,8 +283,10 @@ int main(int argc, char** argv) {
   std::printf("model      %s (%s, %ux%ux%u -> %u, %u layers)\n", model_path.c_str(),
               info.architecture[0] ? info.architecture : "unnamed", info.input_height,
               info.input_width, info.input_channels, info.num_outputs, info.num_layers);
-  std::printf("runtime    %s backend, winograd %s, %u thread%s, kernel ISA %s\n", backend,
-              WinogradName(options.winograd), threads, threads == 1 ? "" : "s", rvgg_kernel_isa());
+  std::printf("runtime    %s backend, winograd %s, precision %s (%s), %u thread%s, kernel ISA %s\n",
+              backend, WinogradName(options.winograd),
+              rvgg::tools::PrecisionName(options.precision), compute.c_str(), threads,
+              threads == 1 ? "" : "s", rvgg_kernel_isa());
   std::printf("runs       %u timed after %u warm-up\n", runs, warmup);
   std::printf("latency    min %.3f ms  median %.3f ms  max %.3f ms\n", min_ms, median_ms, max_ms);
   std::printf("work       %.3f GFLOP (2 x %.3f G multiply-adds): %.1f GFLOP/s at the median\n",

@@ -36,7 +36,7 @@ namespace {
 const char kUsage[] =
     "usage: rvgg-classify MODEL.rvgg IMAGE... [--top K] [--threads N]\n"
     "                     [--backend xnnpack|reference] [--winograd off|auto|2|4|6]\n"
-    "                  [--winograd-budget SIZE]\n"
+    "                  [--winograd-budget SIZE] [--precision auto|fp32|fp16]\n"
     "\n"
     "Prints IMAGE<TAB>LABEL<TAB>PROBABILITY for the most likely class of each\n"
     "image, and the next K-1 classes on the following lines with --top K (K\n"
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--top") {
       top = cli.Count(arg, cli.Value(argc, argv, &i), 1, 1u << 20);
     } else if (cli.ParseRuntimeOption(argc, argv, &i, &options)) {
-      // --threads, --backend, --winograd, --winograd-budget
+      // --threads, --backend, --winograd, --winograd-budget, --precision
     } else {
       cli.Die("unknown option '" + arg + "' (see --help)");
     }

@@ -13,7 +13,7 @@ namespace {
 const char kUsage[] =
     "usage: rvgg-info MODEL.rvgg [--backend xnnpack|reference] [--threads N]\n"
     "                 [--winograd off|auto|2|4|6]\n"
-    "                  [--winograd-budget SIZE]\n"
+    "                  [--winograd-budget SIZE] [--precision auto|fp32|fp16]\n"
     "\n"
     "Verifies the model, prints its provenance, memory plan and layer table,\n"
     "and which kernel runs each layer with the given options.\n";
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
                 i, l.name, rvgg_layer_type_name(l.type), kernel,
                 l.type == RVGG_LAYER_CONV2D ? l.stride : 1,
                 l.type == RVGG_LAYER_CONV2D ? l.groups : 1,
-                l.compute_type == RVGG_DTYPE_INT8 ? "int8" : "fp32", in, out,
+                rvgg::tools::DTypeName(l.compute_type), in, out,
                 static_cast<unsigned long long>(l.parameters), l.macs / 1e6, l.kernel,
                 static_cast<unsigned long long>(l.kernel_bytes));
     kernel_bytes += l.kernel_bytes;

@@ -21,7 +21,7 @@ namespace {
 const char kUsage[] =
     "usage: rvgg-run MODEL.rvgg --input X.npy --output Y.npy [--threads N]\n"
     "                [--backend xnnpack|reference] [--winograd off|auto|2|4|6]\n"
-    "                  [--winograd-budget SIZE]\n"
+    "                  [--winograd-budget SIZE] [--precision auto|fp32|fp16]\n"
     "\n"
     "X: float32 [N, C, H, W] (PyTorch layout, normalized) or [C, H, W].\n"
     "Y: float32 [N, classes] logits. Y is replaced only on success.\n";

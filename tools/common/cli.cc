@@ -80,10 +80,45 @@ bool Cli::ParseRuntimeOption(int argc, char** argv, int* i, rvgg_options* option
     }
   } else if (flag == "--winograd-budget") {
     options->winograd_budget_bytes = Bytes(flag, Value(argc, argv, i));
+  } else if (flag == "--precision") {
+    const std::string v = Value(argc, argv, i);
+    if (v == "auto") {
+      options->precision = RVGG_PRECISION_AUTO;
+    } else if (v == "fp32") {
+      options->precision = RVGG_PRECISION_FP32;
+    } else if (v == "fp16") {
+      options->precision = RVGG_PRECISION_FP16;
+    } else {
+      Die("--precision expects auto, fp32 or fp16, got '" + v + "'");
+    }
   } else {
     return false;
   }
   return true;
+}
+
+const char* PrecisionName(rvgg_precision precision) {
+  switch (precision) {
+    case RVGG_PRECISION_AUTO:
+      return "auto";
+    case RVGG_PRECISION_FP32:
+      return "fp32";
+    case RVGG_PRECISION_FP16:
+      return "fp16";
+  }
+  return "?";
+}
+
+const char* DTypeName(rvgg_dtype type) {
+  switch (type) {
+    case RVGG_DTYPE_FLOAT32:
+      return "fp32";
+    case RVGG_DTYPE_FLOAT16:
+      return "fp16";
+    case RVGG_DTYPE_INT8:
+      return "int8";
+  }
+  return "?";
 }
 
 void Cli::ParseCommonArgument(int argc, char** argv, int* i, rvgg_options* options,

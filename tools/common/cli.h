@@ -12,6 +12,11 @@
 
 namespace rvgg::tools {
 
+// "auto", "fp32", "fp16" (as --precision spells them).
+const char* PrecisionName(rvgg_precision precision);
+// "fp32", "fp16", "int8" (a layer's compute type in tables).
+const char* DTypeName(rvgg_dtype type);
+
 // A model file loaded and prepared; frees itself.
 struct LoadedModel {
   AlignedBuffer buffer;
@@ -42,8 +47,8 @@ class Cli {
   size_t Bytes(const std::string& flag, const std::string& value) const;
 
   // Consumes --threads N, --backend xnnpack|reference, --winograd
-  // off|auto|2|4|6, --winograd-budget SIZE at argv[*i]. Returns false if
-  // argv[*i] is none of them.
+  // off|auto|2|4|6, --winograd-budget SIZE, --precision auto|fp32|fp16 at
+  // argv[*i]. Returns false if argv[*i] is none of them.
   bool ParseRuntimeOption(int argc, char** argv, int* i, rvgg_options* options) const;
 
   // The arguments rvgg-run, rvgg-bench and rvgg-info share, at argv[*i]:
