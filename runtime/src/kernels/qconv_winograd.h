@@ -1,0 +1,173 @@
+// Int8 Winograd F(4x4, 3x3) with 16-bit transformed values: a QConvFamily
+// (qconv.h) for 3x3 convolutions with padding 1, stride 1 and groups 1, made
+// for ARMv8.0 NEON cores without the dot product (Cortex-A53 class), where
+// smlal (int16 x int16 -> int32, four lanes) is the fastest exact product.
+// Per 4x4 output tile it does 36 multiply-accumulates per input channel
+// where the direct convolution does 144.
+//
+// Per tile (a 6x6 input window) and input channel c, with d = q -
+// input_zero_point (padding pixels 0) and g the 3x3 kernel of (o, c):
+//
+//   V = B^T d B          int16, exact: |V| <= 10 * 10 * 255 = 25500
+//   U = G~ g G~^T        int16, exact, at pack time: |U| <= 7 * 7 * 128 = 6272
+//   M = sum over c of U (.) V        one int16 GEMM per position, int32
+//   Z = O M O^T                      int32
+//
+// B^T, G~ and O are the integer matrices below (points 0, +-1, +-2 and
+// infinity, as in ops/winograd/points.h). G~ is the transform G with each
+// position's row multiplied by its Lagrange denominator k (kKernelScale),
+// so U is an integer; O is A^T diag(1 / k) times 24, each row divided by the
+// power of two it has in common. Over the integers
+//
+//   Z[i][j] = 9 * 2^(e_i + e_j) * S[i][j],   e = kOutputShift = {3, 2, 1, 1},
+//
+// where S is the direct convolution's sum (without bias) at output pixel
+// (i, j) of the tile: Winograd's identity, with every denominator accounted
+// for.
+//
+// Exactness. The GEMMs and the output transform run in int32 arithmetic
+// that wraps (mod 2^32; in C++ on uint32_t), so they never overflow in the
+// C++ sense and the identity holds mod 2^32. The bias enters at position
+// (+1, +1) as 36 * bias (O's column there is -2^(e_i - 1), so it adds
+// 9 * 2^(e_i + e_j) * bias to every Z[i][j]). Then
+//
+//   X = Z * inv(9) mod 2^32 = 2^(e_i + e_j) * acc mod 2^32,  acc = bias + S,
+//
+// and when |acc| < 2^25 (so 2^6 |acc| fits in int32) X read as int32 is
+// exactly 2^(e_i + e_j) * acc: the kernel recovers the reference's int32
+// accumulator bit for bit, converts it to float as the reference does,
+// and requantizes it as qconv.h says. The result equals ref::Conv2DQs8 bit
+// for bit, not just within 1 LSB. Wrapping partial sums (the int32 GEMM
+// sums can exceed 2^31 for wide layers with large transformed weights) are
+// harmless; only the final accumulator's range matters.
+//
+// `pack` computes, from the actual weights, bias and input zero point, the
+// largest |acc| any input can produce (d in [-128 - zp, 127 - zp] per pixel,
+// independently) and returns false when it reaches 2^25 (the runtime then
+// runs the direct kernel). Real layers are far below: RepVGG-A0's int8
+// layers reach about a quarter of it. F(2x2, 3x3) would allow 2^29 but does
+// 16 products per 4 outputs instead of 36 per 16; it is not implemented.
+//
+// Work: tiles in row-major order, in blocks of kBlockTiles; a unit of work
+// is one block and a range of output-channel blocks of 8. The input
+// transform of a block writes V into the slot's scratch, then for each
+// output block the 36 GEMMs write M (one output block) and the output
+// transform writes the int8 outputs. With a pool, `threads` slots claim
+// units from an atomic counter; output blocks are split into ranges only
+// when there are too few tile blocks to keep the slots busy.
+#ifndef RVGG_RUNTIME_SRC_KERNELS_QCONV_WINOGRAD_H_
+#define RVGG_RUNTIME_SRC_KERNELS_QCONV_WINOGRAD_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/src/kernels/qconv.h"
+
+namespace rvgg::kernels {
+
+// The portable C++ form: every target, and the baseline in tests.
+extern const QConvFamily kQConvWinogradPortable;
+
+// The NEON form (aarch64 only; every aarch64 CPU has NEON). Same packed
+// weights and scratch as the portable form, same results bit for bit.
+#if defined(__aarch64__)
+extern const QConvFamily kQConvWinogradNeon;
+#endif
+
+// Internals shared by the two forms and the tests; not an API.
+namespace qwinograd {
+
+constexpr int kTile = 4;        // outputs per tile side
+constexpr int kWindow = 6;      // input pixels per window side
+constexpr int kPositions = 36;  // transform positions (GEMMs) per output block
+constexpr uint32_t kBlockTiles = 8;
+constexpr uint32_t kChannelGroup = 8;  // V and U hold channels in groups of 8
+
+// Position order in each dimension: 0, +1, -1, +2, -2, infinity.
+// Input transform B^T: row a is position a's Lagrange numerator.
+constexpr int16_t kInputTransform[kWindow][kWindow] = {
+    {4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
+};
+// G~ = diag(kKernelScale) G: integer kernel transform.
+constexpr int16_t kKernelTransform[kWindow][3] = {
+    {1, 0, 0}, {1, 1, 1}, {1, -1, 1}, {1, 2, 4}, {1, -2, 4}, {0, 0, 1},
+};
+constexpr int32_t kKernelScale[kWindow] = {4, -6, -6, 24, 24, 1};
+// O = 24 A^T diag(1 / kKernelScale), row i divided by 2^(3 - kOutputShift[i]).
+constexpr int32_t kOutputTransform[kTile][kWindow] = {
+    {6, -4, -4, 1, 1, 0},
+    {0, -2, 2, 1, -1, 0},
+    {0, -1, -1, 1, 1, 0},
+    {0, -1, 1, 2, -2, 6},
+};
+constexpr int kOutputShift[kTile] = {3, 2, 1, 1};
+constexpr int kBiasPosition = 1 * kWindow + 1;  // (+1, +1)
+constexpr int32_t kBiasFactor = 36;
+constexpr uint32_t kInverseOf9 = 0x38E38E39u;  // 9 * kInverseOf9 == 1 mod 2^32
+// |acc| must stay below this for the recovery above to be exact.
+constexpr int64_t kAccumulatorLimit = int64_t{1} << 25;
+
+// The largest |bias + sum of (q - zero point) * w| output channel `o` can
+// reach over all inputs (int64, exact).
+int64_t AccumulatorBound(const QConvParams& p, const int8_t* weights, const int32_t* bias,
+                         uint32_t o);
+
+// Sizes, all from QConvParams.
+struct Plan {
+  uint32_t tiles_y, tiles_x, tiles, blocks;  // blocks of kBlockTiles tiles
+  uint32_t groups;                           // input channels / 8, rounded up
+  uint32_t out_blocks;                       // output channels / 8, rounded up
+  // Packed: int32 bias term[out_blocks * 8], float scale[out_blocks * 8],
+  // int16 U[kPositions][out_blocks][groups * 8][8].
+  size_t packed_scale_offset, packed_u_offset, packed_bytes;
+  // One slot's scratch: int16 V[groups][kPositions][tiles of the block][8],
+  // int32 M[tiles of the block][kPositions][8] (one output block), and a row
+  // of the input zero point (6 * in_c + 8 bytes: what padding rows read).
+  size_t slot_v_offset, slot_m_offset, slot_zero_offset, slot_bytes;
+};
+Plan MakePlan(const QConvParams& p);
+
+// The packed weights, viewed.
+struct PackedView {
+  const int32_t* bias;  // kBiasFactor * bias mod 2^32, zero past out_c
+  const float* scale;   // requant_scale, zero past out_c
+  const int16_t* u;
+};
+PackedView ViewPacked(const Plan& plan, const void* packed);
+
+// U of output block ob at position pos: [groups * 8][8].
+inline const int16_t* PackedU(const Plan& plan, const PackedView& w, int pos, uint32_t ob) {
+  return w.u + (static_cast<size_t>(pos) * plan.out_blocks + ob) * plan.groups * 64;
+}
+
+// Whether the shape is one this kernel runs (both forms).
+bool Applies(const QConvParams& p);
+size_t PackedBytes(const QConvParams& p);
+bool Pack(const QConvParams& p, const int8_t* weights, const int32_t* bias, void* packed);
+size_t ScratchBytes(const QConvParams& p, uint32_t threads);
+
+// One unit of work in one form: tiles [first_tile, first_tile + count)
+// (count <= kBlockTiles) and output blocks [ob_begin, ob_end), with the
+// slot's scratch (its zero row already filled).
+struct UnitArgs {
+  const QConvParams* params;
+  const Plan* plan;
+  PackedView weights;
+  const int8_t* input;
+  int8_t* output;
+  uint8_t* slot;
+};
+using UnitFn = void (*)(const UnitArgs& args, uint32_t first_tile, uint32_t count,
+                        uint32_t ob_begin, uint32_t ob_end);
+
+// Runs the convolution through `unit`: splits the work, fills each slot's
+// zero row, parallelizes over pthreadpool_get_threads_count(pool) slots
+// (scratch must have been sized for at least that many).
+void Run(const QConvParams& p, const void* packed, const int8_t* input, int8_t* output,
+         void* scratch, pthreadpool_t pool, UnitFn unit);
+
+}  // namespace qwinograd
+}  // namespace rvgg::kernels
+
+#endif  // RVGG_RUNTIME_SRC_KERNELS_QCONV_WINOGRAD_H_
