@@ -30,7 +30,7 @@ uint64_t PackedBytes64(const QConvParams& p) {
 uint64_t SlotBytes64(const QConvParams& p) {
   const uint64_t groups = (uint64_t{p.in_c} + 7) / 8;
   return groups * kPositions * kBlockTiles * 16 + kBlockTiles * kPositions * 32 +
-         RoundUp64(6 * uint64_t{p.in_c} + 8);
+         kTile * kTile * 16 + RoundUp64(6 * uint64_t{p.in_c} + 8);
 }
 
 // What the reference does with an accumulator (qconv.h).
@@ -186,7 +186,8 @@ Plan MakePlan(const QConvParams& p) {
   plan.packed_bytes = static_cast<size_t>(PackedBytes64(p));
   plan.slot_v_offset = 0;
   plan.slot_m_offset = size_t{plan.groups} * kPositions * kBlockTiles * 16;
-  plan.slot_zero_offset = plan.slot_m_offset + kBlockTiles * kPositions * 32;
+  plan.slot_staged_offset = plan.slot_m_offset + kBlockTiles * kPositions * 32;
+  plan.slot_zero_offset = plan.slot_staged_offset + kTile * kTile * 16;
   plan.slot_bytes = static_cast<size_t>(SlotBytes64(p));
   return plan;
 }

@@ -122,9 +122,11 @@ struct Plan {
   // int16 U[kPositions][out_blocks][groups * 8][8].
   size_t packed_scale_offset, packed_u_offset, packed_bytes;
   // One slot's scratch: int16 V[groups][kPositions][tiles of the block][8],
-  // int32 M[tiles of the block][kPositions][8] (one output block), and a row
-  // of the input zero point (6 * in_c + 8 bytes: what padding rows read).
-  size_t slot_v_offset, slot_m_offset, slot_zero_offset, slot_bytes;
+  // int32 M[tiles of the block][kPositions][8] (one output block), one
+  // tile's int16 outputs before narrowing (4 x 4 x 8, the NEON form's), and
+  // a row of the input zero point (6 * in_c + 8 bytes: what padding rows
+  // read).
+  size_t slot_v_offset, slot_m_offset, slot_staged_offset, slot_zero_offset, slot_bytes;
 };
 Plan MakePlan(const QConvParams& p);
 

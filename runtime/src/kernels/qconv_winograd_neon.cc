@@ -81,77 +81,169 @@ constexpr InputTileFn kInputTiles[2][kWindow + 1] = {
      InputTile<1, 6>},
 };
 
+// The GEMM is assembly: GCC's register allocation of the intrinsics version
+// (ld1 x4 structures and 32 live vectors) adds register moves and spills to
+// the inner loop. Registers: V of tile t in v<t> (the by-element operand
+// must be in v0-v15), U of input channel l of the group in v<8 + l>,
+// accumulators of tile t in v<16 + 2t> (output channels 0-3) and
+// v<17 + 2t> (4-7). The first channel of a position starts the sums with
+// smull, so nothing is zeroed. The assembler macros are defined and purged
+// inside each asm statement.
+#define RVGG_QW_GEMM_MACROS                                   \
+  ".macro qw_mac op, u, lane, tiles\n"                        \
+  "  \\op     v16.4s, \\u\\().4h, v0.h[\\lane]\n"             \
+  "  \\op\\()2 v17.4s, \\u\\().8h, v0.h[\\lane]\n"            \
+  " .if \\tiles > 1\n"                                        \
+  "  \\op     v18.4s, \\u\\().4h, v1.h[\\lane]\n"             \
+  "  \\op\\()2 v19.4s, \\u\\().8h, v1.h[\\lane]\n"            \
+  " .endif\n"                                                 \
+  " .if \\tiles > 2\n"                                        \
+  "  \\op     v20.4s, \\u\\().4h, v2.h[\\lane]\n"             \
+  "  \\op\\()2 v21.4s, \\u\\().8h, v2.h[\\lane]\n"            \
+  " .endif\n"                                                 \
+  " .if \\tiles > 3\n"                                        \
+  "  \\op     v22.4s, \\u\\().4h, v3.h[\\lane]\n"             \
+  "  \\op\\()2 v23.4s, \\u\\().8h, v3.h[\\lane]\n"            \
+  " .endif\n"                                                 \
+  " .if \\tiles > 4\n"                                        \
+  "  \\op     v24.4s, \\u\\().4h, v4.h[\\lane]\n"             \
+  "  \\op\\()2 v25.4s, \\u\\().8h, v4.h[\\lane]\n"            \
+  " .endif\n"                                                 \
+  " .if \\tiles > 5\n"                                        \
+  "  \\op     v26.4s, \\u\\().4h, v5.h[\\lane]\n"             \
+  "  \\op\\()2 v27.4s, \\u\\().8h, v5.h[\\lane]\n"            \
+  " .endif\n"                                                 \
+  " .if \\tiles > 6\n"                                        \
+  "  \\op     v28.4s, \\u\\().4h, v6.h[\\lane]\n"             \
+  "  \\op\\()2 v29.4s, \\u\\().8h, v6.h[\\lane]\n"            \
+  " .endif\n"                                                 \
+  " .if \\tiles > 7\n"                                        \
+  "  \\op     v30.4s, \\u\\().4h, v7.h[\\lane]\n"             \
+  "  \\op\\()2 v31.4s, \\u\\().8h, v7.h[\\lane]\n"            \
+  " .endif\n"                                                 \
+  ".endm\n"                                                   \
+  ".macro qw_group first, tiles\n"                            \
+  " .if \\tiles == 1\n"                                       \
+  "  ld1 {v0.8h}, [%[vp]], %[group]\n"                        \
+  " .elseif \\tiles == 2\n"                                   \
+  "  ld1 {v0.8h, v1.8h}, [%[vp]], %[group]\n"                 \
+  " .elseif \\tiles == 3\n"                                   \
+  "  ld1 {v0.8h, v1.8h, v2.8h}, [%[vp]], %[group]\n"          \
+  " .elseif \\tiles == 4\n"                                   \
+  "  ld1 {v0.8h, v1.8h, v2.8h, v3.8h}, [%[vp]], %[group]\n"   \
+  " .else\n"                                                  \
+  "  ld1 {v0.8h, v1.8h, v2.8h, v3.8h}, [%[vp]], #64\n"        \
+  "  .if \\tiles == 5\n"                                      \
+  "  ld1 {v4.8h}, [%[vp]], %[group64]\n"                      \
+  "  .elseif \\tiles == 6\n"                                  \
+  "  ld1 {v4.8h, v5.8h}, [%[vp]], %[group64]\n"               \
+  "  .elseif \\tiles == 7\n"                                  \
+  "  ld1 {v4.8h, v5.8h, v6.8h}, [%[vp]], %[group64]\n"        \
+  "  .else\n"                                                 \
+  "  ld1 {v4.8h, v5.8h, v6.8h, v7.8h}, [%[vp]], %[group64]\n" \
+  "  .endif\n"                                                \
+  " .endif\n"                                                 \
+  "  ld1 {v8.8h, v9.8h, v10.8h, v11.8h}, [%[up]], #64\n"      \
+  "  ld1 {v12.8h, v13.8h, v14.8h, v15.8h}, [%[up]], #64\n"    \
+  " .if \\first\n"                                            \
+  "  qw_mac smull, v8, 0, \\tiles\n"                          \
+  " .else\n"                                                  \
+  "  qw_mac smlal, v8, 0, \\tiles\n"                          \
+  " .endif\n"                                                 \
+  "  qw_mac smlal, v9, 1, \\tiles\n"                          \
+  "  qw_mac smlal, v10, 2, \\tiles\n"                         \
+  "  qw_mac smlal, v11, 3, \\tiles\n"                         \
+  "  qw_mac smlal, v12, 4, \\tiles\n"                         \
+  "  qw_mac smlal, v13, 5, \\tiles\n"                         \
+  "  qw_mac smlal, v14, 6, \\tiles\n"                         \
+  "  qw_mac smlal, v15, 7, \\tiles\n"                         \
+  ".endm\n"                                                   \
+  ".macro qw_store tiles\n"                                   \
+  "  st1 {v16.4s, v17.4s}, [%[mp]], %[tile]\n"                \
+  " .if \\tiles > 1\n"                                        \
+  "  st1 {v18.4s, v19.4s}, [%[mp]], %[tile]\n"                \
+  " .endif\n"                                                 \
+  " .if \\tiles > 2\n"                                        \
+  "  st1 {v20.4s, v21.4s}, [%[mp]], %[tile]\n"                \
+  " .endif\n"                                                 \
+  " .if \\tiles > 3\n"                                        \
+  "  st1 {v22.4s, v23.4s}, [%[mp]], %[tile]\n"                \
+  " .endif\n"                                                 \
+  " .if \\tiles > 4\n"                                        \
+  "  st1 {v24.4s, v25.4s}, [%[mp]], %[tile]\n"                \
+  " .endif\n"                                                 \
+  " .if \\tiles > 5\n"                                        \
+  "  st1 {v26.4s, v27.4s}, [%[mp]], %[tile]\n"                \
+  " .endif\n"                                                 \
+  " .if \\tiles > 6\n"                                        \
+  "  st1 {v28.4s, v29.4s}, [%[mp]], %[tile]\n"                \
+  " .endif\n"                                                 \
+  " .if \\tiles > 7\n"                                        \
+  "  st1 {v30.4s, v31.4s}, [%[mp]], %[tile]\n"                \
+  " .endif\n"                                                 \
+  ".endm\n"
+
+// M[tile][position][8] = sum over channels of U x V at every position, for
+// kTiles tiles and one output block, mod 2^32. v: V of the block (tile 0,
+// position 0, group 0); u: U of position 0 for this output block, the next
+// position `u_position` bytes on; m: M of tile 0, position 0.
 template <int kTiles>
-RVGG_QW_INLINE void LoadTiles(const int16_t* v, int16x8_t* x) {
-  constexpr int kRest = kTiles % 4;
-  int base = 0;
-  if constexpr (kTiles >= 4) {
-    const int16x8x4_t a = vld1q_s16_x4(v);
-    x[0] = a.val[0], x[1] = a.val[1], x[2] = a.val[2], x[3] = a.val[3];
-    base = 4;
-  }
-  if constexpr (kTiles == 8) {
-    const int16x8x4_t a = vld1q_s16_x4(v + 32);
-    x[4] = a.val[0], x[5] = a.val[1], x[6] = a.val[2], x[7] = a.val[3];
-  } else if constexpr (kRest == 3) {
-    const int16x8x3_t a = vld1q_s16_x3(v + base * 8);
-    x[base] = a.val[0], x[base + 1] = a.val[1], x[base + 2] = a.val[2];
-  } else if constexpr (kRest == 2) {
-    const int16x8x2_t a = vld1q_s16_x2(v + base * 8);
-    x[base] = a.val[0], x[base + 1] = a.val[1];
-  } else if constexpr (kRest == 1) {
-    x[base] = vld1q_s16(v + base * 8);
-  }
+void Gemm(const int16_t* v, const int16_t* u, size_t u_position, uint32_t groups, int32_t* m) {
+  static_assert(kPositions == 36 && kPositionStride * sizeof(int16_t) == 128 &&
+                    kChannelGroup * sizeof(int32_t) == 32,
+                "the assembly hard-codes these");
+  const size_t group = kGroupStride * sizeof(int16_t), group64 = group - 64;
+  const size_t tile = kTileStride * sizeof(int32_t);
+  const int16_t *vp, *up;
+  int32_t* mp;
+  uint64_t g, positions;
+  asm volatile(RVGG_QW_GEMM_MACROS
+               "  mov %[positions], #36\n"
+               "0:\n"
+               "  mov %[vp], %[v]\n"
+               "  mov %[up], %[u]\n"
+               "  mov %[mp], %[m]\n"
+               "  mov %[g], %[groups]\n"
+               "  qw_group 1, %[tiles]\n"
+               "  subs %[g], %[g], #1\n"
+               "  b.eq 2f\n"
+               "1:\n"
+               "  qw_group 0, %[tiles]\n"
+               "  subs %[g], %[g], #1\n"
+               "  b.ne 1b\n"
+               "2:\n"
+               "  qw_store %[tiles]\n"
+               "  add %[v], %[v], #128\n"
+               "  add %[u], %[u], %[u_position]\n"
+               "  add %[m], %[m], #32\n"
+               "  subs %[positions], %[positions], #1\n"
+               "  b.ne 0b\n"
+               ".purgem qw_mac\n"
+               ".purgem qw_group\n"
+               ".purgem qw_store\n"
+               : [v] "+r"(v), [u] "+r"(u), [m] "+r"(m), [vp] "=&r"(vp), [up] "=&r"(up),
+                 [mp] "=&r"(mp), [g] "=&r"(g), [positions] "=&r"(positions)
+               : [groups] "r"(uint64_t{groups}), [group] "r"(group), [group64] "r"(group64),
+                 [tile] "r"(tile), [u_position] "r"(u_position), [tiles] "i"(kTiles)
+               : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",
+                 "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22",
+                 "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
 }
 
-template <int kTiles, int kLane>
-RVGG_QW_INLINE void Step(int32x4_t* lo, int32x4_t* hi, int16x8_t w, const int16x8_t* x) {
-#pragma GCC unroll 8
-  for (int t = 0; t < kTiles; ++t) {
-    lo[t] = vmlal_laneq_s16(lo[t], vget_low_s16(w), x[t], kLane);
-    hi[t] = vmlal_high_laneq_s16(hi[t], w, x[t], kLane);
-  }
-}
-
-// M[tile][8] (tile stride kTileStride) = sum over channels of U x V at one
-// position, for kTiles tiles and one output block; wraps mod 2^32.
-template <int kTiles>
-void Gemm(const int16_t* v, const int16_t* u, uint32_t groups, int32_t* m) {
-  int32x4_t lo[kTiles], hi[kTiles];
-#pragma GCC unroll 8
-  for (int t = 0; t < kTiles; ++t) lo[t] = hi[t] = vdupq_n_s32(0);
-  for (uint32_t g = 0; g < groups; ++g) {
-    int16x8_t x[kTiles];
-    LoadTiles<kTiles>(v, x);
-    v += kGroupStride;
-    const int16x8x4_t w0 = vld1q_s16_x4(u);
-    Step<kTiles, 0>(lo, hi, w0.val[0], x);
-    Step<kTiles, 1>(lo, hi, w0.val[1], x);
-    Step<kTiles, 2>(lo, hi, w0.val[2], x);
-    Step<kTiles, 3>(lo, hi, w0.val[3], x);
-    const int16x8x4_t w1 = vld1q_s16_x4(u + 32);
-    Step<kTiles, 4>(lo, hi, w1.val[0], x);
-    Step<kTiles, 5>(lo, hi, w1.val[1], x);
-    Step<kTiles, 6>(lo, hi, w1.val[2], x);
-    Step<kTiles, 7>(lo, hi, w1.val[3], x);
-    u += 64;
-  }
-#pragma GCC unroll 8
-  for (int t = 0; t < kTiles; ++t) vst1q_s32_x2(m + t * kTileStride, int32x4x2_t{{lo[t], hi[t]}});
-}
-
-using GemmFn = void (*)(const int16_t*, const int16_t*, uint32_t, int32_t*);
+using GemmFn = void (*)(const int16_t*, const int16_t*, size_t, uint32_t, int32_t*);
 constexpr GemmFn kGemms[kBlockTiles + 1] = {nullptr, Gemm<1>, Gemm<2>, Gemm<3>, Gemm<4>,
                                             Gemm<5>, Gemm<6>, Gemm<7>, Gemm<8>};
 
-// y = O s for one line (int32, wrapping).
+// y = O s for one line (int32, wrapping); 12 operations, none of them a
+// register copy.
 RVGG_QW_INLINE void OutputLine(const int32x4_t* s, int32x4_t* y) {
   const int32x4_t a1 = vaddq_s32(s[1], s[2]), b1 = vsubq_s32(s[1], s[2]);
   const int32x4_t a2 = vaddq_s32(s[3], s[4]), b2 = vsubq_s32(s[3], s[4]);
-  y[0] = vmlsq_n_s32(vmlaq_n_s32(a2, s[0], 6), a1, 4);            // 6 s0 - 4 a1 + a2
-  y[1] = vmlsq_n_s32(b2, b1, 2);                                  // b2 - 2 b1
-  y[2] = vsubq_s32(a2, a1);                                       // a2 - a1
-  y[3] = vaddq_s32(vmlaq_n_s32(vsubq_s32(b2, b1), s[5], 6), b2);  // 2 b2 - b1 + 6 s5
+  const int32x4_t c = vsubq_s32(b2, b1);
+  y[0] = vmlsq_n_s32(vaddq_s32(vmulq_n_s32(s[0], 6), a2), a1, 4);  // 6 s0 - 4 a1 + a2
+  y[1] = vsubq_s32(c, b1);                                         // b2 - 2 b1
+  y[2] = vsubq_s32(a2, a1);                                        // a2 - a1
+  y[3] = vmlaq_n_s32(vaddq_s32(c, b2), s[5], 6);                   // 2 b2 - b1 + 6 s5
 }
 
 // float(X / 2^shift), exact in the division (X = 2^shift acc).
@@ -179,65 +271,71 @@ struct OutputBlock {
   uint32_t channels;  // of this block that exist (1..8)
 };
 
-RVGG_QW_INLINE void FinishPixel(int32x4_t z0, int32x4_t z1, int shift, const OutputBlock& k,
-                                int8_t* out) {
-  const float32x4_t f0 = vmulq_f32(ToFloat(vmulq_s32(z0, k.inverse), shift), k.scale[0]);
-  const float32x4_t f1 = vmulq_f32(ToFloat(vmulq_s32(z1, k.inverse), shift), k.scale[1]);
-  // fcvtns rounds half to even, as the reference's nearbyint; the saturating
-  // narrowing and the clamp give the reference's float clamp.
-  const int16x8_t h = vqmovn_high_s32(vqmovn_s32(vcvtnq_s32_f32(f0)), vcvtnq_s32_f32(f1));
-  const int8x8_t q = vmin_s8(vmax_s8(vqmovn_s16(vqaddq_s16(h, k.zero_point)), k.min), k.max);
-  if (k.channels == kChannelGroup) {
-    vst1_s8(out, q);
-  } else {
-    int8_t staged[kChannelGroup];
-    vst1_s8(staged, q);
-    std::memcpy(out, staged, k.channels);
-  }
-}
-
-// One tile's outputs from M[36][8]: kCols output columns, `rows` rows.
+// One tile's outputs from M[36][8]: kCols output columns, `rows` rows. Each
+// half of the output block (4 channels) goes through both passes on its own
+// (24 live vectors between them) and is requantized to int16; the halves
+// meet for the narrowing to int8.
 template <int kCols>
 void OutputTile(const int32_t* m, const OutputBlock& k, int8_t* out, size_t row_stride,
-                size_t pixel, uint32_t rows) {
-  int32x4_t t[kWindow][kTile][2];  // M O^T
+                size_t pixel, uint32_t rows, int16_t* staged) {
+  // Locals, not k's fields: the stores to `staged` could alias those.
+  const int32x4_t inverse = k.inverse;
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const int32x4_t bias = k.bias[h];
+    const float32x4_t scale = k.scale[h];
+    int32x4_t t[kWindow][kTile];  // M O^T
 #pragma GCC unroll 6
-  for (int a = 0; a < kWindow; ++a) {
-    int32x4_t s0[kWindow], s1[kWindow], y0[kTile], y1[kTile];
+    for (int a = 0; a < kWindow; ++a) {
+      int32x4_t s[kWindow];
 #pragma GCC unroll 6
-    for (int b = 0; b < kWindow; ++b) {
-      const int32x4x2_t v = vld1q_s32_x2(m + (a * kWindow + b) * kChannelGroup);
-      s0[b] = v.val[0];
-      s1[b] = v.val[1];
+      for (int b = 0; b < kWindow; ++b) {
+        s[b] = vld1q_s32(m + (a * kWindow + b) * kChannelGroup + 4 * h);
+      }
+      if (a == kBiasPosition / kWindow) {
+        s[kBiasPosition % kWindow] = vaddq_s32(s[kBiasPosition % kWindow], bias);
+      }
+      OutputLine(s, t[a]);
     }
-    if (a == kBiasPosition / kWindow) {
-      s0[kBiasPosition % kWindow] = vaddq_s32(s0[kBiasPosition % kWindow], k.bias[0]);
-      s1[kBiasPosition % kWindow] = vaddq_s32(s1[kBiasPosition % kWindow], k.bias[1]);
-    }
-    OutputLine(s0, y0);
-    OutputLine(s1, y1);
 #pragma GCC unroll 4
-    for (int j = 0; j < kTile; ++j) t[a][j][0] = y0[j], t[a][j][1] = y1[j];
+    for (int j = 0; j < kCols; ++j) {
+      int32x4_t s[kWindow], z[kTile];
+#pragma GCC unroll 6
+      for (int a = 0; a < kWindow; ++a) s[a] = t[a][j];
+      OutputLine(s, z);
+#pragma GCC unroll 4
+      for (int i = 0; i < kTile; ++i) {
+        // X = Z / 9 mod 2^32 = 2^shift acc; float(acc) as the reference
+        // converts it; fcvtns rounds half to even as its nearbyint.
+        const float32x4_t f =
+            vmulq_f32(ToFloat(vmulq_s32(z[i], inverse), kOutputShift[i] + kOutputShift[j]), scale);
+        vst1_s16(staged + ((i * kTile + j) * 2 + h) * 4, vqmovn_s32(vcvtnq_s32_f32(f)));
+      }
+    }
   }
+  // The saturating narrowings and the clamp give the reference's float clamp.
+  const int16x8_t zero_point = k.zero_point;
+  const int8x8_t min = k.min, max = k.max;
+  const uint32_t channels = k.channels;
+  for (uint32_t i = 0; i < rows; ++i) {
 #pragma GCC unroll 4
-  for (int j = 0; j < kCols; ++j) {
-    int32x4_t s0[kWindow], s1[kWindow], z0[kTile], z1[kTile];
-#pragma GCC unroll 6
-    for (int a = 0; a < kWindow; ++a) s0[a] = t[a][j][0], s1[a] = t[a][j][1];
-    OutputLine(s0, z0);
-    OutputLine(s1, z1);
-#pragma GCC unroll 4
-    for (int i = 0; i < kTile; ++i) {
-      if (static_cast<uint32_t>(i) < rows) {
-        FinishPixel(z0[i], z1[i], kOutputShift[i] + kOutputShift[j], k,
-                    out + i * row_stride + j * pixel);
+    for (int j = 0; j < kCols; ++j) {
+      const int16x8_t h = vqaddq_s16(vld1q_s16(staged + (i * kTile + j) * 8), zero_point);
+      const int8x8_t r = vmin_s8(vmax_s8(vqmovn_s16(h), min), max);
+      int8_t* o = out + i * row_stride + j * pixel;
+      if (channels == kChannelGroup) {
+        vst1_s8(o, r);
+      } else {
+        int8_t part[kChannelGroup];
+        vst1_s8(part, r);
+        std::memcpy(o, part, channels);
       }
     }
   }
 }
 
-using OutputTileFn = void (*)(const int32_t*, const OutputBlock&, int8_t*, size_t, size_t,
-                              uint32_t);
+using OutputTileFn = void (*)(const int32_t*, const OutputBlock&, int8_t*, size_t, size_t, uint32_t,
+                              int16_t*);
 constexpr OutputTileFn kOutputTiles[kTile + 1] = {nullptr, OutputTile<1>, OutputTile<2>,
                                                   OutputTile<3>, OutputTile<4>};
 
@@ -247,6 +345,7 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
   const Plan& plan = *args.plan;
   int16_t* v = reinterpret_cast<int16_t*>(args.slot + plan.slot_v_offset);
   int32_t* m = reinterpret_cast<int32_t*>(args.slot + plan.slot_m_offset);
+  int16_t* staged = reinterpret_cast<int16_t*>(args.slot + plan.slot_staged_offset);
   const int8_t* zero_row = reinterpret_cast<const int8_t*>(args.slot + plan.slot_zero_offset);
   const int8x8_t zp = vdup_n_s8(static_cast<int8_t>(p.input_zero_point));
   const size_t in_pixel = p.in_c, in_row = size_t{p.in_w} * p.in_c;
@@ -268,6 +367,7 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
   }
 
   const GemmFn gemm = kGemms[count];
+  const size_t u_position = size_t{plan.out_blocks} * plan.groups * 64 * sizeof(int16_t);
   OutputBlock k;
   k.inverse = vdupq_n_s32(static_cast<int32_t>(kInverseOf9));
   k.zero_point = vdupq_n_s16(static_cast<int16_t>(p.output_zero_point));
@@ -275,10 +375,7 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
   k.max = vdup_n_s8(static_cast<int8_t>(p.output_max));
   const size_t out_pixel = p.out_c, out_row = size_t{p.out_w} * p.out_c;
   for (uint32_t ob = ob_begin; ob < ob_end; ++ob) {
-    for (int pos = 0; pos < kPositions; ++pos) {
-      gemm(v + pos * kPositionStride, PackedU(plan, args.weights, pos, ob), plan.groups,
-           m + pos * kChannelGroup);
-    }
+    gemm(v, PackedU(plan, args.weights, 0, ob), u_position, plan.groups, m);
     const size_t o = size_t{ob} * kChannelGroup;
     k.bias[0] = vld1q_s32(args.weights.bias + o);
     k.bias[1] = vld1q_s32(args.weights.bias + o + 4);
@@ -291,7 +388,7 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
       const uint32_t cols = std::min<uint32_t>(kTile, p.out_w - ox);
       const uint32_t rows = std::min<uint32_t>(kTile, p.out_h - oy);
       kOutputTiles[cols](m + j * kTileStride, k, args.output + oy * out_row + ox * out_pixel + o,
-                         out_row, out_pixel, rows);
+                         out_row, out_pixel, rows, staged);
     }
   }
 }
