@@ -162,63 +162,100 @@ void CheckMatches(const QConvFamily& family, const Problem& pr, uint32_t threads
   CHECK(c.exact == c.outputs);
 }
 
-int64_t Dot(const int64_t* a, const int64_t* b, int n) {
-  int64_t s = 0;
-  for (int i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
+// One dimension's matrices as the kernel's header gives them: F(4, 3)
+// (degree 5 in points.h) or F(2, 3) (degree 3).
+struct Dim {
+  bool small;
+  int outputs, window, degree;
+  int64_t input(int a, int r) const {
+    return small ? qw::kSmallInputTransform[a][r] : qw::kInputTransform[a][r];
+  }
+  int64_t output(int i, int b) const {
+    return small ? qw::kSmallOutputTransform[i][b] : qw::kOutputTransform[i][b];
+  }
+  int64_t kernel(int a, int t) const { return qw::kKernelTransform[position(a)][t]; }
+  int64_t scale(int a) const { return small ? qw::kSmallKernelScale[a] : qw::kKernelScale[a]; }
+  int position(int a) const { return small ? qw::kSmallPositions[a] : a; }
+  int shift(int i) const { return small ? qw::kSmallOutputShift : qw::kOutputShift[i]; }
+  // The output scale's power of 3: 24 = 3 * 8 for F(4, 3), 2 for F(2, 3).
+  int threes() const { return small ? 0 : 1; }
+};
+const Dim kBig{false, qw::kTile, qw::kWindow, 5};
+const Dim kSmall{true, qw::kSmallTile, qw::kSmallWindow, 3};
 
-TEST_CASE("qconv winograd: B^T rows are the Lagrange numerators of the points 0, +-1, +-2") {
+TEST_CASE("qconv winograd: B^T rows are the Lagrange numerators of the points") {
   // Q_j(p_i) = 0 for the other finite points, Q_j(p_j) = the kernel scale
   // (the denominator G~ leaves out), and row infinity is the monic product.
-  for (int j = 0; j < qw::kWindow; ++j) {
-    for (int i = 0; i < qw::kWindow - 1; ++i) {
-      const double point = winograd::PointAt(5, i);
-      double value = 0.0;
-      for (int r = 0; r < qw::kWindow; ++r) {
-        value += qw::kInputTransform[j][r] * winograd::Power(point, r);
+  for (const Dim& dim : {kBig, kSmall}) {
+    CAPTURE(dim.window);
+    for (int j = 0; j < dim.window; ++j) {
+      for (int i = 0; i < dim.window - 1; ++i) {
+        const double point = winograd::PointAt(dim.degree, i);
+        double value = 0.0;
+        for (int r = 0; r < dim.window; ++r) value += dim.input(j, r) * winograd::Power(point, r);
+        CAPTURE(j);
+        CAPTURE(i);
+        if (j == dim.window - 1) {
+          CHECK(value == 0.0);
+        } else {
+          CHECK(value == (i == j ? dim.scale(j) : 0.0));
+        }
       }
-      CAPTURE(j);
-      CAPTURE(i);
-      if (j == qw::kWindow - 1) {
-        CHECK(value == 0.0);
-      } else {
-        CHECK(value == (i == j ? qw::kKernelScale[j] : 0.0));
-      }
+      CHECK(dim.input(j, dim.window - 1) == (j == dim.window - 1 ? 1 : 0));
     }
-    CHECK(qw::kInputTransform[j][qw::kWindow - 1] == (j == qw::kWindow - 1 ? 1 : 0));
   }
 }
 
 TEST_CASE("qconv winograd: G~ and O are points.h's G and A^T with the denominators moved") {
-  for (int j = 0; j < qw::kWindow; ++j) {
-    for (int t = 0; t < 3; ++t) {
-      CHECK(qw::kKernelTransform[j][t] ==
-            qw::kKernelScale[j] * winograd::KernelCoefficient(5, j, 3, t));
+  for (const Dim& dim : {kBig, kSmall}) {
+    CAPTURE(dim.window);
+    // F(2, 3)'s points are F(4, 3)'s at kSmallPositions, G~'s rows shared.
+    for (int j = 0; j < dim.window - 1; ++j) {
+      CHECK(winograd::PointAt(dim.degree, j) == winograd::PointAt(5, dim.position(j)));
+    }
+    for (int j = 0; j < dim.window; ++j) {
+      for (int t = 0; t < 3; ++t) {
+        CHECK(dim.kernel(j, t) == dim.scale(j) * winograd::KernelCoefficient(dim.degree, j, 3, t));
+      }
+    }
+    // O = (3^threes * 2^shift_i) A^T diag(1 / k), row by row.
+    for (int i = 0; i < dim.outputs; ++i) {
+      for (int j = 0; j < dim.window; ++j) {
+        const double a = j == dim.window - 1 ? (i == dim.outputs - 1 ? 1.0 : 0.0)
+                                             : winograd::Power(winograd::PointAt(dim.degree, j), i);
+        const double row_scale = (dim.threes() == 1 ? 3.0 : 1.0) * std::ldexp(1.0, dim.shift(i));
+        CHECK(dim.output(i, j) == row_scale * a / dim.scale(j));
+      }
     }
   }
-  for (int i = 0; i < qw::kTile; ++i) {
-    for (int j = 0; j < qw::kWindow; ++j) {
-      const double a = j == qw::kWindow - 1 ? (i == qw::kTile - 1 ? 1.0 : 0.0)
-                                            : winograd::Power(winograd::PointAt(5, j), i);
-      CHECK(qw::kOutputTransform[i][j] * std::ldexp(1.0, 3 - qw::kOutputShift[i]) ==
-            24.0 * a / qw::kKernelScale[j]);
+  CHECK(uint32_t{9} * qw::kInverse[0] == 1u);
+  CHECK(uint32_t{3} * qw::kInverse[1] == 1u);
+  CHECK(qw::kInverse[2] == 1u);
+  // The bias enters at (+1, +1) with the kind's factor and adds
+  // 3^c * 2^(e_i + e_j) * bias to every output.
+  for (const Dim& rows : {kBig, kSmall}) {
+    for (const Dim& cols : {kBig, kSmall}) {
+      const int kind = int{rows.small} + int{cols.small};
+      const int64_t threes =
+          rows.threes() + cols.threes() == 2 ? 9 : (rows.threes() + cols.threes() == 1 ? 3 : 1);
+      for (int i = 0; i < rows.outputs; ++i) {
+        for (int j = 0; j < cols.outputs; ++j) {
+          CHECK(rows.output(i, 1) * cols.output(j, 1) * qw::kBiasFactor[kind] ==
+                threes * (int64_t{1} << (rows.shift(i) + cols.shift(j))));
+        }
+      }
+      CHECK(rows.position(1) * qw::kWindow + cols.position(1) == qw::kBiasPosition);
     }
   }
-  CHECK(uint32_t{9} * qw::kInverseOf9 == 1u);
-  // The bias enters at (+1, +1): O's column there is -2^(e_i - 1).
-  for (int i = 0; i < qw::kTile; ++i) {
-    CHECK(qw::kOutputTransform[i][qw::kBiasPosition % qw::kWindow] * -2 ==
-          (1 << qw::kOutputShift[i]));
-  }
-  CHECK(qw::kBiasFactor * 4 == 9 * 16);
 }
 
-TEST_CASE("qconv winograd: O (U . V) O^T is 9 * 2^(e_i + e_j) times the direct sum, exactly") {
+TEST_CASE("qconv winograd: O (U . V) O^T is 3^c * 2^(e_i + e_j) times the direct sum, exactly") {
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> data(-255, 255), weight(-128, 127), pick(0, 2);
   int64_t largest_v = 0, largest_u = 0;
   for (int trial = 0; trial < 2000; ++trial) {
+    const Dim& rows = trial % 4 < 2 ? kBig : kSmall;
+    const Dim& cols = trial % 2 == 0 ? kBig : kSmall;
     int64_t d[6][6], g[3][3];
     // Extremes as well as random values, so the bounds below are reached.
     for (auto& row : d) {
@@ -227,41 +264,36 @@ TEST_CASE("qconv winograd: O (U . V) O^T is 9 * 2^(e_i + e_j) times the direct s
     for (auto& row : g) {
       for (int64_t& x : row) x = trial % 3 == 0 ? (pick(rng) == 0 ? -128 : 127) : weight(rng);
     }
-    int64_t bt[6][6], gt[6][3], o[4][6];
-    for (int a = 0; a < 6; ++a) {
-      for (int r = 0; r < 6; ++r) bt[a][r] = qw::kInputTransform[a][r];
-      for (int t = 0; t < 3; ++t) gt[a][t] = qw::kKernelTransform[a][t];
-    }
-    for (int i = 0; i < 4; ++i) {
-      for (int b = 0; b < 6; ++b) o[i][b] = qw::kOutputTransform[i][b];
-    }
     int64_t m[6][6];
-    for (int a = 0; a < 6; ++a) {
-      for (int b = 0; b < 6; ++b) {
+    for (int a = 0; a < rows.window; ++a) {
+      for (int b = 0; b < cols.window; ++b) {
         int64_t sv = 0, su = 0;
-        for (int r = 0; r < 6; ++r) {
-          for (int c = 0; c < 6; ++c) sv += bt[a][r] * bt[b][c] * d[r][c];
+        for (int r = 0; r < rows.window; ++r) {
+          for (int c = 0; c < cols.window; ++c) sv += rows.input(a, r) * cols.input(b, c) * d[r][c];
         }
+        // U comes from the F(4, 3) position the F(2, 3) one maps to.
         for (int y = 0; y < 3; ++y) {
-          for (int x = 0; x < 3; ++x) su += gt[a][y] * gt[b][x] * g[y][x];
+          for (int x = 0; x < 3; ++x) su += rows.kernel(a, y) * cols.kernel(b, x) * g[y][x];
         }
         m[a][b] = sv * su;
         largest_v = std::max<int64_t>(largest_v, std::llabs(sv));
         largest_u = std::max<int64_t>(largest_u, std::llabs(su));
       }
     }
-    for (int i = 0; i < 4; ++i) {
-      for (int j = 0; j < 4; ++j) {
+    const int64_t threes =
+        rows.threes() + cols.threes() == 2 ? 9 : (rows.threes() + cols.threes() == 1 ? 3 : 1);
+    for (int i = 0; i < rows.outputs; ++i) {
+      for (int j = 0; j < cols.outputs; ++j) {
         int64_t z = 0, s = 0;
-        for (int a = 0; a < 6; ++a) {
-          int64_t row[6];
-          for (int b = 0; b < 6; ++b) row[b] = m[a][b];
-          z += o[i][a] * Dot(row, o[j], 6);
+        for (int a = 0; a < rows.window; ++a) {
+          for (int b = 0; b < cols.window; ++b)
+            z += rows.output(i, a) * cols.output(j, b) * m[a][b];
         }
         for (int y = 0; y < 3; ++y) {
           for (int x = 0; x < 3; ++x) s += g[y][x] * d[i + y][j + x];
         }
-        REQUIRE(z == 9 * (int64_t{1} << (qw::kOutputShift[i] + qw::kOutputShift[j])) * s);
+        CAPTURE(trial);
+        REQUIRE(z == threes * (int64_t{1} << (rows.shift(i) + cols.shift(j))) * s);
       }
     }
   }

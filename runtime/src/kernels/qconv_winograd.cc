@@ -24,7 +24,7 @@ constexpr size_t RoundUp64(size_t n) { return (n + 63) / 64 * 64; }
 
 uint64_t PackedBytes64(const QConvParams& p) {
   const uint64_t groups = (uint64_t{p.in_c} + 7) / 8, out_blocks = (uint64_t{p.out_c} + 7) / 8;
-  return out_blocks * 64 + uint64_t{kPositions} * out_blocks * groups * 128;
+  return out_blocks * 128 + uint64_t{kPositions} * out_blocks * groups * 128;
 }
 
 uint64_t SlotBytes64(const QConvParams& p) {
@@ -55,6 +55,35 @@ inline int32_t InputAt(const int8_t* input, const QConvParams& p, int64_t y, int
   return input[(static_cast<size_t>(y) * p.in_w + static_cast<size_t>(x)) * p.in_c + k];
 }
 
+// One dimension of a tile: F(4, 3) or F(2, 3), its matrices as plain
+// arrays.
+struct Dim {
+  int outputs, window;
+  const int16_t* input;   // [window][window]
+  const int32_t* output;  // [outputs][window]
+  const int* positions;   // window entries: F(4, 3) position indices
+  const int* shifts;      // outputs entries
+  bool small;
+};
+
+constexpr int kIdentityPositions[kWindow] = {0, 1, 2, 3, 4, 5};
+constexpr int kSmallShifts[kSmallTile] = {kSmallOutputShift, kSmallOutputShift};
+
+Dim DimOf(bool small) {
+  if (small) {
+    return {kSmallTile,
+            kSmallWindow,
+            &kSmallInputTransform[0][0],
+            &kSmallOutputTransform[0][0],
+            kSmallPositions,
+            kSmallShifts,
+            true};
+  }
+  return {
+      kTile,        kWindow, &kInputTransform[0][0], &kOutputTransform[0][0], kIdentityPositions,
+      kOutputShift, false};
+}
+
 void PortableUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_t ob_begin,
                   uint32_t ob_end) {
   const QConvParams& p = *args.params;
@@ -65,87 +94,100 @@ void PortableUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uin
 
   // V[group][position][tile of the block][channel of the group].
   for (uint32_t j = 0; j < count; ++j) {
-    const uint32_t tile = first_tile + j;
-    const int64_t y0 = int64_t{tile / plan.tiles_x} * kTile - 1;
-    const int64_t x0 = int64_t{tile % plan.tiles_x} * kTile - 1;
+    const TileCoords tc = TileAt(plan, first_tile + j);
+    const Dim rows = DimOf(tc.small_row), cols = DimOf(tc.small_col);
+    const int64_t y0 = int64_t{tc.ty} * kTile - 1, x0 = int64_t{tc.tx} * kTile - 1;
     for (uint32_t k = 0; k < plan.groups * kChannelGroup; ++k) {
       int32_t d[kWindow][kWindow];
-      for (int r = 0; r < kWindow; ++r) {
-        for (int c = 0; c < kWindow; ++c) {
+      for (int r = 0; r < rows.window; ++r) {
+        for (int c = 0; c < cols.window; ++c) {
           const int64_t y = y0 + r, x = x0 + c;
           const bool inside = y >= 0 && y < p.in_h && x >= 0 && x < p.in_w && k < p.in_c;
           d[r][c] = inside ? InputAt(args.input, p, y, x, k) - zp : 0;
         }
       }
       int32_t t[kWindow][kWindow];  // B^T d
-      for (int a = 0; a < kWindow; ++a) {
-        for (int c = 0; c < kWindow; ++c) {
-          int32_t s = 0;
-          for (int r = 0; r < kWindow; ++r) s += kInputTransform[a][r] * d[r][c];
-          t[a][c] = s;
+      for (int a = 0; a < rows.window; ++a) {
+        for (int c = 0; c < cols.window; ++c) {
+          int32_t sum = 0;
+          for (int r = 0; r < rows.window; ++r) {
+            sum += rows.input[a * rows.window + r] * d[r][c];
+          }
+          t[a][c] = sum;
         }
       }
-      for (int a = 0; a < kWindow; ++a) {
-        for (int b = 0; b < kWindow; ++b) {
-          int32_t s = 0;  // (B^T d B)[a][b], |s| <= 25500
-          for (int c = 0; c < kWindow; ++c) s += t[a][c] * kInputTransform[b][c];
+      for (int a = 0; a < rows.window; ++a) {
+        for (int b = 0; b < cols.window; ++b) {
+          int32_t sum = 0;  // (B^T d B)[a][b], |sum| <= 25500
+          for (int c = 0; c < cols.window; ++c) sum += t[a][c] * cols.input[b * cols.window + c];
+          const int pos = rows.positions[a] * kWindow + cols.positions[b];
           const size_t at =
-              ((size_t{k / kChannelGroup} * kPositions + a * kWindow + b) * kBlockTiles + j) *
-                  kChannelGroup +
+              ((size_t{k / kChannelGroup} * kPositions + pos) * kBlockTiles + j) * kChannelGroup +
               k % kChannelGroup;
-          v[at] = static_cast<int16_t>(s);
+          v[at] = static_cast<int16_t>(sum);
         }
       }
     }
   }
 
   for (uint32_t ob = ob_begin; ob < ob_end; ++ob) {
-    // M[tile][position][channel of the output block], mod 2^32.
+    // M[tile][position][channel of the output block], mod 2^32, for the
+    // tiles that use the position.
     for (int pos = 0; pos < kPositions; ++pos) {
+      uint32_t first, last;
+      PositionTiles(plan, pos, &first, &last);
       const int16_t* u = PackedU(plan, args.weights, pos, ob);
       for (uint32_t j = 0; j < count; ++j) {
+        if (first_tile + j < first || first_tile + j >= last) continue;
         for (uint32_t l = 0; l < kChannelGroup; ++l) {
-          uint32_t s = 0;
+          uint32_t sum = 0;
           for (uint32_t k = 0; k < plan.groups * kChannelGroup; ++k) {
             const int16_t x = v[((size_t{k / kChannelGroup} * kPositions + pos) * kBlockTiles + j) *
                                     kChannelGroup +
                                 k % kChannelGroup];
-            s += Wrap(int32_t{u[size_t{k} * kChannelGroup + l]} * x);
+            sum += Wrap(int32_t{u[size_t{k} * kChannelGroup + l]} * x);
           }
-          m[(size_t{j} * kPositions + pos) * kChannelGroup + l] = s;
+          m[(size_t{j} * kPositions + pos) * kChannelGroup + l] = sum;
         }
       }
     }
     for (uint32_t j = 0; j < count; ++j) {
-      const uint32_t tile = first_tile + j;
-      const uint32_t oy0 = tile / plan.tiles_x * kTile, ox0 = tile % plan.tiles_x * kTile;
+      const TileCoords tc = TileAt(plan, first_tile + j);
+      const Dim rows = DimOf(tc.small_row), cols = DimOf(tc.small_col);
+      const int kind = int{tc.small_row} + int{tc.small_col};
+      const uint32_t oy0 = tc.ty * kTile, ox0 = tc.tx * kTile;
       for (uint32_t l = 0; l < kChannelGroup; ++l) {
         const uint32_t o = ob * kChannelGroup + l;
         if (o >= p.out_c) break;
         uint32_t mm[kWindow][kWindow];
-        for (int pos = 0; pos < kPositions; ++pos) {
-          mm[pos / kWindow][pos % kWindow] = m[(size_t{j} * kPositions + pos) * kChannelGroup + l];
-        }
-        mm[kBiasPosition / kWindow][kBiasPosition % kWindow] +=
-            static_cast<uint32_t>(args.weights.bias[o]);
-        uint32_t t[kWindow][kTile];  // M O^T
-        for (int a = 0; a < kWindow; ++a) {
-          for (int jj = 0; jj < kTile; ++jj) {
-            uint32_t s = 0;
-            for (int b = 0; b < kWindow; ++b) s += mm[a][b] * Wrap(kOutputTransform[jj][b]);
-            t[a][jj] = s;
+        for (int a = 0; a < rows.window; ++a) {
+          for (int b = 0; b < cols.window; ++b) {
+            const int pos = rows.positions[a] * kWindow + cols.positions[b];
+            mm[a][b] = m[(size_t{j} * kPositions + pos) * kChannelGroup + l];
+            if (pos == kBiasPosition) mm[a][b] += static_cast<uint32_t>(args.weights.bias[kind][o]);
           }
         }
-        for (int i = 0; i < kTile; ++i) {
+        uint32_t t[kWindow][kTile];  // M O^T
+        for (int a = 0; a < rows.window; ++a) {
+          for (int jj = 0; jj < cols.outputs; ++jj) {
+            uint32_t sum = 0;
+            for (int b = 0; b < cols.window; ++b) {
+              sum += mm[a][b] * Wrap(cols.output[jj * cols.window + b]);
+            }
+            t[a][jj] = sum;
+          }
+        }
+        for (int i = 0; i < rows.outputs; ++i) {
           if (oy0 + i >= p.out_h) break;
-          for (int jj = 0; jj < kTile; ++jj) {
+          for (int jj = 0; jj < cols.outputs; ++jj) {
             if (ox0 + jj >= p.out_w) break;
             uint32_t z = 0;
-            for (int a = 0; a < kWindow; ++a) z += Wrap(kOutputTransform[i][a]) * t[a][jj];
+            for (int a = 0; a < rows.window; ++a)
+              z += Wrap(rows.output[i * rows.window + a]) * t[a][jj];
             // X = 2^(e_i + e_j) acc exactly (qconv_winograd.h), so the
             // division is exact.
-            const int32_t x = AsInt32(z * kInverseOf9);
-            const int32_t acc = x / (int32_t{1} << (kOutputShift[i] + kOutputShift[jj]));
+            const int32_t x = AsInt32(z * kInverse[kind]);
+            const int32_t acc = x / (int32_t{1} << (rows.shifts[i] + cols.shifts[jj]));
             args.output[(size_t{oy0 + i} * p.out_w + ox0 + jj) * p.out_c + o] =
                 Requantize(acc, args.weights.scale[o], p);
           }
@@ -179,10 +221,18 @@ Plan MakePlan(const QConvParams& p) {
   plan.tiles_x = (p.out_w + kTile - 1) / kTile;
   plan.tiles = plan.tiles_y * plan.tiles_x;
   plan.blocks = (plan.tiles + kBlockTiles - 1) / kBlockTiles;
+  // F(2, 3) where the last tile has at most 2 outputs.
+  plan.small_row = p.out_h % kTile == 1 || p.out_h % kTile == 2;
+  plan.small_col = p.out_w % kTile == 1 || p.out_w % kTile == 2;
+  const uint32_t big_rows = plan.tiles_y - plan.small_row, big_cols = plan.tiles_x - plan.small_col;
+  plan.group_end[0] = big_rows * plan.small_col;
+  plan.group_end[1] = plan.group_end[0] + big_rows * big_cols;
+  plan.group_end[2] = plan.group_end[1] + plan.small_row * big_cols;
+  plan.group_end[3] = plan.tiles;
   plan.groups = (p.in_c + kChannelGroup - 1) / kChannelGroup;
   plan.out_blocks = (p.out_c + kChannelGroup - 1) / kChannelGroup;
-  plan.packed_scale_offset = size_t{plan.out_blocks} * 32;
-  plan.packed_u_offset = size_t{plan.out_blocks} * 64;
+  plan.packed_scale_offset = size_t{plan.out_blocks} * 32 * 3;
+  plan.packed_u_offset = size_t{plan.out_blocks} * 32 * 4;
   plan.packed_bytes = static_cast<size_t>(PackedBytes64(p));
   plan.slot_v_offset = 0;
   plan.slot_m_offset = size_t{plan.groups} * kPositions * kBlockTiles * 16;
@@ -192,11 +242,33 @@ Plan MakePlan(const QConvParams& p) {
   return plan;
 }
 
+TileCoords TileAt(const Plan& plan, uint32_t t) {
+  const uint32_t big_cols = plan.tiles_x - plan.small_col;
+  if (t < plan.group_end[0]) return {t, plan.tiles_x - 1, false, true};
+  if (t < plan.group_end[1]) {
+    const uint32_t u = t - plan.group_end[0];
+    return {u / big_cols, u % big_cols, false, false};
+  }
+  if (t < plan.group_end[2]) return {plan.tiles_y - 1, t - plan.group_end[1], true, false};
+  return {plan.tiles_y - 1, plan.tiles_x - 1, true, true};
+}
+
+void PositionTiles(const Plan& plan, int pos, uint32_t* first, uint32_t* last) {
+  // Positions +-2 (3 and 4) exist only in F(4, 3) dimensions.
+  const bool big_row = pos / kWindow == 3 || pos / kWindow == 4;
+  const bool big_col = pos % kWindow == 3 || pos % kWindow == 4;
+  *first = big_col ? plan.group_end[0] : 0;
+  *last = big_row ? plan.group_end[1] : (big_col ? plan.group_end[2] : plan.tiles);
+}
+
 PackedView ViewPacked(const Plan& plan, const void* packed) {
   const uint8_t* base = static_cast<const uint8_t*>(packed);
-  return {reinterpret_cast<const int32_t*>(base),
-          reinterpret_cast<const float*>(base + plan.packed_scale_offset),
-          reinterpret_cast<const int16_t*>(base + plan.packed_u_offset)};
+  const size_t bias_bytes = size_t{plan.out_blocks} * 32;
+  return {
+      {reinterpret_cast<const int32_t*>(base), reinterpret_cast<const int32_t*>(base + bias_bytes),
+       reinterpret_cast<const int32_t*>(base + 2 * bias_bytes)},
+      reinterpret_cast<const float*>(base + plan.packed_scale_offset),
+      reinterpret_cast<const int16_t*>(base + plan.packed_u_offset)};
 }
 
 bool Applies(const QConvParams& p) {
@@ -221,7 +293,10 @@ bool Pack(const QConvParams& p, const int8_t* weights, const int32_t* bias, void
   float* scale = reinterpret_cast<float*>(base + plan.packed_scale_offset);
   int16_t* u = reinterpret_cast<int16_t*>(base + plan.packed_u_offset);
   for (uint32_t o = 0; o < p.out_c; ++o) {
-    bias_term[o] = AsInt32(Wrap(int64_t{kBiasFactor} * bias[o]));
+    for (int kind = 0; kind < 3; ++kind) {
+      bias_term[static_cast<size_t>(kind) * plan.out_blocks * kChannelGroup + o] =
+          AsInt32(Wrap(int64_t{kBiasFactor[kind]} * bias[o]));
+    }
     scale[o] = p.requant_scale[o];
   }
   const size_t k_padded = size_t{plan.groups} * kChannelGroup;

@@ -25,13 +25,25 @@
 // (i, j) of the tile: Winograd's identity, with every denominator accounted
 // for.
 //
+// Mixed tiles. A dimension whose size is 1 or 2 more than a multiple of 4
+// ends in an F(2, 3) tile (2 outputs, 4-pixel window) instead of an F(4, 3)
+// one: 14 = 4 + 4 + 4 + 2. F(2, 3) on the points 0, +-1 and infinity uses
+// four of F(4, 3)'s six positions (kSmallPositions) and G~ has the same rows
+// there, so one packed U serves every tile: the GEMM at a position runs over
+// all the tiles that use it. On a 14x14 map that is 16, 12 or 9 of 16 tiles,
+// 484 tile-positions where 4x4 tiles over 16x16 would do 576. An F(2, 3)
+// dimension's outputs carry the scale 2 (kSmallOutputShift) instead of
+// 3 * 2^e_i, so Z = 3^c * 2^(e_i + e_j) * S with c the number of F(4, 3)
+// dimensions of the tile.
+//
 // Exactness. The GEMMs and the output transform run in int32 arithmetic
 // that wraps (mod 2^32; in C++ on uint32_t), so they never overflow in the
 // C++ sense and the identity holds mod 2^32. The bias enters at position
-// (+1, +1) as 36 * bias (O's column there is -2^(e_i - 1), so it adds
-// 9 * 2^(e_i + e_j) * bias to every Z[i][j]). Then
+// (+1, +1) multiplied by kBiasFactor of the tile's kind (O's column there
+// is -2^(e_i - 1) in F(4, 3), 1 in F(2, 3)), which adds 3^c * 2^(e_i + e_j)
+// * bias to every Z[i][j]. Then
 //
-//   X = Z * inv(9) mod 2^32 = 2^(e_i + e_j) * acc mod 2^32,  acc = bias + S,
+//   X = Z * inv(3^c) mod 2^32 = 2^(e_i + e_j) * acc mod 2^32,  acc = bias + S,
 //
 // and when |acc| < 2^25 (so 2^6 |acc| fits in int32) X read as int32 is
 // exactly 2^(e_i + e_j) * acc: the kernel recovers the reference's int32
@@ -45,16 +57,15 @@
 // largest |acc| any input can produce (d in [-128 - zp, 127 - zp] per pixel,
 // independently) and returns false when it reaches 2^25 (the runtime then
 // runs the direct kernel). Real layers are far below: RepVGG-A0's int8
-// layers reach about a quarter of it. F(2x2, 3x3) would allow 2^29 but does
-// 16 products per 4 outputs instead of 36 per 16; it is not implemented.
+// layers reach about a quarter of it.
 //
-// Work: tiles in row-major order, in blocks of kBlockTiles; a unit of work
-// is one block and a range of output-channel blocks of 8. The input
-// transform of a block writes V into the slot's scratch, then for each
-// output block the 36 GEMMs write M (one output block) and the output
-// transform writes the int8 outputs. With a pool, `threads` slots claim
-// units from an atomic counter; output blocks are split into ranges only
-// when there are too few tile blocks to keep the slots busy.
+// Work: tiles in the order of Plan (F(4, 3) rows first), in blocks of
+// kBlockTiles; a unit of work is one block and a range of output-channel
+// blocks of 8. The input transform of a block writes V into the slot's
+// scratch, then for each output block the GEMMs write M (one output block)
+// and the output transform writes the int8 outputs. With a pool, `threads`
+// slots claim units from an atomic counter; output blocks are split into
+// ranges only when there are too few tile blocks to keep the slots busy.
 #ifndef RVGG_RUNTIME_SRC_KERNELS_QCONV_WINOGRAD_H_
 #define RVGG_RUNTIME_SRC_KERNELS_QCONV_WINOGRAD_H_
 
@@ -102,9 +113,24 @@ constexpr int32_t kOutputTransform[kTile][kWindow] = {
     {0, -1, 1, 2, -2, 6},
 };
 constexpr int kOutputShift[kTile] = {3, 2, 1, 1};
-constexpr int kBiasPosition = 1 * kWindow + 1;  // (+1, +1)
-constexpr int32_t kBiasFactor = 36;
-constexpr uint32_t kInverseOf9 = 0x38E38E39u;  // 9 * kInverseOf9 == 1 mod 2^32
+
+// F(2, 3): points 0, +1, -1 and infinity, F(4, 3)'s positions
+// kSmallPositions; G~'s rows there are kKernelTransform's, with the
+// denominators kSmallKernelScale. O = 2 A^T diag(1 / kSmallKernelScale).
+constexpr int kSmallTile = 2;
+constexpr int kSmallWindow = 4;
+constexpr int kSmallPositions[kSmallWindow] = {0, 1, 2, 5};
+constexpr int16_t kSmallInputTransform[kSmallWindow][kSmallWindow] = {
+    {-1, 0, 1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, -1, 0, 1}};
+constexpr int32_t kSmallKernelScale[kSmallWindow] = {-1, 2, 2, 1};
+constexpr int32_t kSmallOutputTransform[kSmallTile][kSmallWindow] = {{-2, 1, 1, 0},
+                                                                     {0, 1, -1, 2}};
+constexpr int kSmallOutputShift = 1;
+
+// Per tile kind: the number of F(2, 3) dimensions (0, 1 or 2).
+constexpr int kBiasPosition = 1 * kWindow + 1;  // (+1, +1) in both sizes
+constexpr int32_t kBiasFactor[3] = {36, -12, 4};
+constexpr uint32_t kInverse[3] = {0x38E38E39u, 0xAAAAAAABu, 1u};  // of 9, 3, 1 mod 2^32
 // |acc| must stay below this for the recovery above to be exact.
 constexpr int64_t kAccumulatorLimit = int64_t{1} << 25;
 
@@ -116,10 +142,16 @@ int64_t AccumulatorBound(const QConvParams& p, const int8_t* weights, const int3
 // Sizes, all from QConvParams.
 struct Plan {
   uint32_t tiles_y, tiles_x, tiles, blocks;  // blocks of kBlockTiles tiles
-  uint32_t groups;                           // input channels / 8, rounded up
-  uint32_t out_blocks;                       // output channels / 8, rounded up
-  // Packed: int32 bias term[out_blocks * 8], float scale[out_blocks * 8],
-  // int16 U[kPositions][out_blocks][groups * 8][8].
+  // Whether the last tile row / column is F(2, 3).
+  bool small_row, small_col;
+  // Tiles are ordered [F(4, 3) rows x small column][F(4, 3) x F(4, 3)]
+  // [small row x F(4, 3) columns][small x small], so that the tiles using
+  // any one position form one range; group_end[g] ends group g.
+  uint32_t group_end[4];
+  uint32_t groups;      // input channels / 8, rounded up
+  uint32_t out_blocks;  // output channels / 8, rounded up
+  // Packed: int32 bias term[3 kinds][out_blocks * 8], float
+  // scale[out_blocks * 8], int16 U[kPositions][out_blocks][groups * 8][8].
   size_t packed_scale_offset, packed_u_offset, packed_bytes;
   // One slot's scratch: int16 V[groups][kPositions][tiles of the block][8],
   // int32 M[tiles of the block][kPositions][8] (one output block), one
@@ -130,10 +162,21 @@ struct Plan {
 };
 Plan MakePlan(const QConvParams& p);
 
+// Tile t of the plan's order: its tile row and column (outputs start at 4
+// times them, windows one pixel before) and which dimensions are F(2, 3).
+struct TileCoords {
+  uint32_t ty, tx;
+  bool small_row, small_col;
+};
+TileCoords TileAt(const Plan& plan, uint32_t t);
+
+// The tiles [*first, *last) that use position `pos` (0..35).
+void PositionTiles(const Plan& plan, int pos, uint32_t* first, uint32_t* last);
+
 // The packed weights, viewed.
 struct PackedView {
-  const int32_t* bias;  // kBiasFactor * bias mod 2^32, zero past out_c
-  const float* scale;   // requant_scale, zero past out_c
+  const int32_t* bias[3];  // kBiasFactor[kind] * bias mod 2^32, zero past out_c
+  const float* scale;      // requant_scale, zero past out_c
   const int16_t* u;
 };
 PackedView ViewPacked(const Plan& plan, const void* packed);

@@ -28,58 +28,102 @@ constexpr size_t kGroupStride = kPositions * kPositionStride;
 // int32 between tiles of M.
 constexpr size_t kTileStride = kPositions * kChannelGroup;
 
-// r = B^T d for one line. Exact in int16: every intermediate is part of one
-// row's sum, bounded by that row's absolute sum (at most 10x the inputs).
-RVGG_QW_INLINE void InputLine(const int16x8_t* d, int16x8_t* r) {
-  const int16x8_t hi1 = vmlsq_n_s16(d[4], d[2], 4);  // d4 - 4 d2
-  const int16x8_t lo1 = vmlsq_n_s16(d[3], d[1], 4);  // d3 - 4 d1
-  const int16x8_t hi2 = vsubq_s16(d[4], d[2]);
-  const int16x8_t lo2 = vsubq_s16(d[3], d[1]);
-  r[0] = vsubq_s16(vmlaq_n_s16(hi1, d[0], 4), d[2]);  // 4 d0 - 5 d2 + d4
-  r[1] = vaddq_s16(hi1, lo1);
-  r[2] = vsubq_s16(hi1, lo1);
-  r[3] = vmlaq_n_s16(hi2, lo2, 2);
-  r[4] = vmlsq_n_s16(hi2, lo2, 2);
-  r[5] = vmlsq_n_s16(vsubq_s16(d[5], d[3]), lo2, 4);  // 4 d1 - 5 d3 + d5
+// F(4, 3) or F(2, 3) in one dimension by its window size N (6 or 4).
+template <int N>
+constexpr int PositionOf(int a) {
+  return N == kWindow ? a : kSmallPositions[a];
+}
+template <int N>
+constexpr int ShiftOf(int i) {
+  return N == kWindow ? kOutputShift[i] : kSmallOutputShift;
 }
 
-// Window columns [kC0, kC1) are inside the image (the others are padding);
-// rows[r] points at window row r's column kC0 (or at the zero-point row).
-template <int kC0, int kC1>
+// r = B^T d for one line. Exact in int16: every intermediate is part of one
+// row's sum, bounded by that row's absolute sum (at most 10x the inputs).
+template <int N>
+RVGG_QW_INLINE void InputLine(const int16x8_t* d, int16x8_t* r) {
+  if constexpr (N == kWindow) {
+    const int16x8_t hi1 = vmlsq_n_s16(d[4], d[2], 4);  // d4 - 4 d2
+    const int16x8_t lo1 = vmlsq_n_s16(d[3], d[1], 4);  // d3 - 4 d1
+    const int16x8_t hi2 = vsubq_s16(d[4], d[2]);
+    const int16x8_t lo2 = vsubq_s16(d[3], d[1]);
+    r[0] = vsubq_s16(vmlaq_n_s16(hi1, d[0], 4), d[2]);  // 4 d0 - 5 d2 + d4
+    r[1] = vaddq_s16(hi1, lo1);
+    r[2] = vsubq_s16(hi1, lo1);
+    r[3] = vmlaq_n_s16(hi2, lo2, 2);
+    r[4] = vmlsq_n_s16(hi2, lo2, 2);
+    r[5] = vmlsq_n_s16(vsubq_s16(d[5], d[3]), lo2, 4);  // 4 d1 - 5 d3 + d5
+  } else {
+    r[0] = vsubq_s16(d[2], d[0]);
+    r[1] = vaddq_s16(d[2], d[1]);
+    r[2] = vsubq_s16(d[2], d[1]);
+    r[3] = vsubq_s16(d[3], d[1]);
+  }
+}
+
+// A tile's window is kRowN x kColN pixels; window columns [kC0, kC1) are
+// inside the image (the others are padding); rows[r] points at window row
+// r's column kC0 (or at the zero-point row).
+template <int kRowN, int kColN, int kC0, int kC1>
 void InputTile(const int8_t* const* rows, size_t pixel, uint32_t groups, int8x8_t zp, int16_t* v) {
   for (uint32_t g = 0; g < groups; ++g, v += kGroupStride) {
-    int16x8_t t[kWindow][kWindow];
+    int16x8_t t[kRowN][kColN];
 #pragma GCC unroll 6
-    for (int r = 0; r < kWindow; ++r) {
+    for (int r = 0; r < kRowN; ++r) {
       const int8_t* s = rows[r] + size_t{g} * kChannelGroup;
-      int16x8_t d[kWindow];
+      int16x8_t d[kColN];
 #pragma GCC unroll 6
-      for (int c = 0; c < kWindow; ++c) {
+      for (int c = 0; c < kColN; ++c) {
         d[c] = c >= kC0 && c < kC1 ? vsubl_s8(vld1_s8(s + (c - kC0) * pixel), zp) : vdupq_n_s16(0);
       }
-      InputLine(d, t[r]);
+      InputLine<kColN>(d, t[r]);
     }
 #pragma GCC unroll 6
-    for (int b = 0; b < kWindow; ++b) {
-      int16x8_t x[kWindow], y[kWindow];
+    for (int b = 0; b < kColN; ++b) {
+      int16x8_t x[kRowN], y[kRowN];
 #pragma GCC unroll 6
-      for (int r = 0; r < kWindow; ++r) x[r] = t[r][b];
-      InputLine(x, y);
+      for (int r = 0; r < kRowN; ++r) x[r] = t[r][b];
+      InputLine<kRowN>(x, y);
 #pragma GCC unroll 6
-      for (int a = 0; a < kWindow; ++a) vst1q_s16(v + (a * kWindow + b) * kPositionStride, y[a]);
+      for (int a = 0; a < kRowN; ++a) {
+        vst1q_s16(v + (PositionOf<kRowN>(a) * kWindow + PositionOf<kColN>(b)) * kPositionStride,
+                  y[a]);
+      }
     }
   }
 }
 
 using InputTileFn = void (*)(const int8_t* const*, size_t, uint32_t, int8x8_t, int16_t*);
+
 // [first inside column][end of the inside columns]; a tile always has at
 // least its first output column inside, so the end is at least 2.
-constexpr InputTileFn kInputTiles[2][kWindow + 1] = {
-    {nullptr, nullptr, InputTile<0, 2>, InputTile<0, 3>, InputTile<0, 4>, InputTile<0, 5>,
-     InputTile<0, 6>},
-    {nullptr, nullptr, InputTile<1, 2>, InputTile<1, 3>, InputTile<1, 4>, InputTile<1, 5>,
-     InputTile<1, 6>},
+template <int kRowN, int kColN>
+struct InputTiles {
+  static constexpr InputTileFn Pick(int c0, int c1) {
+    return c0 == 0 ? (c1 == 2   ? InputTile<kRowN, kColN, 0, 2>
+                      : c1 == 3 ? InputTile<kRowN, kColN, 0, 3>
+                      : c1 == 4 ? InputTile<kRowN, kColN, 0, 4>
+                                : c1 == 5
+                          ? InputTile < kRowN,
+                      kColN, 0, 5 < kColN ? 5 : kColN >: InputTile<kRowN, kColN, 0, kColN>)
+                   : (c1 == 2   ? InputTile<kRowN, kColN, 1, 2>
+                      : c1 == 3 ? InputTile<kRowN, kColN, 1, 3>
+                      : c1 == 4 ? InputTile<kRowN, kColN, 1, 4>
+                                : c1 == 5
+                          ? InputTile < kRowN,
+                      kColN, 1, 5 < kColN ? 5 : kColN >: InputTile<kRowN, kColN, 1, kColN>);
+  }
 };
+
+InputTileFn PickInputTile(bool small_row, bool small_col, int c0, int c1) {
+  if (small_col) c1 = std::min(c1, kSmallWindow);
+  if (!small_row) {
+    return small_col ? InputTiles<kWindow, kSmallWindow>::Pick(c0, c1)
+                     : InputTiles<kWindow, kWindow>::Pick(c0, c1);
+  }
+  return small_col ? InputTiles<kSmallWindow, kSmallWindow>::Pick(c0, c1)
+                   : InputTiles<kSmallWindow, kWindow>::Pick(c0, c1);
+}
 
 // The GEMM is assembly: GCC's register allocation of the intrinsics version
 // (ld1 x4 structures and 32 live vectors) adds register moves and spills to
@@ -183,22 +227,22 @@ constexpr InputTileFn kInputTiles[2][kWindow + 1] = {
   " .endif\n"                                                 \
   ".endm\n"
 
-// M[tile][position][8] = sum over channels of U x V at every position, for
-// kTiles tiles and one output block, mod 2^32. v: V of the block (tile 0,
-// position 0, group 0); u: U of position 0 for this output block, the next
-// position `u_position` bytes on; m: M of tile 0, position 0.
+// M[tile][position][8] = sum over channels of U x V at `count` consecutive
+// positions, for kTiles tiles and one output block, mod 2^32. v: V of the
+// first tile and position (group 0); u: U of the first position for this
+// output block, the next position `u_position` bytes on; m: M of the first
+// tile and position.
 template <int kTiles>
-void Gemm(const int16_t* v, const int16_t* u, size_t u_position, uint32_t groups, int32_t* m) {
-  static_assert(kPositions == 36 && kPositionStride * sizeof(int16_t) == 128 &&
-                    kChannelGroup * sizeof(int32_t) == 32,
+void Gemm(const int16_t* v, const int16_t* u, size_t u_position, uint32_t groups, int32_t* m,
+          uint32_t count) {
+  static_assert(kPositionStride * sizeof(int16_t) == 128 && kChannelGroup * sizeof(int32_t) == 32,
                 "the assembly hard-codes these");
   const size_t group = kGroupStride * sizeof(int16_t), group64 = group - 64;
   const size_t tile = kTileStride * sizeof(int32_t);
   const int16_t *vp, *up;
   int32_t* mp;
-  uint64_t g, positions;
+  uint64_t g, positions = count;
   asm volatile(RVGG_QW_GEMM_MACROS
-               "  mov %[positions], #36\n"
                "0:\n"
                "  mov %[vp], %[v]\n"
                "  mov %[up], %[u]\n"
@@ -222,7 +266,7 @@ void Gemm(const int16_t* v, const int16_t* u, size_t u_position, uint32_t groups
                ".purgem qw_group\n"
                ".purgem qw_store\n"
                : [v] "+r"(v), [u] "+r"(u), [m] "+r"(m), [vp] "=&r"(vp), [up] "=&r"(up),
-                 [mp] "=&r"(mp), [g] "=&r"(g), [positions] "=&r"(positions)
+                 [mp] "=&r"(mp), [g] "=&r"(g), [positions] "+r"(positions)
                : [groups] "r"(uint64_t{groups}), [group] "r"(group), [group64] "r"(group64),
                  [tile] "r"(tile), [u_position] "r"(u_position), [tiles] "i"(kTiles)
                : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",
@@ -230,20 +274,25 @@ void Gemm(const int16_t* v, const int16_t* u, size_t u_position, uint32_t groups
                  "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
 }
 
-using GemmFn = void (*)(const int16_t*, const int16_t*, size_t, uint32_t, int32_t*);
+using GemmFn = void (*)(const int16_t*, const int16_t*, size_t, uint32_t, int32_t*, uint32_t);
 constexpr GemmFn kGemms[kBlockTiles + 1] = {nullptr, Gemm<1>, Gemm<2>, Gemm<3>, Gemm<4>,
                                             Gemm<5>, Gemm<6>, Gemm<7>, Gemm<8>};
 
-// y = O s for one line (int32, wrapping); 12 operations, none of them a
-// register copy.
+// y = O s for one line (int32, wrapping), N = 6 or 4; no register copies.
+template <int N>
 RVGG_QW_INLINE void OutputLine(const int32x4_t* s, int32x4_t* y) {
   const int32x4_t a1 = vaddq_s32(s[1], s[2]), b1 = vsubq_s32(s[1], s[2]);
-  const int32x4_t a2 = vaddq_s32(s[3], s[4]), b2 = vsubq_s32(s[3], s[4]);
-  const int32x4_t c = vsubq_s32(b2, b1);
-  y[0] = vmlsq_n_s32(vaddq_s32(vmulq_n_s32(s[0], 6), a2), a1, 4);  // 6 s0 - 4 a1 + a2
-  y[1] = vsubq_s32(c, b1);                                         // b2 - 2 b1
-  y[2] = vsubq_s32(a2, a1);                                        // a2 - a1
-  y[3] = vmlaq_n_s32(vaddq_s32(c, b2), s[5], 6);                   // 2 b2 - b1 + 6 s5
+  if constexpr (N == kWindow) {
+    const int32x4_t a2 = vaddq_s32(s[3], s[4]), b2 = vsubq_s32(s[3], s[4]);
+    const int32x4_t c = vsubq_s32(b2, b1);
+    y[0] = vmlsq_n_s32(vaddq_s32(vmulq_n_s32(s[0], 6), a2), a1, 4);  // 6 s0 - 4 a1 + a2
+    y[1] = vsubq_s32(c, b1);                                         // b2 - 2 b1
+    y[2] = vsubq_s32(a2, a1);                                        // a2 - a1
+    y[3] = vmlaq_n_s32(vaddq_s32(c, b2), s[5], 6);                   // 2 b2 - b1 + 6 s5
+  } else {
+    y[0] = vmlsq_n_s32(a1, s[0], 2);  // a1 - 2 s0
+    y[1] = vmlaq_n_s32(b1, s[3], 2);  // b1 + 2 s3
+  }
 }
 
 // float(X / 2^shift), exact in the division (X = 2^shift acc).
@@ -263,9 +312,8 @@ RVGG_QW_INLINE float32x4_t ToFloat(int32x4_t x, int shift) {
 }
 
 struct OutputBlock {
-  int32x4_t bias[2];
+  int32x4_t bias[3][2];  // per tile kind, per half
   float32x4_t scale[2];
-  int32x4_t inverse;
   int16x8_t zero_point;
   int8x8_t min, max;
   uint32_t channels;  // of this block that exist (1..8)
@@ -273,42 +321,44 @@ struct OutputBlock {
 
 // One tile's outputs from M[36][8]: kCols output columns, `rows` rows. Each
 // half of the output block (4 channels) goes through both passes on its own
-// (24 live vectors between them) and is requantized to int16; the halves
-// meet for the narrowing to int8.
-template <int kCols>
+// (24 live vectors between them) and is requantized to int16 into
+// `staged`; the halves meet there for the narrowing to int8.
+template <int kRowN, int kColN, int kCols>
 void OutputTile(const int32_t* m, const OutputBlock& k, int8_t* out, size_t row_stride,
                 size_t pixel, uint32_t rows, int16_t* staged) {
+  constexpr int kRowOutputs = kRowN - 2, kColOutputs = kColN - 2;
+  constexpr int kKind = (kRowN == kSmallWindow) + (kColN == kSmallWindow);
   // Locals, not k's fields: the stores to `staged` could alias those.
-  const int32x4_t inverse = k.inverse;
+  const int32x4_t inverse = vdupq_n_s32(static_cast<int32_t>(kInverse[kKind]));
 #pragma GCC unroll 2
   for (int h = 0; h < 2; ++h) {
-    const int32x4_t bias = k.bias[h];
+    const int32x4_t bias = k.bias[kKind][h];
     const float32x4_t scale = k.scale[h];
-    int32x4_t t[kWindow][kTile];  // M O^T
+    int32x4_t t[kRowN][kColOutputs];  // M O^T
 #pragma GCC unroll 6
-    for (int a = 0; a < kWindow; ++a) {
-      int32x4_t s[kWindow];
+    for (int a = 0; a < kRowN; ++a) {
+      int32x4_t s[kColN];
 #pragma GCC unroll 6
-      for (int b = 0; b < kWindow; ++b) {
-        s[b] = vld1q_s32(m + (a * kWindow + b) * kChannelGroup + 4 * h);
+      for (int b = 0; b < kColN; ++b) {
+        const int pos = PositionOf<kRowN>(a) * kWindow + PositionOf<kColN>(b);
+        s[b] = vld1q_s32(m + pos * kChannelGroup + 4 * h);
+        if (pos == kBiasPosition) s[b] = vaddq_s32(s[b], bias);
       }
-      if (a == kBiasPosition / kWindow) {
-        s[kBiasPosition % kWindow] = vaddq_s32(s[kBiasPosition % kWindow], bias);
-      }
-      OutputLine(s, t[a]);
+      OutputLine<kColN>(s, t[a]);
     }
 #pragma GCC unroll 4
     for (int j = 0; j < kCols; ++j) {
-      int32x4_t s[kWindow], z[kTile];
+      int32x4_t s[kRowN], z[kRowOutputs];
 #pragma GCC unroll 6
-      for (int a = 0; a < kWindow; ++a) s[a] = t[a][j];
-      OutputLine(s, z);
+      for (int a = 0; a < kRowN; ++a) s[a] = t[a][j];
+      OutputLine<kRowN>(s, z);
 #pragma GCC unroll 4
-      for (int i = 0; i < kTile; ++i) {
-        // X = Z / 9 mod 2^32 = 2^shift acc; float(acc) as the reference
+      for (int i = 0; i < kRowOutputs; ++i) {
+        // X = Z / 3^c mod 2^32 = 2^shift acc; float(acc) as the reference
         // converts it; fcvtns rounds half to even as its nearbyint.
-        const float32x4_t f =
-            vmulq_f32(ToFloat(vmulq_s32(z[i], inverse), kOutputShift[i] + kOutputShift[j]), scale);
+        int32x4_t x = z[i];
+        if constexpr (kKind < 2) x = vmulq_s32(x, inverse);
+        const float32x4_t f = vmulq_f32(ToFloat(x, ShiftOf<kRowN>(i) + ShiftOf<kColN>(j)), scale);
         vst1_s16(staged + ((i * kTile + j) * 2 + h) * 4, vqmovn_s32(vcvtnq_s32_f32(f)));
       }
     }
@@ -336,8 +386,22 @@ void OutputTile(const int32_t* m, const OutputBlock& k, int8_t* out, size_t row_
 
 using OutputTileFn = void (*)(const int32_t*, const OutputBlock&, int8_t*, size_t, size_t, uint32_t,
                               int16_t*);
-constexpr OutputTileFn kOutputTiles[kTile + 1] = {nullptr, OutputTile<1>, OutputTile<2>,
-                                                  OutputTile<3>, OutputTile<4>};
+
+OutputTileFn PickOutputTile(bool small_row, bool small_col, uint32_t cols) {
+  if (!small_row && !small_col) {
+    constexpr OutputTileFn kTiles[] = {OutputTile<6, 6, 1>, OutputTile<6, 6, 2>,
+                                       OutputTile<6, 6, 3>, OutputTile<6, 6, 4>};
+    return kTiles[cols - 1];
+  }
+  if (small_row && !small_col) {
+    constexpr OutputTileFn kTiles[] = {OutputTile<4, 6, 1>, OutputTile<4, 6, 2>,
+                                       OutputTile<4, 6, 3>, OutputTile<4, 6, 4>};
+    return kTiles[cols - 1];
+  }
+  constexpr OutputTileFn kRowBig[] = {OutputTile<6, 4, 1>, OutputTile<6, 4, 2>};
+  constexpr OutputTileFn kRowSmall[] = {OutputTile<4, 4, 1>, OutputTile<4, 4, 2>};
+  return small_row ? kRowSmall[cols - 1] : kRowBig[cols - 1];
+}
 
 void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_t ob_begin,
               uint32_t ob_end) {
@@ -350,10 +414,10 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
   const int8x8_t zp = vdup_n_s8(static_cast<int8_t>(p.input_zero_point));
   const size_t in_pixel = p.in_c, in_row = size_t{p.in_w} * p.in_c;
 
+  TileCoords coords[kBlockTiles];
   for (uint32_t j = 0; j < count; ++j) {
-    const uint32_t tile = first_tile + j;
-    const int64_t y0 = int64_t{tile / plan.tiles_x} * kTile - 1;
-    const int64_t x0 = int64_t{tile % plan.tiles_x} * kTile - 1;
+    const TileCoords tc = coords[j] = TileAt(plan, first_tile + j);
+    const int64_t y0 = int64_t{tc.ty} * kTile - 1, x0 = int64_t{tc.tx} * kTile - 1;
     const int c0 = x0 < 0 ? 1 : 0;
     const int c1 = static_cast<int>(std::min<int64_t>(kWindow, p.in_w - x0));
     const int8_t* rows[kWindow];
@@ -363,32 +427,65 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
                                            static_cast<size_t>(x0 + c0) * in_pixel
                                      : zero_row;
     }
-    kInputTiles[c0][c1](rows, in_pixel, plan.groups, zp, v + size_t{j} * kChannelGroup);
+    PickInputTile(tc.small_row, tc.small_col, c0, c1)(rows, in_pixel, plan.groups, zp,
+                                                      v + size_t{j} * kChannelGroup);
   }
 
-  const GemmFn gemm = kGemms[count];
+  // The GEMM calls: runs of consecutive positions with the same tiles of
+  // this block (one run of 36 when no tile is F(2, 3)).
+  struct Run {
+    uint32_t position, positions, tile, tiles;
+  };
+  Run runs[kPositions];
+  uint32_t run_count = 0;
+  for (int pos = 0; pos < kPositions; ++pos) {
+    uint32_t first, last;
+    PositionTiles(plan, pos, &first, &last);
+    first = std::max(first, first_tile);
+    last = std::min(last, first_tile + count);
+    if (first >= last) continue;
+    const uint32_t tile = first - first_tile, tiles = last - first;
+    if (run_count > 0) {
+      Run& r = runs[run_count - 1];
+      if (r.position + r.positions == static_cast<uint32_t>(pos) && r.tile == tile &&
+          r.tiles == tiles) {
+        ++r.positions;
+        continue;
+      }
+    }
+    runs[run_count++] = {static_cast<uint32_t>(pos), 1, tile, tiles};
+  }
+
   const size_t u_position = size_t{plan.out_blocks} * plan.groups * 64 * sizeof(int16_t);
   OutputBlock k;
-  k.inverse = vdupq_n_s32(static_cast<int32_t>(kInverseOf9));
   k.zero_point = vdupq_n_s16(static_cast<int16_t>(p.output_zero_point));
   k.min = vdup_n_s8(static_cast<int8_t>(p.output_min));
   k.max = vdup_n_s8(static_cast<int8_t>(p.output_max));
   const size_t out_pixel = p.out_c, out_row = size_t{p.out_w} * p.out_c;
   for (uint32_t ob = ob_begin; ob < ob_end; ++ob) {
-    gemm(v, PackedU(plan, args.weights, 0, ob), u_position, plan.groups, m);
+    for (uint32_t i = 0; i < run_count; ++i) {
+      const Run& r = runs[i];
+      kGemms[r.tiles](v + r.position * kPositionStride + r.tile * kChannelGroup,
+                      PackedU(plan, args.weights, static_cast<int>(r.position), ob), u_position,
+                      plan.groups, m + r.position * kChannelGroup + r.tile * kTileStride,
+                      r.positions);
+    }
     const size_t o = size_t{ob} * kChannelGroup;
-    k.bias[0] = vld1q_s32(args.weights.bias + o);
-    k.bias[1] = vld1q_s32(args.weights.bias + o + 4);
+    for (int kind = 0; kind < 3; ++kind) {
+      k.bias[kind][0] = vld1q_s32(args.weights.bias[kind] + o);
+      k.bias[kind][1] = vld1q_s32(args.weights.bias[kind] + o + 4);
+    }
     k.scale[0] = vld1q_f32(args.weights.scale + o);
     k.scale[1] = vld1q_f32(args.weights.scale + o + 4);
     k.channels = std::min<uint32_t>(kChannelGroup, p.out_c - static_cast<uint32_t>(o));
     for (uint32_t j = 0; j < count; ++j) {
-      const uint32_t tile = first_tile + j;
-      const uint32_t oy = tile / plan.tiles_x * kTile, ox = tile % plan.tiles_x * kTile;
-      const uint32_t cols = std::min<uint32_t>(kTile, p.out_w - ox);
-      const uint32_t rows = std::min<uint32_t>(kTile, p.out_h - oy);
-      kOutputTiles[cols](m + j * kTileStride, k, args.output + oy * out_row + ox * out_pixel + o,
-                         out_row, out_pixel, rows, staged);
+      const TileCoords& tc = coords[j];
+      const uint32_t oy = tc.ty * kTile, ox = tc.tx * kTile;
+      const uint32_t cols = std::min<uint32_t>(tc.small_col ? kSmallTile : kTile, p.out_w - ox);
+      const uint32_t rows = std::min<uint32_t>(tc.small_row ? kSmallTile : kTile, p.out_h - oy);
+      PickOutputTile(tc.small_row, tc.small_col, cols)(
+          m + j * kTileStride, k, args.output + oy * out_row + ox * out_pixel + o, out_row,
+          out_pixel, rows, staged);
     }
   }
 }
