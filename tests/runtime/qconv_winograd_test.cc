@@ -50,7 +50,7 @@ struct Pool {
 
 // One convolution: shape, quantization and data, with the reference output.
 struct Problem {
-  uint32_t h = 1, w = 1, in_c = 1, out_c = 1;
+  uint32_t h = 1, w = 1, in_c = 1, out_c = 1, stride = 1;
   int32_t input_zero_point = 0, output_zero_point = 0;
   bool relu = false;
   QuantParams input_q, output_q;
@@ -60,8 +60,11 @@ struct Problem {
 
   QConvParams Params() const {
     QConvParams p;
-    p.in_h = p.out_h = h;
-    p.in_w = p.out_w = w;
+    p.in_h = h;
+    p.in_w = w;
+    p.out_h = out_h();
+    p.out_w = out_w();
+    p.stride = stride;
     p.in_c = in_c;
     p.out_c = out_c;
     p.input_zero_point = input_zero_point;
@@ -72,9 +75,12 @@ struct Problem {
     return p;
   }
 
+  uint32_t out_h() const { return (h - 1) / stride + 1; }
+  uint32_t out_w() const { return (w - 1) / stride + 1; }
+
   std::vector<int8_t> Reference() const {
-    const ref::Conv2DShape shape{h, w, in_c, h, w, out_c, 3, 3, 1, 1, 1, relu};
-    std::vector<int8_t> out(size_t{h} * w * out_c);
+    const ref::Conv2DShape shape{h, w, in_c, out_h(), out_w(), out_c, 3, 3, stride, 1, 1, relu};
+    std::vector<int8_t> out(size_t{out_h()} * out_w() * out_c);
     ref::Conv2DQs8(shape, input_q, output_q, input.data(), weights.data(), weight_scales.data(),
                    bias.data(), out.data());
     return out;
@@ -86,9 +92,9 @@ struct Problem {
 // uniform, an output scale that puts a typical accumulator about 40 LSB
 // from the zero point.
 Problem RandomProblem(uint32_t h, uint32_t w, uint32_t in_c, uint32_t out_c, int32_t zp, bool relu,
-                      uint32_t seed) {
+                      uint32_t seed, uint32_t stride = 1) {
   Problem pr;
-  pr.h = h, pr.w = w, pr.in_c = in_c, pr.out_c = out_c;
+  pr.h = h, pr.w = w, pr.in_c = in_c, pr.out_c = out_c, pr.stride = stride;
   pr.input_zero_point = zp;
   pr.output_zero_point = static_cast<int32_t>(seed % 41) - 20;
   pr.relu = relu;
@@ -133,7 +139,7 @@ Comparison RunAndCompare(const QConvFamily& family, const Problem& pr, uint32_t 
   if (!c.packed) return c;
   Pool pool(threads);
   Buffer scratch(family.scratch_bytes(p, threads));
-  std::vector<int8_t> out(size_t{pr.h} * pr.w * pr.out_c, 0x55);
+  std::vector<int8_t> out(size_t{pr.out_h()} * pr.out_w() * pr.out_c, 0x55);
   family.run(p, packed.data, pr.input.data(), out.data(), scratch.data, pool.pool);
   const std::vector<int8_t> ref = pr.Reference();
   c.outputs = out.size();
@@ -151,6 +157,7 @@ void CheckMatches(const QConvFamily& family, const Problem& pr, uint32_t threads
   CAPTURE(pr.w);
   CAPTURE(pr.in_c);
   CAPTURE(pr.out_c);
+  CAPTURE(pr.stride);
   CAPTURE(pr.input_zero_point);
   CAPTURE(pr.relu);
   CAPTURE(threads);
@@ -162,89 +169,135 @@ void CheckMatches(const QConvFamily& family, const Problem& pr, uint32_t threads
   CHECK(c.exact == c.outputs);
 }
 
-// One dimension's matrices as the kernel's header gives them: F(4, 3)
-// (degree 5 in points.h) or F(2, 3) (degree 3).
+// One tile dimension's matrices (qw::DimOf) as int64 accessors.
 struct Dim {
+  uint32_t stride;
   bool small;
-  int outputs, window, degree;
-  int64_t input(int a, int r) const {
-    return small ? qw::kSmallInputTransform[a][r] : qw::kInputTransform[a][r];
+  qw::DimTransform t;
+  Dim(uint32_t stride_, bool small_)
+      : stride(stride_), small(small_), t(qw::DimOf(stride_, small_)) {}
+  int outputs() const { return t.outputs; }
+  int positions() const { return t.positions; }
+  int64_t input(int a, int r) const { return t.input[a * t.positions + r]; }
+  int64_t output(int i, int b) const { return t.output[i * t.positions + b]; }
+  int64_t kernel(int a, int k) const { return t.kernel[t.map[a] * 3 + k]; }
+  int64_t scale(int a) const { return t.scale[a]; }
+  int shift(int i) const { return t.shifts[i]; }
+  // The position of point +1 (where the bias enters).
+  int plus_one() const {
+    for (int a = 0; a < t.positions; ++a) {
+      if (t.map[a] == (stride == 2 ? 4 : 1)) return a;
+    }
+    return -1;
   }
-  int64_t output(int i, int b) const {
-    return small ? qw::kSmallOutputTransform[i][b] : qw::kOutputTransform[i][b];
-  }
-  int64_t kernel(int a, int t) const { return qw::kKernelTransform[position(a)][t]; }
-  int64_t scale(int a) const { return small ? qw::kSmallKernelScale[a] : qw::kKernelScale[a]; }
-  int position(int a) const { return small ? qw::kSmallPositions[a] : a; }
-  int shift(int i) const { return small ? qw::kSmallOutputShift : qw::kOutputShift[i]; }
-  // The output scale's power of 3: 24 = 3 * 8 for F(4, 3), 2 for F(2, 3).
-  int threes() const { return small ? 0 : 1; }
 };
-const Dim kBig{false, qw::kTile, qw::kWindow, 5};
-const Dim kSmall{true, qw::kSmallTile, qw::kSmallWindow, 3};
+const Dim kDims[] = {Dim(1, false), Dim(1, true), Dim(2, false), Dim(2, true)};
+
+int64_t Threes(const Dim& rows, const Dim& cols) {
+  const int c = rows.t.threes + cols.t.threes;
+  return c == 2 ? 9 : (c == 1 ? 3 : 1);
+}
 
 TEST_CASE("qconv winograd: B^T rows are the Lagrange numerators of the points") {
   // Q_j(p_i) = 0 for the other finite points, Q_j(p_j) = the kernel scale
   // (the denominator G~ leaves out), and row infinity is the monic product.
-  for (const Dim& dim : {kBig, kSmall}) {
-    CAPTURE(dim.window);
-    for (int j = 0; j < dim.window; ++j) {
-      for (int i = 0; i < dim.window - 1; ++i) {
-        const double point = winograd::PointAt(dim.degree, i);
+  // At stride 2 this holds for the F(m, 2) positions on the even pixels;
+  // the first m positions copy the odd pixels.
+  for (const Dim& dim : kDims) {
+    CAPTURE(dim.stride);
+    CAPTURE(dim.small);
+    const int m = dim.stride == 2 ? dim.outputs() : 0;  // copied pixels
+    const int n = dim.positions() - m;                  // interpolation positions
+    const int degree = n - 1;
+    const int pixel_step = dim.stride;  // the F(m, 2) part reads every other pixel
+    for (int j = 0; j < m; ++j) {
+      for (int r = 0; r < dim.positions(); ++r) CHECK(dim.input(j, r) == (r == 2 * j + 1 ? 1 : 0));
+      CHECK(dim.scale(j) == 1);
+    }
+    for (int j = 0; j < n; ++j) {
+      for (int r = 0; r < dim.positions(); ++r) {
+        if (r % pixel_step != 0) CHECK(dim.input(m + j, r) == 0);
+      }
+      for (int i = 0; i < n - 1; ++i) {
+        const double point = winograd::PointAt(degree, i);
         double value = 0.0;
-        for (int r = 0; r < dim.window; ++r) value += dim.input(j, r) * winograd::Power(point, r);
+        for (int r = 0; r < n; ++r) {
+          value += dim.input(m + j, r * pixel_step) * winograd::Power(point, r);
+        }
         CAPTURE(j);
         CAPTURE(i);
-        if (j == dim.window - 1) {
+        if (j == n - 1) {
           CHECK(value == 0.0);
         } else {
-          CHECK(value == (i == j ? dim.scale(j) : 0.0));
+          CHECK(value == (i == j ? dim.scale(m + j) : 0.0));
         }
       }
-      CHECK(dim.input(j, dim.window - 1) == (j == dim.window - 1 ? 1 : 0));
+      CHECK(dim.input(m + j, (n - 1) * pixel_step) == (j == n - 1 ? 1 : 0));
     }
   }
 }
 
 TEST_CASE("qconv winograd: G~ and O are points.h's G and A^T with the denominators moved") {
-  for (const Dim& dim : {kBig, kSmall}) {
-    CAPTURE(dim.window);
-    // F(2, 3)'s points are F(4, 3)'s at kSmallPositions, G~'s rows shared.
-    for (int j = 0; j < dim.window - 1; ++j) {
-      CHECK(winograd::PointAt(dim.degree, j) == winograd::PointAt(5, dim.position(j)));
+  for (const Dim& dim : kDims) {
+    CAPTURE(dim.stride);
+    CAPTURE(dim.small);
+    const int m = dim.stride == 2 ? dim.outputs() : 0;
+    const int n = dim.positions() - m;
+    const int degree = n - 1;
+    const int taps = dim.stride == 2 ? 2 : 3;  // the outer taps 0 and 2 at stride 2
+    // The small transform's points are the big one's at its positions, and
+    // G~'s rows are shared (dim.kernel reads them through the map).
+    const Dim big(dim.stride, false);
+    const int big_m = dim.stride == 2 ? big.outputs() : 0;
+    const int big_degree = big.positions() - big_m - 1;
+    for (int j = 0; j < n - 1; ++j) {
+      CHECK(winograd::PointAt(degree, j) ==
+            winograd::PointAt(big_degree, dim.t.map[m + j] - big_m));
     }
-    for (int j = 0; j < dim.window; ++j) {
-      for (int t = 0; t < 3; ++t) {
-        CHECK(dim.kernel(j, t) == dim.scale(j) * winograd::KernelCoefficient(dim.degree, j, 3, t));
+    for (int j = 0; j < m; ++j) {
+      CHECK(dim.kernel(j, 0) == 0);
+      CHECK(dim.kernel(j, 1) == 1);
+      CHECK(dim.kernel(j, 2) == 0);
+    }
+    for (int j = 0; j < n; ++j) {
+      for (int t = 0; t < taps; ++t) {
+        const int tap = dim.stride == 2 ? 2 * t : t;
+        CHECK(dim.kernel(m + j, tap) ==
+              dim.scale(m + j) * winograd::KernelCoefficient(degree, j, taps, t));
       }
+      if (dim.stride == 2) CHECK(dim.kernel(m + j, 1) == 0);
     }
-    // O = (3^threes * 2^shift_i) A^T diag(1 / k), row by row.
-    for (int i = 0; i < dim.outputs; ++i) {
-      for (int j = 0; j < dim.window; ++j) {
-        const double a = j == dim.window - 1 ? (i == dim.outputs - 1 ? 1.0 : 0.0)
-                                             : winograd::Power(winograd::PointAt(dim.degree, j), i);
-        const double row_scale = (dim.threes() == 1 ? 3.0 : 1.0) * std::ldexp(1.0, dim.shift(i));
-        CHECK(dim.output(i, j) == row_scale * a / dim.scale(j));
+    // O = (3^threes * 2^shift_i) [I | A^T] diag(1 / k), row by row, with I
+    // the first phase's identity at stride 2.
+    for (int i = 0; i < dim.outputs(); ++i) {
+      const double row_scale = (dim.t.threes == 1 ? 3.0 : 1.0) * std::ldexp(1.0, dim.shift(i));
+      for (int j = 0; j < m; ++j) CHECK(dim.output(i, j) == (i == j ? row_scale : 0.0));
+      for (int j = 0; j < n; ++j) {
+        const double a = j == n - 1 ? (i == dim.outputs() - 1 ? 1.0 : 0.0)
+                                    : winograd::Power(winograd::PointAt(degree, j), i);
+        CHECK(dim.output(i, m + j) == row_scale * a / dim.scale(m + j));
       }
     }
   }
   CHECK(uint32_t{9} * qw::kInverse[0] == 1u);
   CHECK(uint32_t{3} * qw::kInverse[1] == 1u);
   CHECK(qw::kInverse[2] == 1u);
-  // The bias enters at (+1, +1) with the kind's factor and adds
-  // 3^c * 2^(e_i + e_j) * bias to every output.
-  for (const Dim& rows : {kBig, kSmall}) {
-    for (const Dim& cols : {kBig, kSmall}) {
-      const int kind = int{rows.small} + int{cols.small};
-      const int64_t threes =
-          rows.threes() + cols.threes() == 2 ? 9 : (rows.threes() + cols.threes() == 1 ? 3 : 1);
-      for (int i = 0; i < rows.outputs; ++i) {
-        for (int j = 0; j < cols.outputs; ++j) {
-          CHECK(rows.output(i, 1) * cols.output(j, 1) * qw::kBiasFactor[kind] ==
-                threes * (int64_t{1} << (rows.shift(i) + cols.shift(j))));
+}
+
+TEST_CASE("qconv winograd: the bias factor at (+1, +1) adds 3^c * 2^(e_i + e_j) * bias") {
+  for (uint32_t stride : {1u, 2u}) {
+    for (bool small_row : {false, true}) {
+      for (bool small_col : {false, true}) {
+        const Dim rows(stride, small_row), cols(stride, small_col);
+        const int kind = int{small_row} + int{small_col};
+        for (int i = 0; i < rows.outputs(); ++i) {
+          for (int j = 0; j < cols.outputs(); ++j) {
+            CHECK(rows.output(i, rows.plus_one()) * cols.output(j, cols.plus_one()) *
+                      qw::kBiasFactor[kind] ==
+                  Threes(rows, cols) * (int64_t{1} << (rows.shift(i) + cols.shift(j))));
+          }
         }
       }
-      CHECK(rows.position(1) * qw::kWindow + cols.position(1) == qw::kBiasPosition);
     }
   }
 }
@@ -253,10 +306,10 @@ TEST_CASE("qconv winograd: O (U . V) O^T is 3^c * 2^(e_i + e_j) times the direct
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> data(-255, 255), weight(-128, 127), pick(0, 2);
   int64_t largest_v = 0, largest_u = 0;
-  for (int trial = 0; trial < 2000; ++trial) {
-    const Dim& rows = trial % 4 < 2 ? kBig : kSmall;
-    const Dim& cols = trial % 2 == 0 ? kBig : kSmall;
-    int64_t d[6][6], g[3][3];
+  for (int trial = 0; trial < 4000; ++trial) {
+    const uint32_t stride = trial % 8 < 4 ? 1 : 2;
+    const Dim rows(stride, trial % 4 >= 2), cols(stride, trial % 2 == 1);
+    int64_t d[9][9], g[3][3];
     // Extremes as well as random values, so the bounds below are reached.
     for (auto& row : d) {
       for (int64_t& x : row) x = trial % 3 == 0 ? (pick(rng) - 1) * 255 : data(rng);
@@ -264,14 +317,15 @@ TEST_CASE("qconv winograd: O (U . V) O^T is 3^c * 2^(e_i + e_j) times the direct
     for (auto& row : g) {
       for (int64_t& x : row) x = trial % 3 == 0 ? (pick(rng) == 0 ? -128 : 127) : weight(rng);
     }
-    int64_t m[6][6];
-    for (int a = 0; a < rows.window; ++a) {
-      for (int b = 0; b < cols.window; ++b) {
+    int64_t m[9][9];
+    for (int a = 0; a < rows.positions(); ++a) {
+      for (int b = 0; b < cols.positions(); ++b) {
         int64_t sv = 0, su = 0;
-        for (int r = 0; r < rows.window; ++r) {
-          for (int c = 0; c < cols.window; ++c) sv += rows.input(a, r) * cols.input(b, c) * d[r][c];
+        for (int r = 0; r < rows.positions(); ++r) {
+          for (int c = 0; c < cols.positions(); ++c)
+            sv += rows.input(a, r) * cols.input(b, c) * d[r][c];
         }
-        // U comes from the F(4, 3) position the F(2, 3) one maps to.
+        // U comes from the big transform's position the small one maps to.
         for (int y = 0; y < 3; ++y) {
           for (int x = 0; x < 3; ++x) su += rows.kernel(a, y) * cols.kernel(b, x) * g[y][x];
         }
@@ -280,20 +334,18 @@ TEST_CASE("qconv winograd: O (U . V) O^T is 3^c * 2^(e_i + e_j) times the direct
         largest_u = std::max<int64_t>(largest_u, std::llabs(su));
       }
     }
-    const int64_t threes =
-        rows.threes() + cols.threes() == 2 ? 9 : (rows.threes() + cols.threes() == 1 ? 3 : 1);
-    for (int i = 0; i < rows.outputs; ++i) {
-      for (int j = 0; j < cols.outputs; ++j) {
+    for (int i = 0; i < rows.outputs(); ++i) {
+      for (int j = 0; j < cols.outputs(); ++j) {
         int64_t z = 0, s = 0;
-        for (int a = 0; a < rows.window; ++a) {
-          for (int b = 0; b < cols.window; ++b)
+        for (int a = 0; a < rows.positions(); ++a) {
+          for (int b = 0; b < cols.positions(); ++b)
             z += rows.output(i, a) * cols.output(j, b) * m[a][b];
         }
         for (int y = 0; y < 3; ++y) {
-          for (int x = 0; x < 3; ++x) s += g[y][x] * d[i + y][j + x];
+          for (int x = 0; x < 3; ++x) s += g[y][x] * d[stride * i + y][stride * j + x];
         }
         CAPTURE(trial);
-        REQUIRE(z == threes * (int64_t{1} << (rows.shift(i) + cols.shift(j))) * s);
+        REQUIRE(z == Threes(rows, cols) * (int64_t{1} << (rows.shift(i) + cols.shift(j))) * s);
       }
     }
   }
@@ -302,7 +354,7 @@ TEST_CASE("qconv winograd: O (U . V) O^T is 3^c * 2^(e_i + e_j) times the direct
   CHECK(largest_u <= 6272);
 }
 
-TEST_CASE("qconv winograd: applies to 3x3 stride 1 padding 1 only") {
+TEST_CASE("qconv winograd: applies to 3x3 padding 1, stride 1 or 2") {
   QConvParams p;
   p.in_h = p.out_h = 14;
   p.in_w = p.out_w = 14;
@@ -311,6 +363,12 @@ TEST_CASE("qconv winograd: applies to 3x3 stride 1 padding 1 only") {
   QConvParams q = p;
   q.stride = 2;
   q.out_h = q.out_w = 7;
+  CHECK(qw::Applies(q));
+  q.out_w = 6;
+  CHECK_FALSE(qw::Applies(q));
+  q = p;
+  q.stride = 3;
+  q.out_h = q.out_w = 5;
   CHECK_FALSE(qw::Applies(q));
   q = p;
   q.kernel_h = q.kernel_w = 1;
@@ -396,11 +454,12 @@ TEST_CASE("qconv winograd: int32 GEMM sums that wrap still give the exact output
   }
 }
 
-TEST_CASE("qconv winograd: matches the reference bit for bit on odd shapes") {
+TEST_CASE("qconv winograd: matches the reference bit for bit on odd shapes, stride 1 and 2") {
   struct Map {
     uint32_t h, w;
   };
-  const Map maps[] = {{1, 1}, {2, 3}, {7, 7}, {14, 14}, {13, 17}};
+  // At stride 2 these give outputs 1x1, 1x2, 4x4, 7x7, 7x9 and 14x14.
+  const Map maps[] = {{1, 1}, {2, 3}, {7, 7}, {14, 14}, {13, 17}, {28, 28}};
   struct Channels {
     uint32_t in, out;
   };
@@ -410,49 +469,59 @@ TEST_CASE("qconv winograd: matches the reference bit for bit on odd shapes") {
   const uint32_t threads[] = {1, 2, 4};
   uint32_t seed = 100;
   for (const QConvFamily* family : Forms()) {
-    size_t outputs = 0, exact = 0;
-    for (size_t mi = 0; mi < std::size(maps); ++mi) {
-      for (size_t ci = 0; ci < std::size(channels); ++ci) {
-        const Map map = maps[mi];
-        const Channels ch = channels[ci];
-        // The widest layers only on the maps of RepVGG-A0's stage 3 and an
-        // odd one, to keep the reference's time down under qemu.
-        if (ch.in * ch.out > 96 * 96 && !(map.h == 14 || map.h == 13)) continue;
-        const int32_t zp = zero_points[(mi + ci) % 3];
-        const bool relu = (mi + ci) % 2 == 0;
-        const uint32_t t = threads[(mi + 2 * ci) % 3];
-        const Problem pr = RandomProblem(map.h, map.w, ch.in, ch.out, zp, relu, ++seed);
-        const Comparison c = RunAndCompare(*family, pr, t);
-        CAPTURE(family->name);
-        CAPTURE(map.h);
-        CAPTURE(map.w);
-        CAPTURE(ch.in);
-        CAPTURE(ch.out);
-        CAPTURE(zp);
-        CAPTURE(relu);
-        CAPTURE(t);
-        REQUIRE(c.packed);
-        CHECK(c.max_difference <= 1);
-        CHECK(c.exact == c.outputs);
-        outputs += c.outputs;
-        exact += c.exact;
+    for (uint32_t stride : {1u, 2u}) {
+      size_t outputs = 0, exact = 0;
+      for (size_t mi = 0; mi < std::size(maps); ++mi) {
+        for (size_t ci = 0; ci < std::size(channels); ++ci) {
+          const Map map = maps[mi];
+          const Channels ch = channels[ci];
+          // The widest layers only on one A0 shape per stride and an odd
+          // one, to keep the reference's time down under qemu; 28x28 only
+          // at stride 2 (A0's stage 3.0) and with few channels otherwise.
+          const bool wide = ch.in * ch.out > 96 * 96;
+          if (map.h == 28 && (stride == 1 || (wide && ch.in != 96 * 2))) continue;
+          if (wide && !(map.h == 13 || (map.h == 14 && stride == 1) || map.h == 28)) continue;
+          const int32_t zp = zero_points[(mi + ci) % 3];
+          const bool relu = (mi + ci) % 2 == 0;
+          const uint32_t t = threads[(mi + 2 * ci + stride) % 3];
+          const Problem pr = RandomProblem(map.h, map.w, ch.in, ch.out, zp, relu, ++seed, stride);
+          const Comparison c = RunAndCompare(*family, pr, t);
+          CAPTURE(family->name);
+          CAPTURE(stride);
+          CAPTURE(map.h);
+          CAPTURE(map.w);
+          CAPTURE(ch.in);
+          CAPTURE(ch.out);
+          CAPTURE(zp);
+          CAPTURE(relu);
+          CAPTURE(t);
+          REQUIRE(c.packed);
+          CHECK(c.max_difference <= 1);
+          CHECK(c.exact == c.outputs);
+          outputs += c.outputs;
+          exact += c.exact;
+        }
       }
+      MESSAGE(std::string(family->name)
+              << ", stride " << stride << ": " << exact << " of " << outputs
+              << " outputs bit-exact (" << 100.0 * exact / outputs << "%)");
     }
-    MESSAGE(std::string(family->name) << ": " << exact << " of " << outputs
-                                      << " outputs bit-exact (" << 100.0 * exact / outputs << "%)");
   }
 }
 
-TEST_CASE(
-    "qconv winograd: every zero point, ReLU or not, 1, 2 and 4 threads, on A0's stage 1 shape") {
+TEST_CASE("qconv winograd: every zero point, ReLU or not, 1, 2 and 4 threads") {
   uint32_t seed = 300;
   for (const QConvFamily* family : Forms()) {
-    for (int32_t zp : {-128, 0, 127}) {
-      for (bool relu : {false, true}) {
-        for (uint32_t t : {1u, 2u, 4u}) {
-          // Small enough in channels for the reference under qemu; the map
-          // has many tile blocks, so the threads share work.
-          CheckMatches(*family, RandomProblem(20, 22, 17, 24, zp, relu, ++seed), t);
+    for (uint32_t stride : {1u, 2u}) {
+      for (int32_t zp : {-128, 0, 127}) {
+        for (bool relu : {false, true}) {
+          for (uint32_t t : {1u, 2u, 4u}) {
+            // Few channels, for the reference's time under qemu; many tile
+            // blocks (and a small last column), so the threads share work.
+            const uint32_t size = stride == 1 ? 20 : 40;
+            CheckMatches(*family, RandomProblem(size, size + 2, 17, 24, zp, relu, ++seed, stride),
+                         t);
+          }
         }
       }
     }

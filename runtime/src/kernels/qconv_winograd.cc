@@ -22,15 +22,17 @@ constexpr uint64_t kMaxBytes =
 
 constexpr size_t RoundUp64(size_t n) { return (n + 63) / 64 * 64; }
 
+uint64_t PositionsOf(const QConvParams& p) { return p.stride == 2 ? kS2Positions : kPositions; }
+
 uint64_t PackedBytes64(const QConvParams& p) {
   const uint64_t groups = (uint64_t{p.in_c} + 7) / 8, out_blocks = (uint64_t{p.out_c} + 7) / 8;
-  return out_blocks * 128 + uint64_t{kPositions} * out_blocks * groups * 128;
+  return out_blocks * 128 + PositionsOf(p) * out_blocks * groups * 128;
 }
 
 uint64_t SlotBytes64(const QConvParams& p) {
   const uint64_t groups = (uint64_t{p.in_c} + 7) / 8;
-  return groups * kPositions * kBlockTiles * 16 + kBlockTiles * kPositions * 32 +
-         kTile * kTile * 16 + RoundUp64(6 * uint64_t{p.in_c} + 8);
+  return groups * PositionsOf(p) * kBlockTiles * 16 + kBlockTiles * PositionsOf(p) * 32 +
+         kTile * kTile * 16 + RoundUp64(kS2Window * uint64_t{p.in_c} + 8);
 }
 
 // What the reference does with an accumulator (qconv.h).
@@ -55,39 +57,11 @@ inline int32_t InputAt(const int8_t* input, const QConvParams& p, int64_t y, int
   return input[(static_cast<size_t>(y) * p.in_w + static_cast<size_t>(x)) * p.in_c + k];
 }
 
-// One dimension of a tile: F(4, 3) or F(2, 3), its matrices as plain
-// arrays.
-struct Dim {
-  int outputs, window;
-  const int16_t* input;   // [window][window]
-  const int32_t* output;  // [outputs][window]
-  const int* positions;   // window entries: F(4, 3) position indices
-  const int* shifts;      // outputs entries
-  bool small;
-};
-
-constexpr int kIdentityPositions[kWindow] = {0, 1, 2, 3, 4, 5};
-constexpr int kSmallShifts[kSmallTile] = {kSmallOutputShift, kSmallOutputShift};
-
-Dim DimOf(bool small) {
-  if (small) {
-    return {kSmallTile,
-            kSmallWindow,
-            &kSmallInputTransform[0][0],
-            &kSmallOutputTransform[0][0],
-            kSmallPositions,
-            kSmallShifts,
-            true};
-  }
-  return {
-      kTile,        kWindow, &kInputTransform[0][0], &kOutputTransform[0][0], kIdentityPositions,
-      kOutputShift, false};
-}
-
 void PortableUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_t ob_begin,
                   uint32_t ob_end) {
   const QConvParams& p = *args.params;
   const Plan& plan = *args.plan;
+  const size_t positions = plan.positions;
   int16_t* v = reinterpret_cast<int16_t*>(args.slot + plan.slot_v_offset);
   uint32_t* m = reinterpret_cast<uint32_t*>(args.slot + plan.slot_m_offset);
   const int32_t zp = p.input_zero_point;
@@ -95,34 +69,38 @@ void PortableUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uin
   // V[group][position][tile of the block][channel of the group].
   for (uint32_t j = 0; j < count; ++j) {
     const TileCoords tc = TileAt(plan, first_tile + j);
-    const Dim rows = DimOf(tc.small_row), cols = DimOf(tc.small_col);
-    const int64_t y0 = int64_t{tc.ty} * kTile - 1, x0 = int64_t{tc.tx} * kTile - 1;
+    const DimTransform rows = DimOf(plan.stride, tc.small_row);
+    const DimTransform cols = DimOf(plan.stride, tc.small_col);
+    const int64_t y0 = int64_t{tc.ty} * plan.step - 1, x0 = int64_t{tc.tx} * plan.step - 1;
     for (uint32_t k = 0; k < plan.groups * kChannelGroup; ++k) {
-      int32_t d[kWindow][kWindow];
-      for (int r = 0; r < rows.window; ++r) {
-        for (int c = 0; c < cols.window; ++c) {
+      int32_t d[kMaxDimPositions][kMaxDimPositions];
+      for (int r = 0; r < rows.positions; ++r) {
+        for (int c = 0; c < cols.positions; ++c) {
           const int64_t y = y0 + r, x = x0 + c;
           const bool inside = y >= 0 && y < p.in_h && x >= 0 && x < p.in_w && k < p.in_c;
           d[r][c] = inside ? InputAt(args.input, p, y, x, k) - zp : 0;
         }
       }
-      int32_t t[kWindow][kWindow];  // B^T d
-      for (int a = 0; a < rows.window; ++a) {
-        for (int c = 0; c < cols.window; ++c) {
+      int32_t t[kMaxDimPositions][kMaxDimPositions];  // B^T d
+      for (int a = 0; a < rows.positions; ++a) {
+        for (int c = 0; c < cols.positions; ++c) {
           int32_t sum = 0;
-          for (int r = 0; r < rows.window; ++r) {
-            sum += rows.input[a * rows.window + r] * d[r][c];
+          for (int r = 0; r < rows.positions; ++r) {
+            sum += rows.input[a * rows.positions + r] * d[r][c];
           }
           t[a][c] = sum;
         }
       }
-      for (int a = 0; a < rows.window; ++a) {
-        for (int b = 0; b < cols.window; ++b) {
+      for (int a = 0; a < rows.positions; ++a) {
+        for (int b = 0; b < cols.positions; ++b) {
           int32_t sum = 0;  // (B^T d B)[a][b], |sum| <= 25500
-          for (int c = 0; c < cols.window; ++c) sum += t[a][c] * cols.input[b * cols.window + c];
-          const int pos = rows.positions[a] * kWindow + cols.positions[b];
+          for (int c = 0; c < cols.positions; ++c) {
+            sum += t[a][c] * cols.input[b * cols.positions + c];
+          }
+          const size_t pos = size_t{static_cast<uint32_t>(rows.map[a])} * plan.dim_positions +
+                             static_cast<uint32_t>(cols.map[b]);
           const size_t at =
-              ((size_t{k / kChannelGroup} * kPositions + pos) * kBlockTiles + j) * kChannelGroup +
+              ((k / kChannelGroup * positions + pos) * kBlockTiles + j) * kChannelGroup +
               k % kChannelGroup;
           v[at] = static_cast<int16_t>(sum);
         }
@@ -133,46 +111,49 @@ void PortableUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uin
   for (uint32_t ob = ob_begin; ob < ob_end; ++ob) {
     // M[tile][position][channel of the output block], mod 2^32, for the
     // tiles that use the position.
-    for (int pos = 0; pos < kPositions; ++pos) {
+    for (uint32_t pos = 0; pos < positions; ++pos) {
       uint32_t first, last;
-      PositionTiles(plan, pos, &first, &last);
-      const int16_t* u = PackedU(plan, args.weights, pos, ob);
+      PositionTiles(plan, static_cast<int>(pos), &first, &last);
+      const int16_t* u = PackedU(plan, args.weights, static_cast<int>(pos), ob);
       for (uint32_t j = 0; j < count; ++j) {
         if (first_tile + j < first || first_tile + j >= last) continue;
         for (uint32_t l = 0; l < kChannelGroup; ++l) {
           uint32_t sum = 0;
           for (uint32_t k = 0; k < plan.groups * kChannelGroup; ++k) {
-            const int16_t x = v[((size_t{k / kChannelGroup} * kPositions + pos) * kBlockTiles + j) *
-                                    kChannelGroup +
-                                k % kChannelGroup];
+            const int16_t x =
+                v[((k / kChannelGroup * positions + pos) * kBlockTiles + j) * kChannelGroup +
+                  k % kChannelGroup];
             sum += Wrap(int32_t{u[size_t{k} * kChannelGroup + l]} * x);
           }
-          m[(size_t{j} * kPositions + pos) * kChannelGroup + l] = sum;
+          m[(j * positions + pos) * kChannelGroup + l] = sum;
         }
       }
     }
     for (uint32_t j = 0; j < count; ++j) {
       const TileCoords tc = TileAt(plan, first_tile + j);
-      const Dim rows = DimOf(tc.small_row), cols = DimOf(tc.small_col);
+      const DimTransform rows = DimOf(plan.stride, tc.small_row);
+      const DimTransform cols = DimOf(plan.stride, tc.small_col);
       const int kind = int{tc.small_row} + int{tc.small_col};
       const uint32_t oy0 = tc.ty * kTile, ox0 = tc.tx * kTile;
       for (uint32_t l = 0; l < kChannelGroup; ++l) {
         const uint32_t o = ob * kChannelGroup + l;
         if (o >= p.out_c) break;
-        uint32_t mm[kWindow][kWindow];
-        for (int a = 0; a < rows.window; ++a) {
-          for (int b = 0; b < cols.window; ++b) {
-            const int pos = rows.positions[a] * kWindow + cols.positions[b];
-            mm[a][b] = m[(size_t{j} * kPositions + pos) * kChannelGroup + l];
-            if (pos == kBiasPosition) mm[a][b] += static_cast<uint32_t>(args.weights.bias[kind][o]);
+        uint32_t mm[kMaxDimPositions][kMaxDimPositions];
+        for (int a = 0; a < rows.positions; ++a) {
+          for (int b = 0; b < cols.positions; ++b) {
+            const int pos = rows.map[a] * static_cast<int>(plan.dim_positions) + cols.map[b];
+            mm[a][b] = m[(j * positions + static_cast<size_t>(pos)) * kChannelGroup + l];
+            if (pos == plan.bias_position) {
+              mm[a][b] += static_cast<uint32_t>(args.weights.bias[kind][o]);
+            }
           }
         }
-        uint32_t t[kWindow][kTile];  // M O^T
-        for (int a = 0; a < rows.window; ++a) {
+        uint32_t t[kMaxDimPositions][kTile];  // M O^T
+        for (int a = 0; a < rows.positions; ++a) {
           for (int jj = 0; jj < cols.outputs; ++jj) {
             uint32_t sum = 0;
-            for (int b = 0; b < cols.window; ++b) {
-              sum += mm[a][b] * Wrap(cols.output[jj * cols.window + b]);
+            for (int b = 0; b < cols.positions; ++b) {
+              sum += mm[a][b] * Wrap(cols.output[jj * cols.positions + b]);
             }
             t[a][jj] = sum;
           }
@@ -182,8 +163,9 @@ void PortableUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uin
           for (int jj = 0; jj < cols.outputs; ++jj) {
             if (ox0 + jj >= p.out_w) break;
             uint32_t z = 0;
-            for (int a = 0; a < rows.window; ++a)
-              z += Wrap(rows.output[i * rows.window + a]) * t[a][jj];
+            for (int a = 0; a < rows.positions; ++a) {
+              z += Wrap(rows.output[i * rows.positions + a]) * t[a][jj];
+            }
             // X = 2^(e_i + e_j) acc exactly (qconv_winograd.h), so the
             // division is exact.
             const int32_t x = AsInt32(z * kInverse[kind]);
@@ -215,8 +197,61 @@ int64_t AccumulatorBound(const QConvParams& p, const int8_t* weights, const int3
   return std::max(most < 0 ? -most : most, least < 0 ? -least : least);
 }
 
+DimTransform DimOf(uint32_t stride, bool small) {
+  static constexpr int kIdentity[kS2Window] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  if (stride == 2) {
+    if (small) {
+      return {kSmallTile,
+              kS2SmallWindow,
+              &kS2SmallInputTransform[0][0],
+              &kS2KernelTransform[0][0],
+              kS2SmallKernelScale,
+              &kS2SmallOutputTransform[0][0],
+              kS2SmallPositions,
+              kSmallOutputShift,
+              0};
+    }
+    return {kTile,
+            kS2Window,
+            &kS2InputTransform[0][0],
+            &kS2KernelTransform[0][0],
+            kS2KernelScale,
+            &kS2OutputTransform[0][0],
+            kIdentity,
+            kS2OutputShift,
+            1};
+  }
+  if (small) {
+    return {kSmallTile,
+            kSmallWindow,
+            &kSmallInputTransform[0][0],
+            &kKernelTransform[0][0],
+            kSmallKernelScale,
+            &kSmallOutputTransform[0][0],
+            kSmallPositions,
+            kSmallOutputShift,
+            0};
+  }
+  return {kTile,
+          kWindow,
+          &kInputTransform[0][0],
+          &kKernelTransform[0][0],
+          kKernelScale,
+          &kOutputTransform[0][0],
+          kIdentity,
+          kOutputShift,
+          1};
+}
+
 Plan MakePlan(const QConvParams& p) {
   Plan plan{};
+  plan.stride = p.stride;
+  plan.dim_positions = p.stride == 2 ? kS2Window : kWindow;
+  plan.positions = plan.dim_positions * plan.dim_positions;
+  plan.step = kTile * p.stride;
+  plan.bias_position = static_cast<int>(p.stride == 2 ? 4 * kS2Window + 4 : 1 * kWindow + 1);
+  // 2^(31 - the largest e_i + e_j).
+  plan.accumulator_limit = int64_t{1} << (p.stride == 2 ? 27 : 25);
   plan.tiles_y = (p.out_h + kTile - 1) / kTile;
   plan.tiles_x = (p.out_w + kTile - 1) / kTile;
   plan.tiles = plan.tiles_y * plan.tiles_x;
@@ -235,8 +270,8 @@ Plan MakePlan(const QConvParams& p) {
   plan.packed_u_offset = size_t{plan.out_blocks} * 32 * 4;
   plan.packed_bytes = static_cast<size_t>(PackedBytes64(p));
   plan.slot_v_offset = 0;
-  plan.slot_m_offset = size_t{plan.groups} * kPositions * kBlockTiles * 16;
-  plan.slot_staged_offset = plan.slot_m_offset + kBlockTiles * kPositions * 32;
+  plan.slot_m_offset = size_t{plan.groups} * plan.positions * kBlockTiles * 16;
+  plan.slot_staged_offset = plan.slot_m_offset + size_t{kBlockTiles} * plan.positions * 32;
   plan.slot_zero_offset = plan.slot_staged_offset + kTile * kTile * 16;
   plan.slot_bytes = static_cast<size_t>(SlotBytes64(p));
   return plan;
@@ -254,9 +289,14 @@ TileCoords TileAt(const Plan& plan, uint32_t t) {
 }
 
 void PositionTiles(const Plan& plan, int pos, uint32_t* first, uint32_t* last) {
-  // Positions +-2 (3 and 4) exist only in F(4, 3) dimensions.
-  const bool big_row = pos / kWindow == 3 || pos / kWindow == 4;
-  const bool big_col = pos % kWindow == 3 || pos % kWindow == 4;
+  // Positions an F(2, 3) dimension does not have: +-2 at stride 1; pixels
+  // 5, 7 and +-2 at stride 2.
+  static constexpr bool kBigOnly1[kWindow] = {false, false, false, true, true, false};
+  static constexpr bool kBigOnly2[kS2Window] = {false, false, true, true, false,
+                                                false, true,  true, false};
+  const bool* big_only = plan.stride == 2 ? kBigOnly2 : kBigOnly1;
+  const int n = static_cast<int>(plan.dim_positions);
+  const bool big_row = big_only[pos / n], big_col = big_only[pos % n];
   *first = big_col ? plan.group_end[0] : 0;
   *last = big_row ? plan.group_end[1] : (big_col ? plan.group_end[2] : plan.tiles);
 }
@@ -272,8 +312,9 @@ PackedView ViewPacked(const Plan& plan, const void* packed) {
 }
 
 bool Applies(const QConvParams& p) {
-  return p.kernel_h == 3 && p.kernel_w == 3 && p.stride == 1 && p.padding == 1 && p.in_h >= 1 &&
-         p.in_w >= 1 && p.in_c >= 1 && p.out_c >= 1 && p.out_h == p.in_h && p.out_w == p.in_w &&
+  return p.kernel_h == 3 && p.kernel_w == 3 && (p.stride == 1 || p.stride == 2) && p.padding == 1 &&
+         p.in_h >= 1 && p.in_w >= 1 && p.in_c >= 1 && p.out_c >= 1 &&
+         p.out_h == (p.in_h - 1) / p.stride + 1 && p.out_w == (p.in_w - 1) / p.stride + 1 &&
          PackedBytes64(p) <= kMaxBytes && SlotBytes64(p) <= kMaxBytes / 64;
 }
 
@@ -283,10 +324,10 @@ size_t PackedBytes(const QConvParams& p) {
 
 bool Pack(const QConvParams& p, const int8_t* weights, const int32_t* bias, void* packed) {
   if (!Applies(p)) return false;
-  for (uint32_t o = 0; o < p.out_c; ++o) {
-    if (AccumulatorBound(p, weights, bias, o) >= kAccumulatorLimit) return false;
-  }
   const Plan plan = MakePlan(p);
+  for (uint32_t o = 0; o < p.out_c; ++o) {
+    if (AccumulatorBound(p, weights, bias, o) >= plan.accumulator_limit) return false;
+  }
   uint8_t* base = static_cast<uint8_t*>(packed);
   std::memset(base, 0, plan.packed_bytes);
   int32_t* bias_term = reinterpret_cast<int32_t*>(base);
@@ -300,32 +341,32 @@ bool Pack(const QConvParams& p, const int8_t* weights, const int32_t* bias, void
     scale[o] = p.requant_scale[o];
   }
   const size_t k_padded = size_t{plan.groups} * kChannelGroup;
+  const DimTransform big = DimOf(p.stride, false);
+  const int n = big.positions;
   for (uint32_t o = 0; o < p.out_c; ++o) {
     const uint32_t ob = o / kChannelGroup, l = o % kChannelGroup;
     for (uint32_t k = 0; k < p.in_c; ++k) {
       int32_t g[3][3];
       for (int ky = 0; ky < 3; ++ky) {
-        for (int kx = 0; kx < 3; ++kx)
-          g[ky][kx] = weights[((size_t{o} * 3 + ky) * 3 + kx) * p.in_c + k];
-      }
-      int32_t t[kWindow][3];  // G~ g
-      for (int a = 0; a < kWindow; ++a) {
         for (int kx = 0; kx < 3; ++kx) {
-          int32_t s = 0;
-          for (int ky = 0; ky < 3; ++ky) s += kKernelTransform[a][ky] * g[ky][kx];
-          t[a][kx] = s;
+          g[ky][kx] = weights[((size_t{o} * 3 + ky) * 3 + kx) * p.in_c + k];
         }
       }
-      for (int a = 0; a < kWindow; ++a) {
-        for (int b = 0; b < kWindow; ++b) {
-          int32_t s = 0;  // |s| <= 49 * 128
-          for (int kx = 0; kx < 3; ++kx) s += t[a][kx] * kKernelTransform[b][kx];
-          const size_t at =
-              ((size_t{static_cast<uint32_t>(a * kWindow + b)} * plan.out_blocks + ob) * k_padded +
-               k) *
-                  kChannelGroup +
-              l;
-          u[at] = static_cast<int16_t>(s);
+      int32_t t[kMaxDimPositions][3];  // G~ g
+      for (int a = 0; a < n; ++a) {
+        for (int kx = 0; kx < 3; ++kx) {
+          int32_t sum = 0;
+          for (int ky = 0; ky < 3; ++ky) sum += big.kernel[a * 3 + ky] * g[ky][kx];
+          t[a][kx] = sum;
+        }
+      }
+      for (int a = 0; a < n; ++a) {
+        for (int b = 0; b < n; ++b) {
+          int32_t sum = 0;  // |sum| <= 49 * 128
+          for (int kx = 0; kx < 3; ++kx) sum += t[a][kx] * big.kernel[b * 3 + kx];
+          const size_t pos = static_cast<size_t>(a * n + b);
+          u[((pos * plan.out_blocks + ob) * k_padded + k) * kChannelGroup + l] =
+              static_cast<int16_t>(sum);
         }
       }
     }
@@ -355,7 +396,7 @@ void SlotTask(void* context, size_t slot) {
   UnitArgs args = ctx.args;
   args.slot = ctx.scratch + slot * ctx.slot_bytes;
   std::memset(args.slot + plan.slot_zero_offset, static_cast<int8_t>(args.params->input_zero_point),
-              6 * size_t{args.params->in_c} + 8);
+              kS2Window * size_t{args.params->in_c} + 8);
   for (;;) {
     const uint32_t unit = ctx.next.fetch_add(1, std::memory_order_relaxed);
     if (unit >= ctx.units) break;

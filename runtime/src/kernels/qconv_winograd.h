@@ -36,6 +36,18 @@
 // 3 * 2^e_i, so Z = 3^c * 2^(e_i + e_j) * S with c the number of F(4, 3)
 // dimensions of the tile.
 //
+// Stride 2 runs the polyphase form of the same tile (as ops/winograd/
+// winograd.h does for fp32): output i of a tile reads window pixels 2i, 2i+1
+// and 2i+2 of a 9-pixel window. The odd pixels meet only the middle tap (a
+// 1-tap convolution: 4 positions that copy pixels 1, 3, 5, 7), the even
+// ones the outer two taps (a stride-1 2-tap convolution, F(4, 2) on points
+// +-1, +-2 and infinity: 5 positions): 9 positions per dimension, 81 per
+// tile, and O sums the phases. Its scales are 12 = 3 * 4 for output 0 and
+// 6 = 3 * 2 for the others (kS2OutputShift), so the same recovery holds with
+// |acc| < 2^27. The last tile of a dimension is the polyphase F(2, 3) (a
+// 5-pixel window: positions 0, 1, +1, -1, infinity of the 9) under the same
+// rule as above; the bias factors and inverses are those of stride 1.
+//
 // Exactness. The GEMMs and the output transform run in int32 arithmetic
 // that wraps (mod 2^32; in C++ on uint32_t), so they never overflow in the
 // C++ sense and the identity holds mod 2^32. The bias enters at position
@@ -45,7 +57,8 @@
 //
 //   X = Z * inv(3^c) mod 2^32 = 2^(e_i + e_j) * acc mod 2^32,  acc = bias + S,
 //
-// and when |acc| < 2^25 (so 2^6 |acc| fits in int32) X read as int32 is
+// and when |acc| < 2^25 (so 2^6 |acc| fits in int32; 2^27 at stride 2) X
+// read as int32 is
 // exactly 2^(e_i + e_j) * acc: the kernel recovers the reference's int32
 // accumulator bit for bit, converts it to float as the reference does,
 // and requantizes it as qconv.h says. The result equals ref::Conv2DQs8 bit
@@ -55,8 +68,8 @@
 //
 // `pack` computes, from the actual weights, bias and input zero point, the
 // largest |acc| any input can produce (d in [-128 - zp, 127 - zp] per pixel,
-// independently) and returns false when it reaches 2^25 (the runtime then
-// runs the direct kernel). Real layers are far below: RepVGG-A0's int8
+// independently) and returns false when it reaches the limit (the runtime
+// then runs the direct kernel). Real layers are far below: RepVGG-A0's int8
 // layers reach about a quarter of it.
 //
 // Work: tiles in the order of Plan (F(4, 3) rows first), in blocks of
@@ -88,14 +101,16 @@ extern const QConvFamily kQConvWinogradNeon;
 // Internals shared by the two forms and the tests; not an API.
 namespace qwinograd {
 
-constexpr int kTile = 4;        // outputs per tile side
-constexpr int kWindow = 6;      // input pixels per window side
-constexpr int kPositions = 36;  // transform positions (GEMMs) per output block
+constexpr int kTile = 4;       // outputs per tile side
+constexpr int kSmallTile = 2;  // outputs of a dimension's last, F(2, 3) tile
 constexpr uint32_t kBlockTiles = 8;
 constexpr uint32_t kChannelGroup = 8;  // V and U hold channels in groups of 8
+constexpr int kMaxDimPositions = 9;
 
-// Position order in each dimension: 0, +1, -1, +2, -2, infinity.
-// Input transform B^T: row a is position a's Lagrange numerator.
+// Stride 1, F(4, 3). Position order in each dimension: 0, +1, -1, +2, -2,
+// infinity. Input transform B^T: row a is position a's Lagrange numerator.
+constexpr int kWindow = 6;
+constexpr int kPositions = kWindow * kWindow;
 constexpr int16_t kInputTransform[kWindow][kWindow] = {
     {4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
     {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
@@ -114,25 +129,70 @@ constexpr int32_t kOutputTransform[kTile][kWindow] = {
 };
 constexpr int kOutputShift[kTile] = {3, 2, 1, 1};
 
-// F(2, 3): points 0, +1, -1 and infinity, F(4, 3)'s positions
+// Stride 1, F(2, 3): points 0, +1, -1 and infinity, F(4, 3)'s positions
 // kSmallPositions; G~'s rows there are kKernelTransform's, with the
 // denominators kSmallKernelScale. O = 2 A^T diag(1 / kSmallKernelScale).
-constexpr int kSmallTile = 2;
 constexpr int kSmallWindow = 4;
 constexpr int kSmallPositions[kSmallWindow] = {0, 1, 2, 5};
 constexpr int16_t kSmallInputTransform[kSmallWindow][kSmallWindow] = {
     {-1, 0, 1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, -1, 0, 1}};
 constexpr int32_t kSmallKernelScale[kSmallWindow] = {-1, 2, 2, 1};
-constexpr int32_t kSmallOutputTransform[kSmallTile][kSmallWindow] = {{-2, 1, 1, 0},
-                                                                     {0, 1, -1, 2}};
-constexpr int kSmallOutputShift = 1;
+constexpr int32_t kSmallOutputTransform[kSmallTile][kSmallWindow] = {{-2, 1, 1, 0}, {0, 1, -1, 2}};
+constexpr int kSmallOutputShift[kSmallTile] = {1, 1};
 
-// Per tile kind: the number of F(2, 3) dimensions (0, 1 or 2).
-constexpr int kBiasPosition = 1 * kWindow + 1;  // (+1, +1) in both sizes
+// Stride 2, polyphase F(4, 3): positions 0-3 copy window pixels 1, 3, 5, 7
+// (the middle tap), positions 4-8 are F(4, 2)'s +1, -1, +2, -2, infinity on
+// pixels 0, 2, 4, 6, 8 (the outer taps). O = 12 A^T diag(1 / kS2KernelScale)
+// with A^T the identity on the first phase, rows 1-3 halved.
+constexpr int kS2Window = 9;
+constexpr int kS2Positions = kS2Window * kS2Window;
+constexpr int16_t kS2InputTransform[kS2Window][kS2Window] = {
+    {0, 1, 0, 0, 0, 0, 0, 0, 0},   {0, 0, 0, 1, 0, 0, 0, 0, 0},   {0, 0, 0, 0, 0, 1, 0, 0, 0},
+    {0, 0, 0, 0, 0, 0, 0, 1, 0},   {-4, 0, -4, 0, 1, 0, 1, 0, 0}, {4, 0, -4, 0, -1, 0, 1, 0, 0},
+    {-2, 0, -1, 0, 2, 0, 1, 0, 0}, {2, 0, -1, 0, -2, 0, 1, 0, 0}, {4, 0, 0, 0, -5, 0, 0, 0, 1},
+};
+constexpr int16_t kS2KernelTransform[kS2Window][3] = {
+    {0, 1, 0},  {0, 1, 0}, {0, 1, 0},  {0, 1, 0}, {1, 0, 1},
+    {1, 0, -1}, {1, 0, 2}, {1, 0, -2}, {0, 0, 1},
+};
+constexpr int32_t kS2KernelScale[kS2Window] = {1, 1, 1, 1, -6, 6, 12, -12, 1};
+constexpr int32_t kS2OutputTransform[kTile][kS2Window] = {
+    {12, 0, 0, 0, -2, 2, 1, -1, 0},
+    {0, 6, 0, 0, -1, -1, 1, 1, 0},
+    {0, 0, 6, 0, -1, 1, 2, -2, 0},
+    {0, 0, 0, 6, -1, -1, 4, 4, 6},
+};
+constexpr int kS2OutputShift[kTile] = {2, 1, 1, 1};
+
+// Stride 2, polyphase F(2, 3): a 5-pixel window; positions copy pixels 1
+// and 3, then F(2, 2)'s +1, -1, infinity on pixels 0, 2, 4: the 9's
+// positions kS2SmallPositions.
+constexpr int kS2SmallWindow = 5;
+constexpr int kS2SmallPositions[kS2SmallWindow] = {0, 1, 4, 5, 8};
+constexpr int16_t kS2SmallInputTransform[kS2SmallWindow][kS2SmallWindow] = {
+    {0, 1, 0, 0, 0}, {0, 0, 0, 1, 0}, {1, 0, 1, 0, 0}, {-1, 0, 1, 0, 0}, {-1, 0, 0, 0, 1}};
+constexpr int32_t kS2SmallKernelScale[kS2SmallWindow] = {1, 1, 2, -2, 1};
+constexpr int32_t kS2SmallOutputTransform[kSmallTile][kS2SmallWindow] = {{2, 0, 1, -1, 0},
+                                                                         {0, 2, 1, 1, 2}};
+
+// Per tile kind, the number of F(2, 3) dimensions (0, 1 or 2); the same at
+// both strides. The bias enters at position (+1, +1).
 constexpr int32_t kBiasFactor[3] = {36, -12, 4};
 constexpr uint32_t kInverse[3] = {0x38E38E39u, 0xAAAAAAABu, 1u};  // of 9, 3, 1 mod 2^32
-// |acc| must stay below this for the recovery above to be exact.
-constexpr int64_t kAccumulatorLimit = int64_t{1} << 25;
+
+// One dimension of a tile: its matrices by stride and size.
+struct DimTransform {
+  int outputs;            // kTile or kSmallTile
+  int positions;          // also the window's pixels
+  const int16_t* input;   // [positions][positions], B^T
+  const int16_t* kernel;  // [the big dimension's positions][3], G~ (shared)
+  const int32_t* scale;   // [positions], the denominators G~ leaves out
+  const int32_t* output;  // [outputs][positions], O
+  const int* map;         // [positions]: the big dimension's position index
+  const int* shifts;      // [outputs]: e_i
+  int threes;             // output scale 3 * 2^e_i (1) or 2^e_i (0)
+};
+DimTransform DimOf(uint32_t stride, bool small);
 
 // The largest |bias + sum of (q - zero point) * w| output channel `o` can
 // reach over all inputs (int64, exact).
@@ -141,6 +201,12 @@ int64_t AccumulatorBound(const QConvParams& p, const int8_t* weights, const int3
 
 // Sizes, all from QConvParams.
 struct Plan {
+  uint32_t stride;
+  uint32_t dim_positions;  // per dimension: 6 (stride 1) or 9 (stride 2)
+  uint32_t positions;      // per tile: 36 or 81
+  uint32_t step;           // input pixels between tiles: 4 or 8
+  int bias_position;       // (+1, +1)
+  int64_t accumulator_limit;
   uint32_t tiles_y, tiles_x, tiles, blocks;  // blocks of kBlockTiles tiles
   // Whether the last tile row / column is F(2, 3).
   bool small_row, small_col;
@@ -151,13 +217,13 @@ struct Plan {
   uint32_t groups;      // input channels / 8, rounded up
   uint32_t out_blocks;  // output channels / 8, rounded up
   // Packed: int32 bias term[3 kinds][out_blocks * 8], float
-  // scale[out_blocks * 8], int16 U[kPositions][out_blocks][groups * 8][8].
+  // scale[out_blocks * 8], int16 U[positions][out_blocks][groups * 8][8].
   size_t packed_scale_offset, packed_u_offset, packed_bytes;
-  // One slot's scratch: int16 V[groups][kPositions][tiles of the block][8],
-  // int32 M[tiles of the block][kPositions][8] (one output block), one
+  // One slot's scratch: int16 V[groups][positions][tiles of the block][8],
+  // int32 M[tiles of the block][positions][8] (one output block), one
   // tile's int16 outputs before narrowing (4 x 4 x 8, the NEON form's), and
-  // a row of the input zero point (6 * in_c + 8 bytes: what padding rows
-  // read).
+  // a row of the input zero point (kS2Window * in_c + 8 bytes: what padding
+  // rows read).
   size_t slot_v_offset, slot_m_offset, slot_staged_offset, slot_zero_offset, slot_bytes;
 };
 Plan MakePlan(const QConvParams& p);
@@ -170,7 +236,7 @@ struct TileCoords {
 };
 TileCoords TileAt(const Plan& plan, uint32_t t);
 
-// The tiles [*first, *last) that use position `pos` (0..35).
+// The tiles [*first, *last) that use position `pos` (0 .. positions - 1).
 void PositionTiles(const Plan& plan, int pos, uint32_t* first, uint32_t* last);
 
 // The packed weights, viewed.

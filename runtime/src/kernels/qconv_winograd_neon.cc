@@ -22,20 +22,32 @@ namespace rvgg::kernels {
 namespace qwinograd {
 namespace {
 
-// int16 between positions of V, and between its channel groups.
+// int16 between positions of V, and between its channel groups at stride 1
+// and 2 (36 and 81 positions).
 constexpr size_t kPositionStride = kBlockTiles * kChannelGroup;
 constexpr size_t kGroupStride = kPositions * kPositionStride;
-// int32 between tiles of M.
-constexpr size_t kTileStride = kPositions * kChannelGroup;
+constexpr size_t kS2GroupStride = kS2Positions * kPositionStride;
 
-// F(4, 3) or F(2, 3) in one dimension by its window size N (6 or 4).
+// One tile dimension by its window size N, which tells the stride too:
+// 6 and 4 (F(4, 3), F(2, 3)) at stride 1, 9 and 5 (their polyphase forms) at
+// stride 2.
+constexpr int DimPositions(int n) {
+  return n == kS2Window || n == kS2SmallWindow ? kS2Window : kWindow;
+}
+constexpr int Outputs(int n) { return n == kWindow || n == kS2Window ? kTile : kSmallTile; }
+constexpr bool IsSmall(int n) { return n == kSmallWindow || n == kS2SmallWindow; }
 template <int N>
 constexpr int PositionOf(int a) {
-  return N == kWindow ? a : kSmallPositions[a];
+  return N == kSmallWindow ? kSmallPositions[a] : (N == kS2SmallWindow ? kS2SmallPositions[a] : a);
 }
 template <int N>
 constexpr int ShiftOf(int i) {
-  return N == kWindow ? kOutputShift[i] : kSmallOutputShift;
+  return N == kWindow ? kOutputShift[i]
+                      : (N == kS2Window ? kS2OutputShift[i] : kSmallOutputShift[i]);
+}
+// (+1, +1).
+constexpr int BiasPosition(int n) {
+  return DimPositions(n) == kS2Window ? 4 * kS2Window + 4 : kWindow + 1;
 }
 
 // r = B^T d for one line. Exact in int16: every intermediate is part of one
@@ -123,6 +135,107 @@ InputTileFn PickInputTile(bool small_row, bool small_col, int c0, int c1) {
   }
   return small_col ? InputTiles<kSmallWindow, kSmallWindow>::Pick(c0, c1)
                    : InputTiles<kSmallWindow, kWindow>::Pick(c0, c1);
+}
+
+// Stride 2: r = B^T e for F(m, 2) on a line's even pixels (N = 5 or 3 of
+// them); exact in int16 as above.
+template <int N>
+RVGG_QW_INLINE void PhaseLine(const int16x8_t* e, int16x8_t* r) {
+  if constexpr (N == 5) {
+    const int16x8_t a = vmlsq_n_s16(e[2], e[0], 4), b = vmlsq_n_s16(e[3], e[1], 4);
+    const int16x8_t c = vsubq_s16(e[2], e[0]), d = vsubq_s16(e[3], e[1]);
+    r[0] = vaddq_s16(b, a);                           // +1
+    r[1] = vsubq_s16(b, a);                           // -1
+    r[2] = vmlaq_n_s16(d, c, 2);                      // +2
+    r[3] = vmlsq_n_s16(d, c, 2);                      // -2
+    r[4] = vmlsq_n_s16(vsubq_s16(e[4], e[2]), c, 4);  // infinity
+  } else {
+    r[0] = vaddq_s16(e[0], e[1]);
+    r[1] = vsubq_s16(e[1], e[0]);
+    r[2] = vsubq_s16(e[2], e[0]);
+  }
+}
+
+// A stride-2 tile's kRowN x kColN window (9 or 5 each), every pixel inside
+// the image or on a zero-point row; rows[r] points at window row r's first
+// pixel. By phase: odd rows and columns are copied, even ones go through
+// F(m, 2), so no more than 25 vectors are live.
+template <int kRowN, int kColN>
+void InputTileS2(const int8_t* const* rows, size_t pixel, uint32_t groups, int8x8_t zp,
+                 int16_t* v) {
+  constexpr int kRowM = Outputs(kRowN), kColM = Outputs(kColN);  // copied pixels
+  constexpr int kRowP = kRowN - kRowM, kColP = kColN - kColM;    // F(m, 2) positions
+  for (uint32_t g = 0; g < groups; ++g, v += kS2GroupStride) {
+    const size_t offset = size_t{g} * kChannelGroup;
+    auto load = [&](int r, int c) { return vsubl_s8(vld1_s8(rows[r] + c * pixel + offset), zp); };
+    auto store = [&](int a, int b, int16x8_t x) {
+      vst1q_s16(v + (PositionOf<kRowN>(a) * kS2Window + PositionOf<kColN>(b)) * kPositionStride, x);
+    };
+#pragma GCC unroll 4
+    for (int a = 0; a < kRowM; ++a) {
+      const int r = 2 * a + 1;
+#pragma GCC unroll 4
+      for (int b = 0; b < kColM; ++b) store(a, b, load(r, 2 * b + 1));
+      int16x8_t e[kColP], y[kColP];
+#pragma GCC unroll 5
+      for (int j = 0; j < kColP; ++j) e[j] = load(r, 2 * j);
+      PhaseLine<kColP>(e, y);
+#pragma GCC unroll 5
+      for (int j = 0; j < kColP; ++j) store(a, kColM + j, y[j]);
+    }
+#pragma GCC unroll 4
+    for (int b = 0; b < kColM; ++b) {
+      int16x8_t e[kRowP], y[kRowP];
+#pragma GCC unroll 5
+      for (int i = 0; i < kRowP; ++i) e[i] = load(2 * i, 2 * b + 1);
+      PhaseLine<kRowP>(e, y);
+#pragma GCC unroll 5
+      for (int i = 0; i < kRowP; ++i) store(kRowM + i, b, y[i]);
+    }
+    int16x8_t t[kRowP][kColP];
+#pragma GCC unroll 5
+    for (int i = 0; i < kRowP; ++i) {
+      int16x8_t e[kColP];
+#pragma GCC unroll 5
+      for (int j = 0; j < kColP; ++j) e[j] = load(2 * i, 2 * j);
+      PhaseLine<kColP>(e, t[i]);
+    }
+#pragma GCC unroll 5
+    for (int j = 0; j < kColP; ++j) {
+      int16x8_t x[kRowP], y[kRowP];
+#pragma GCC unroll 5
+      for (int i = 0; i < kRowP; ++i) x[i] = t[i][j];
+      PhaseLine<kRowP>(x, y);
+#pragma GCC unroll 5
+      for (int i = 0; i < kRowP; ++i) store(kRowM + i, kColM + j, y[i]);
+    }
+  }
+}
+
+// The same for a window that crosses the image's left or right edge: each
+// group's pixels are gathered into a zero-point-filled copy first.
+// image_rows[r] is window row r's image row (null outside the image).
+template <int kRowN, int kColN>
+void InputTileS2Edge(const int8_t* const* image_rows, int64_t x0, uint32_t width, size_t pixel,
+                     uint32_t groups, int8x8_t zp, int16_t* v) {
+  int8_t window[kRowN][kColN][kChannelGroup];
+  const int8_t* rows[kRowN];
+  for (int r = 0; r < kRowN; ++r) rows[r] = &window[r][0][0];
+  for (uint32_t g = 0; g < groups; ++g) {
+    for (int r = 0; r < kRowN; ++r) {
+      for (int c = 0; c < kColN; ++c) {
+        const int64_t x = x0 + c;
+        if (image_rows[r] != nullptr && x >= 0 && x < width) {
+          std::memcpy(window[r][c],
+                      image_rows[r] + static_cast<size_t>(x) * pixel + size_t{g} * kChannelGroup,
+                      kChannelGroup);
+        } else {
+          vst1_s8(window[r][c], zp);
+        }
+      }
+    }
+    InputTileS2<kRowN, kColN>(rows, kChannelGroup, 1, zp, v + g * kS2GroupStride);
+  }
 }
 
 // The GEMM is assembly: GCC's register allocation of the intrinsics version
@@ -232,13 +345,19 @@ InputTileFn PickInputTile(bool small_row, bool small_col, int c0, int c1) {
 // first tile and position (group 0); u: U of the first position for this
 // output block, the next position `u_position` bytes on; m: M of the first
 // tile and position.
+struct GemmStrides {
+  size_t u_position;  // bytes between positions of U
+  size_t group;       // bytes between channel groups of V
+  size_t tile;        // bytes between tiles of M
+};
+
 template <int kTiles>
-void Gemm(const int16_t* v, const int16_t* u, size_t u_position, uint32_t groups, int32_t* m,
-          uint32_t count) {
+void Gemm(const int16_t* v, const int16_t* u, const GemmStrides& strides, uint32_t groups,
+          int32_t* m, uint32_t count) {
   static_assert(kPositionStride * sizeof(int16_t) == 128 && kChannelGroup * sizeof(int32_t) == 32,
                 "the assembly hard-codes these");
-  const size_t group = kGroupStride * sizeof(int16_t), group64 = group - 64;
-  const size_t tile = kTileStride * sizeof(int32_t);
+  const size_t group = strides.group, group64 = group - 64, tile = strides.tile;
+  const size_t u_position = strides.u_position;
   const int16_t *vp, *up;
   int32_t* mp;
   uint64_t g, positions = count;
@@ -274,7 +393,8 @@ void Gemm(const int16_t* v, const int16_t* u, size_t u_position, uint32_t groups
                  "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
 }
 
-using GemmFn = void (*)(const int16_t*, const int16_t*, size_t, uint32_t, int32_t*, uint32_t);
+using GemmFn = void (*)(const int16_t*, const int16_t*, const GemmStrides&, uint32_t, int32_t*,
+                        uint32_t);
 constexpr GemmFn kGemms[kBlockTiles + 1] = {nullptr, Gemm<1>, Gemm<2>, Gemm<3>, Gemm<4>,
                                             Gemm<5>, Gemm<6>, Gemm<7>, Gemm<8>};
 
@@ -289,10 +409,29 @@ RVGG_QW_INLINE void OutputLine(const int32x4_t* s, int32x4_t* y) {
     y[1] = vsubq_s32(c, b1);                                         // b2 - 2 b1
     y[2] = vsubq_s32(a2, a1);                                        // a2 - a1
     y[3] = vmlaq_n_s32(vaddq_s32(c, b2), s[5], 6);                   // 2 b2 - b1 + 6 s5
-  } else {
+  } else if constexpr (N == kSmallWindow) {
     y[0] = vmlsq_n_s32(a1, s[0], 2);  // a1 - 2 s0
     y[1] = vmlaq_n_s32(b1, s[3], 2);  // b1 + 2 s3
   }
+}
+
+// The same at stride 2: s = the copied pixels' positions, then F(m, 2)'s.
+template <>
+RVGG_QW_INLINE void OutputLine<kS2Window>(const int32x4_t* s, int32x4_t* y) {
+  const int32x4_t a1 = vaddq_s32(s[4], s[5]), b1 = vsubq_s32(s[4], s[5]);
+  const int32x4_t a2 = vaddq_s32(s[6], s[7]), b2 = vsubq_s32(s[6], s[7]);
+  const int32x4_t c = vsubq_s32(b2, b1);
+  y[0] = vmlaq_n_s32(vsubq_s32(c, b1), s[0], 12);  // 12 e0 + b2 - 2 b1
+  y[1] = vmlaq_n_s32(vsubq_s32(a2, a1), s[1], 6);  // 6 e1 + a2 - a1
+  y[2] = vmlaq_n_s32(vaddq_s32(c, b2), s[2], 6);   // 6 e2 + 2 b2 - b1
+  y[3] = vmlaq_n_s32(vmlaq_n_s32(vsubq_s32(vshlq_n_s32(a2, 2), a1), s[8], 6), s[3],
+                     6);  // 6 e3 + 4 a2 - a1 + 6 m5
+}
+
+template <>
+RVGG_QW_INLINE void OutputLine<kS2SmallWindow>(const int32x4_t* s, int32x4_t* y) {
+  y[0] = vmlaq_n_s32(vsubq_s32(s[2], s[3]), s[0], 2);                   // 2 e0 + m1 - m2
+  y[1] = vmlaq_n_s32(vaddq_s32(s[2], s[3]), vaddq_s32(s[1], s[4]), 2);  // 2 (e1 + m5) + m1 + m2
 }
 
 // float(X / 2^shift), exact in the division (X = 2^shift acc).
@@ -326,8 +465,9 @@ struct OutputBlock {
 template <int kRowN, int kColN, int kCols>
 void OutputTile(const int32_t* m, const OutputBlock& k, int8_t* out, size_t row_stride,
                 size_t pixel, uint32_t rows, int16_t* staged) {
-  constexpr int kRowOutputs = kRowN - 2, kColOutputs = kColN - 2;
-  constexpr int kKind = (kRowN == kSmallWindow) + (kColN == kSmallWindow);
+  constexpr int kRowOutputs = Outputs(kRowN), kColOutputs = Outputs(kColN);
+  constexpr int kKind = IsSmall(kRowN) + IsSmall(kColN);
+  constexpr int kDim = DimPositions(kRowN);
   // Locals, not k's fields: the stores to `staged` could alias those.
   const int32x4_t inverse = vdupq_n_s32(static_cast<int32_t>(kInverse[kKind]));
 #pragma GCC unroll 2
@@ -335,21 +475,21 @@ void OutputTile(const int32_t* m, const OutputBlock& k, int8_t* out, size_t row_
     const int32x4_t bias = k.bias[kKind][h];
     const float32x4_t scale = k.scale[h];
     int32x4_t t[kRowN][kColOutputs];  // M O^T
-#pragma GCC unroll 6
+#pragma GCC unroll 9
     for (int a = 0; a < kRowN; ++a) {
       int32x4_t s[kColN];
-#pragma GCC unroll 6
+#pragma GCC unroll 9
       for (int b = 0; b < kColN; ++b) {
-        const int pos = PositionOf<kRowN>(a) * kWindow + PositionOf<kColN>(b);
+        const int pos = PositionOf<kRowN>(a) * kDim + PositionOf<kColN>(b);
         s[b] = vld1q_s32(m + pos * kChannelGroup + 4 * h);
-        if (pos == kBiasPosition) s[b] = vaddq_s32(s[b], bias);
+        if (pos == BiasPosition(kRowN)) s[b] = vaddq_s32(s[b], bias);
       }
       OutputLine<kColN>(s, t[a]);
     }
 #pragma GCC unroll 4
     for (int j = 0; j < kCols; ++j) {
       int32x4_t s[kRowN], z[kRowOutputs];
-#pragma GCC unroll 6
+#pragma GCC unroll 9
       for (int a = 0; a < kRowN; ++a) s[a] = t[a][j];
       OutputLine<kRowN>(s, z);
 #pragma GCC unroll 4
@@ -387,20 +527,33 @@ void OutputTile(const int32_t* m, const OutputBlock& k, int8_t* out, size_t row_
 using OutputTileFn = void (*)(const int32_t*, const OutputBlock&, int8_t*, size_t, size_t, uint32_t,
                               int16_t*);
 
-OutputTileFn PickOutputTile(bool small_row, bool small_col, uint32_t cols) {
-  if (!small_row && !small_col) {
-    constexpr OutputTileFn kTiles[] = {OutputTile<6, 6, 1>, OutputTile<6, 6, 2>,
-                                       OutputTile<6, 6, 3>, OutputTile<6, 6, 4>};
+template <int kRowN, int kColN>
+OutputTileFn PickOutputTileOf(uint32_t cols) {
+  if constexpr (Outputs(kColN) == kTile) {
+    constexpr OutputTileFn kTiles[] = {OutputTile<kRowN, kColN, 1>, OutputTile<kRowN, kColN, 2>,
+                                       OutputTile<kRowN, kColN, 3>, OutputTile<kRowN, kColN, 4>};
+    return kTiles[cols - 1];
+  } else {
+    constexpr OutputTileFn kTiles[] = {OutputTile<kRowN, kColN, 1>, OutputTile<kRowN, kColN, 2>};
     return kTiles[cols - 1];
   }
-  if (small_row && !small_col) {
-    constexpr OutputTileFn kTiles[] = {OutputTile<4, 6, 1>, OutputTile<4, 6, 2>,
-                                       OutputTile<4, 6, 3>, OutputTile<4, 6, 4>};
-    return kTiles[cols - 1];
+}
+
+OutputTileFn PickOutputTile(uint32_t stride, bool small_row, bool small_col, uint32_t cols) {
+  if (stride == 2) {
+    if (!small_row) {
+      return small_col ? PickOutputTileOf<kS2Window, kS2SmallWindow>(cols)
+                       : PickOutputTileOf<kS2Window, kS2Window>(cols);
+    }
+    return small_col ? PickOutputTileOf<kS2SmallWindow, kS2SmallWindow>(cols)
+                     : PickOutputTileOf<kS2SmallWindow, kS2Window>(cols);
   }
-  constexpr OutputTileFn kRowBig[] = {OutputTile<6, 4, 1>, OutputTile<6, 4, 2>};
-  constexpr OutputTileFn kRowSmall[] = {OutputTile<4, 4, 1>, OutputTile<4, 4, 2>};
-  return small_row ? kRowSmall[cols - 1] : kRowBig[cols - 1];
+  if (!small_row) {
+    return small_col ? PickOutputTileOf<kWindow, kSmallWindow>(cols)
+                     : PickOutputTileOf<kWindow, kWindow>(cols);
+  }
+  return small_col ? PickOutputTileOf<kSmallWindow, kSmallWindow>(cols)
+                   : PickOutputTileOf<kSmallWindow, kWindow>(cols);
 }
 
 void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_t ob_begin,
@@ -417,18 +570,45 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
   TileCoords coords[kBlockTiles];
   for (uint32_t j = 0; j < count; ++j) {
     const TileCoords tc = coords[j] = TileAt(plan, first_tile + j);
-    const int64_t y0 = int64_t{tc.ty} * kTile - 1, x0 = int64_t{tc.tx} * kTile - 1;
-    const int c0 = x0 < 0 ? 1 : 0;
-    const int c1 = static_cast<int>(std::min<int64_t>(kWindow, p.in_w - x0));
-    const int8_t* rows[kWindow];
-    for (int r = 0; r < kWindow; ++r) {
-      const int64_t y = y0 + r;
-      rows[r] = y >= 0 && y < p.in_h ? args.input + static_cast<size_t>(y) * in_row +
-                                           static_cast<size_t>(x0 + c0) * in_pixel
-                                     : zero_row;
+    const int64_t y0 = int64_t{tc.ty} * plan.step - 1, x0 = int64_t{tc.tx} * plan.step - 1;
+    int16_t* vj = v + size_t{j} * kChannelGroup;
+    if (plan.stride == 1) {
+      const int c0 = x0 < 0 ? 1 : 0;
+      const int c1 = static_cast<int>(std::min<int64_t>(kWindow, p.in_w - x0));
+      const int8_t* rows[kWindow];
+      for (int r = 0; r < kWindow; ++r) {
+        const int64_t y = y0 + r;
+        rows[r] = y >= 0 && y < p.in_h ? args.input + static_cast<size_t>(y) * in_row +
+                                             static_cast<size_t>(x0 + c0) * in_pixel
+                                       : zero_row;
+      }
+      PickInputTile(tc.small_row, tc.small_col, c0, c1)(rows, in_pixel, plan.groups, zp, vj);
+      continue;
     }
-    PickInputTile(tc.small_row, tc.small_col, c0, c1)(rows, in_pixel, plan.groups, zp,
-                                                      v + size_t{j} * kChannelGroup);
+    const int rn = tc.small_row ? kS2SmallWindow : kS2Window;
+    const int cn = tc.small_col ? kS2SmallWindow : kS2Window;
+    const int8_t* image_rows[kS2Window];
+    for (int r = 0; r < rn; ++r) {
+      const int64_t y = y0 + r;
+      image_rows[r] = y >= 0 && y < p.in_h ? args.input + static_cast<size_t>(y) * in_row : nullptr;
+    }
+    if (x0 >= 0 && x0 + cn <= p.in_w) {
+      const int8_t* rows[kS2Window];
+      for (int r = 0; r < rn; ++r) {
+        rows[r] = image_rows[r] != nullptr ? image_rows[r] + static_cast<size_t>(x0) * in_pixel
+                                           : zero_row;
+      }
+      using Fn = void (*)(const int8_t* const*, size_t, uint32_t, int8x8_t, int16_t*);
+      const Fn fn = tc.small_row ? (tc.small_col ? InputTileS2<5, 5> : InputTileS2<5, 9>)
+                                 : (tc.small_col ? InputTileS2<9, 5> : InputTileS2<9, 9>);
+      fn(rows, in_pixel, plan.groups, zp, vj);
+    } else {
+      using Fn =
+          void (*)(const int8_t* const*, int64_t, uint32_t, size_t, uint32_t, int8x8_t, int16_t*);
+      const Fn fn = tc.small_row ? (tc.small_col ? InputTileS2Edge<5, 5> : InputTileS2Edge<5, 9>)
+                                 : (tc.small_col ? InputTileS2Edge<9, 5> : InputTileS2Edge<9, 9>);
+      fn(image_rows, x0, p.in_w, in_pixel, plan.groups, zp, vj);
+    }
   }
 
   // The GEMM calls: runs of consecutive positions with the same tiles of
@@ -436,9 +616,11 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
   struct Run {
     uint32_t position, positions, tile, tiles;
   };
-  Run runs[kPositions];
+  Run runs[kS2Positions];
   uint32_t run_count = 0;
-  for (int pos = 0; pos < kPositions; ++pos) {
+  const bool all_big = plan.group_end[0] == 0 && plan.group_end[1] == plan.tiles;
+  if (all_big) runs[run_count++] = {0, plan.positions, 0, count};
+  for (int pos = 0; !all_big && pos < static_cast<int>(plan.positions); ++pos) {
     uint32_t first, last;
     PositionTiles(plan, pos, &first, &last);
     first = std::max(first, first_tile);
@@ -456,18 +638,35 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
     runs[run_count++] = {static_cast<uint32_t>(pos), 1, tile, tiles};
   }
 
-  const size_t u_position = size_t{plan.out_blocks} * plan.groups * 64 * sizeof(int16_t);
+  const GemmStrides strides = {size_t{plan.out_blocks} * plan.groups * 64 * sizeof(int16_t),
+                               size_t{plan.positions} * kPositionStride * sizeof(int16_t),
+                               size_t{plan.positions} * kChannelGroup * sizeof(int32_t)};
+  const size_t tile_stride = size_t{plan.positions} * kChannelGroup;  // int32 of M
   OutputBlock k;
   k.zero_point = vdupq_n_s16(static_cast<int16_t>(p.output_zero_point));
   k.min = vdup_n_s8(static_cast<int8_t>(p.output_min));
   k.max = vdup_n_s8(static_cast<int8_t>(p.output_max));
   const size_t out_pixel = p.out_c, out_row = size_t{p.out_w} * p.out_c;
+  struct TileOutput {
+    OutputTileFn fn;
+    int8_t* out;
+    uint32_t rows;
+  };
+  TileOutput outputs[kBlockTiles];
+  for (uint32_t j = 0; j < count; ++j) {
+    const TileCoords& tc = coords[j];
+    const uint32_t oy = tc.ty * kTile, ox = tc.tx * kTile;
+    const uint32_t cols = std::min<uint32_t>(tc.small_col ? kSmallTile : kTile, p.out_w - ox);
+    outputs[j] = {PickOutputTile(plan.stride, tc.small_row, tc.small_col, cols),
+                  args.output + oy * out_row + ox * out_pixel,
+                  std::min<uint32_t>(tc.small_row ? kSmallTile : kTile, p.out_h - oy)};
+  }
   for (uint32_t ob = ob_begin; ob < ob_end; ++ob) {
     for (uint32_t i = 0; i < run_count; ++i) {
       const Run& r = runs[i];
       kGemms[r.tiles](v + r.position * kPositionStride + r.tile * kChannelGroup,
-                      PackedU(plan, args.weights, static_cast<int>(r.position), ob), u_position,
-                      plan.groups, m + r.position * kChannelGroup + r.tile * kTileStride,
+                      PackedU(plan, args.weights, static_cast<int>(r.position), ob), strides,
+                      plan.groups, m + r.position * kChannelGroup + r.tile * tile_stride,
                       r.positions);
     }
     const size_t o = size_t{ob} * kChannelGroup;
@@ -479,13 +678,8 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
     k.scale[1] = vld1q_f32(args.weights.scale + o + 4);
     k.channels = std::min<uint32_t>(kChannelGroup, p.out_c - static_cast<uint32_t>(o));
     for (uint32_t j = 0; j < count; ++j) {
-      const TileCoords& tc = coords[j];
-      const uint32_t oy = tc.ty * kTile, ox = tc.tx * kTile;
-      const uint32_t cols = std::min<uint32_t>(tc.small_col ? kSmallTile : kTile, p.out_w - ox);
-      const uint32_t rows = std::min<uint32_t>(tc.small_row ? kSmallTile : kTile, p.out_h - oy);
-      PickOutputTile(tc.small_row, tc.small_col, cols)(
-          m + j * kTileStride, k, args.output + oy * out_row + ox * out_pixel + o, out_row,
-          out_pixel, rows, staged);
+      outputs[j].fn(m + j * tile_stride, k, outputs[j].out + o, out_row, out_pixel, outputs[j].rows,
+                    staged);
     }
   }
 }
