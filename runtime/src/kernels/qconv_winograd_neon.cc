@@ -107,23 +107,21 @@ void InputTile(const int8_t* const* rows, size_t pixel, uint32_t groups, int8x8_
 
 using InputTileFn = void (*)(const int8_t* const*, size_t, uint32_t, int8x8_t, int16_t*);
 
-// [first inside column][end of the inside columns]; a tile always has at
-// least its first output column inside, so the end is at least 2.
+// By [first inside column][end of the inside columns - 2]; a tile always
+// has its first output column inside, so the end is at least 2.
 template <int kRowN, int kColN>
 struct InputTiles {
-  static constexpr InputTileFn Pick(int c0, int c1) {
-    return c0 == 0 ? (c1 == 2   ? InputTile<kRowN, kColN, 0, 2>
-                      : c1 == 3 ? InputTile<kRowN, kColN, 0, 3>
-                      : c1 == 4 ? InputTile<kRowN, kColN, 0, 4>
-                                : c1 == 5
-                          ? InputTile < kRowN,
-                      kColN, 0, 5 < kColN ? 5 : kColN >: InputTile<kRowN, kColN, 0, kColN>)
-                   : (c1 == 2   ? InputTile<kRowN, kColN, 1, 2>
-                      : c1 == 3 ? InputTile<kRowN, kColN, 1, 3>
-                      : c1 == 4 ? InputTile<kRowN, kColN, 1, 4>
-                                : c1 == 5
-                          ? InputTile < kRowN,
-                      kColN, 1, 5 < kColN ? 5 : kColN >: InputTile<kRowN, kColN, 1, kColN>);
+  static constexpr int Clip(int c) { return c < kColN ? c : kColN; }
+  static InputTileFn Pick(int c0, int c1) {
+    static constexpr InputTileFn kTable[2][5] = {
+        {InputTile<kRowN, kColN, 0, 2>, InputTile<kRowN, kColN, 0, Clip(3)>,
+         InputTile<kRowN, kColN, 0, Clip(4)>, InputTile<kRowN, kColN, 0, Clip(5)>,
+         InputTile<kRowN, kColN, 0, Clip(6)>},
+        {InputTile<kRowN, kColN, 1, 2>, InputTile<kRowN, kColN, 1, Clip(3)>,
+         InputTile<kRowN, kColN, 1, Clip(4)>, InputTile<kRowN, kColN, 1, Clip(5)>,
+         InputTile<kRowN, kColN, 1, Clip(6)>},
+    };
+    return kTable[c0][c1 - 2];
   }
 };
 
@@ -279,7 +277,7 @@ void InputTileS2Edge(const int8_t* const* image_rows, int64_t x0, uint32_t width
   "  \\op\\()2 v31.4s, \\u\\().8h, v7.h[\\lane]\n"            \
   " .endif\n"                                                 \
   ".endm\n"                                                   \
-  ".macro qw_group first, tiles\n"                            \
+  ".macro qw_group first, tiles, lanes\n"                     \
   " .if \\tiles == 1\n"                                       \
   "  ld1 {v0.8h}, [%[vp]], %[group]\n"                        \
   " .elseif \\tiles == 2\n"                                   \
@@ -301,7 +299,9 @@ void InputTileS2Edge(const int8_t* const* image_rows, int64_t x0, uint32_t width
   "  .endif\n"                                                \
   " .endif\n"                                                 \
   "  ld1 {v8.8h, v9.8h, v10.8h, v11.8h}, [%[up]], #64\n"      \
+  " .if \\lanes > 4\n"                                        \
   "  ld1 {v12.8h, v13.8h, v14.8h, v15.8h}, [%[up]], #64\n"    \
+  " .endif\n"                                                 \
   " .if \\first\n"                                            \
   "  qw_mac smull, v8, 0, \\tiles\n"                          \
   " .else\n"                                                  \
@@ -310,10 +310,12 @@ void InputTileS2Edge(const int8_t* const* image_rows, int64_t x0, uint32_t width
   "  qw_mac smlal, v9, 1, \\tiles\n"                          \
   "  qw_mac smlal, v10, 2, \\tiles\n"                         \
   "  qw_mac smlal, v11, 3, \\tiles\n"                         \
+  " .if \\lanes > 4\n"                                        \
   "  qw_mac smlal, v12, 4, \\tiles\n"                         \
   "  qw_mac smlal, v13, 5, \\tiles\n"                         \
   "  qw_mac smlal, v14, 6, \\tiles\n"                         \
   "  qw_mac smlal, v15, 7, \\tiles\n"                         \
+  " .endif\n"                                                 \
   ".endm\n"                                                   \
   ".macro qw_store tiles\n"                                   \
   "  st1 {v16.4s, v17.4s}, [%[mp]], %[tile]\n"                \
@@ -351,7 +353,7 @@ struct GemmStrides {
   size_t tile;        // bytes between tiles of M
 };
 
-template <int kTiles>
+template <int kTiles, bool kHalfTail>
 void Gemm(const int16_t* v, const int16_t* u, const GemmStrides& strides, uint32_t groups,
           int32_t* m, uint32_t count) {
   static_assert(kPositionStride * sizeof(int16_t) == 128 && kChannelGroup * sizeof(int32_t) == 32,
@@ -361,19 +363,38 @@ void Gemm(const int16_t* v, const int16_t* u, const GemmStrides& strides, uint32
   const int16_t *vp, *up;
   int32_t* mp;
   uint64_t g, positions = count;
+  // With kHalfTail the last group holds at most 4 channels: only its first
+  // 4 lanes are multiplied.
   asm volatile(RVGG_QW_GEMM_MACROS
                "0:\n"
                "  mov %[vp], %[v]\n"
                "  mov %[up], %[u]\n"
                "  mov %[mp], %[m]\n"
                "  mov %[g], %[groups]\n"
-               "  qw_group 1, %[tiles]\n"
+               ".if %[half]\n"
+               "  subs %[g], %[g], #1\n"
+               "  b.ne 3f\n"
+               "  qw_group 1, %[tiles], 4\n"
+               "  b 2f\n"
+               "3:\n"
+               "  qw_group 1, %[tiles], 8\n"
+               "  subs %[g], %[g], #1\n"
+               "  b.eq 4f\n"
+               "1:\n"
+               "  qw_group 0, %[tiles], 8\n"
+               "  subs %[g], %[g], #1\n"
+               "  b.ne 1b\n"
+               "4:\n"
+               "  qw_group 0, %[tiles], 4\n"
+               ".else\n"
+               "  qw_group 1, %[tiles], 8\n"
                "  subs %[g], %[g], #1\n"
                "  b.eq 2f\n"
                "1:\n"
-               "  qw_group 0, %[tiles]\n"
+               "  qw_group 0, %[tiles], 8\n"
                "  subs %[g], %[g], #1\n"
                "  b.ne 1b\n"
+               ".endif\n"
                "2:\n"
                "  qw_store %[tiles]\n"
                "  add %[v], %[v], #128\n"
@@ -387,7 +408,8 @@ void Gemm(const int16_t* v, const int16_t* u, const GemmStrides& strides, uint32
                : [v] "+r"(v), [u] "+r"(u), [m] "+r"(m), [vp] "=&r"(vp), [up] "=&r"(up),
                  [mp] "=&r"(mp), [g] "=&r"(g), [positions] "+r"(positions)
                : [groups] "r"(uint64_t{groups}), [group] "r"(group), [group64] "r"(group64),
-                 [tile] "r"(tile), [u_position] "r"(u_position), [tiles] "i"(kTiles)
+                 [tile] "r"(tile), [u_position] "r"(u_position), [tiles] "i"(kTiles),
+                 [half] "i"(kHalfTail ? 1 : 0)
                : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",
                  "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22",
                  "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
@@ -395,8 +417,13 @@ void Gemm(const int16_t* v, const int16_t* u, const GemmStrides& strides, uint32
 
 using GemmFn = void (*)(const int16_t*, const int16_t*, const GemmStrides&, uint32_t, int32_t*,
                         uint32_t);
-constexpr GemmFn kGemms[kBlockTiles + 1] = {nullptr, Gemm<1>, Gemm<2>, Gemm<3>, Gemm<4>,
-                                            Gemm<5>, Gemm<6>, Gemm<7>, Gemm<8>};
+// By [last group has at most 4 channels][tiles].
+constexpr GemmFn kGemms[2][kBlockTiles + 1] = {
+    {nullptr, Gemm<1, false>, Gemm<2, false>, Gemm<3, false>, Gemm<4, false>, Gemm<5, false>,
+     Gemm<6, false>, Gemm<7, false>, Gemm<8, false>},
+    {nullptr, Gemm<1, true>, Gemm<2, true>, Gemm<3, true>, Gemm<4, true>, Gemm<5, true>,
+     Gemm<6, true>, Gemm<7, true>, Gemm<8, true>},
+};
 
 // y = O s for one line (int32, wrapping), N = 6 or 4; no register copies.
 template <int N>
@@ -642,6 +669,8 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
                                size_t{plan.positions} * kPositionStride * sizeof(int16_t),
                                size_t{plan.positions} * kChannelGroup * sizeof(int32_t)};
   const size_t tile_stride = size_t{plan.positions} * kChannelGroup;  // int32 of M
+  const uint32_t tail = p.in_c % kChannelGroup;
+  const GemmFn* gemms = kGemms[tail != 0 && tail <= 4];
   OutputBlock k;
   k.zero_point = vdupq_n_s16(static_cast<int16_t>(p.output_zero_point));
   k.min = vdup_n_s8(static_cast<int8_t>(p.output_min));
@@ -664,10 +693,10 @@ void NeonUnit(const UnitArgs& args, uint32_t first_tile, uint32_t count, uint32_
   for (uint32_t ob = ob_begin; ob < ob_end; ++ob) {
     for (uint32_t i = 0; i < run_count; ++i) {
       const Run& r = runs[i];
-      kGemms[r.tiles](v + r.position * kPositionStride + r.tile * kChannelGroup,
-                      PackedU(plan, args.weights, static_cast<int>(r.position), ob), strides,
-                      plan.groups, m + r.position * kChannelGroup + r.tile * tile_stride,
-                      r.positions);
+      gemms[r.tiles](v + r.position * kPositionStride + r.tile * kChannelGroup,
+                     PackedU(plan, args.weights, static_cast<int>(r.position), ob), strides,
+                     plan.groups, m + r.position * kChannelGroup + r.tile * tile_stride,
+                     r.positions);
     }
     const size_t o = size_t{ob} * kChannelGroup;
     for (int kind = 0; kind < 3; ++kind) {
