@@ -1,9 +1,10 @@
 // Int8 Winograd F(4x4, 3x3) with 16-bit transformed values: a QConvFamily
-// (qconv.h) for 3x3 convolutions with padding 1, stride 1 and groups 1, made
-// for ARMv8.0 NEON cores without the dot product (Cortex-A53 class), where
-// smlal (int16 x int16 -> int32, four lanes) is the fastest exact product.
-// Per 4x4 output tile it does 36 multiply-accumulates per input channel
-// where the direct convolution does 144.
+// (qconv.h) for 3x3 convolutions with padding 1, stride 1 or 2 and groups 1,
+// made for ARMv8.0 NEON cores without the dot product (Cortex-A53 class),
+// where smlal (int16 x int16 -> int32, four lanes) is the fastest exact
+// product. Per 4x4 output tile it does 36 multiply-accumulates per input
+// channel where the direct convolution does 144 (81 where it does 144 at
+// stride 2).
 //
 // Per tile (a 6x6 input window) and input channel c, with d = q -
 // input_zero_point (padding pixels 0) and g the 3x3 kernel of (o, c):
@@ -52,14 +53,14 @@
 // that wraps (mod 2^32; in C++ on uint32_t), so they never overflow in the
 // C++ sense and the identity holds mod 2^32. The bias enters at position
 // (+1, +1) multiplied by kBiasFactor of the tile's kind (O's column there
-// is -2^(e_i - 1) in F(4, 3), 1 in F(2, 3)), which adds 3^c * 2^(e_i + e_j)
-// * bias to every Z[i][j]. Then
+// is -2^(e_i - 1) in a 4-output dimension, 1 in a 2-output one), which adds
+// 3^c * 2^(e_i + e_j) * bias to every Z[i][j]. Then
 //
 //   X = Z * inv(3^c) mod 2^32 = 2^(e_i + e_j) * acc mod 2^32,  acc = bias + S,
 //
 // and when |acc| < 2^25 (so 2^6 |acc| fits in int32; 2^27 at stride 2) X
-// read as int32 is
-// exactly 2^(e_i + e_j) * acc: the kernel recovers the reference's int32
+// read as int32 is exactly 2^(e_i + e_j) * acc: the kernel recovers the
+// reference's int32
 // accumulator bit for bit, converts it to float as the reference does,
 // and requantizes it as qconv.h says. The result equals ref::Conv2DQs8 bit
 // for bit, not just within 1 LSB. Wrapping partial sums (the int32 GEMM
@@ -71,6 +72,11 @@
 // independently) and returns false when it reaches the limit (the runtime
 // then runs the direct kernel). Real layers are far below: RepVGG-A0's int8
 // layers reach about a quarter of it.
+//
+// Memory: the packed U holds positions x in_c x out_c int16 (channels
+// rounded up to 8), 8x the int8 weights at stride 1 and 18x at stride 2;
+// one slot's scratch holds V for kBlockTiles tiles (positions x 8 x in_c
+// int16) and M for one output block (8 x positions x 8 int32).
 //
 // Work: tiles in the order of Plan (F(4, 3) rows first), in blocks of
 // kBlockTiles; a unit of work is one block and a range of output-channel

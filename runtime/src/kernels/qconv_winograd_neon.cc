@@ -1,14 +1,17 @@
 // The NEON form of the int8 Winograd kernel (qconv_winograd.h): the same
 // packed weights, scratch and arithmetic as the portable form, with the line
-// transforms factorized (the even/odd pairs of the symmetric points) and the
-// GEMM on smlal / smlal2 by element.
+// transforms factorized (the even/odd pairs of the symmetric points, the
+// phases at stride 2) and the GEMM in assembly on smlal / smlal2 by element.
 //
 // GEMM register block: up to 8 tiles x 8 output channels, 16 int32x4
-// accumulators. Per group of 8 input channels it loads the 8 tiles' V (one
+// accumulators. Per group of 8 input channels it loads the tiles' V (one
 // int16x8 per tile, channels along the lanes: the by-element operand, which
 // must sit in v0-v15) and the 8 channels' U rows (one int16x8 per input
-// channel, output channels along the lanes) with two 4-register ld1 each,
-// then does 128 smlal/smlal2.
+// channel, output channels along the lanes) with 4-register ld1s, then does
+// 16 smlal/smlal2 per tile: about 1.05 instructions per smlal at 8 tiles.
+//
+// Built with -fno-schedule-insns (runtime/CMakeLists.txt): GCC's first
+// scheduling pass hoists the transforms' loads and spills what it hoisted.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -442,23 +445,42 @@ RVGG_QW_INLINE void OutputLine(const int32x4_t* s, int32x4_t* y) {
   }
 }
 
-// The same at stride 2: s = the copied pixels' positions, then F(m, 2)'s.
+// Stride 2: the F(m, 2) part of O (its last N - m columns) on s = those
+// positions' values; the first phase adds its diagonal (PhaseDiagonal).
+template <int N>
+RVGG_QW_INLINE void PhaseOutput(const int32x4_t* s, int32x4_t* y) {
+  if constexpr (N == kS2Window) {
+    const int32x4_t a1 = vaddq_s32(s[0], s[1]), b1 = vsubq_s32(s[0], s[1]);
+    const int32x4_t a2 = vaddq_s32(s[2], s[3]), b2 = vsubq_s32(s[2], s[3]);
+    const int32x4_t c = vsubq_s32(b2, b1);
+    y[0] = vsubq_s32(c, b1);                                         // b2 - 2 b1
+    y[1] = vsubq_s32(a2, a1);                                        // a2 - a1
+    y[2] = vaddq_s32(c, b2);                                         // 2 b2 - b1
+    y[3] = vmlaq_n_s32(vsubq_s32(vshlq_n_s32(a2, 2), a1), s[4], 6);  // 4 a2 - a1 + 6 inf
+  } else {
+    y[0] = vsubq_s32(s[0], s[1]);                        // m1 - m2
+    y[1] = vmlaq_n_s32(vaddq_s32(s[0], s[1]), s[2], 2);  // m1 + m2 + 2 inf
+  }
+}
+
+constexpr int32_t PhaseDiagonal(int n, int i) {
+  return n == kS2Window ? kS2OutputTransform[i][i] : kS2SmallOutputTransform[i][i];
+}
+
 template <>
 RVGG_QW_INLINE void OutputLine<kS2Window>(const int32x4_t* s, int32x4_t* y) {
-  const int32x4_t a1 = vaddq_s32(s[4], s[5]), b1 = vsubq_s32(s[4], s[5]);
-  const int32x4_t a2 = vaddq_s32(s[6], s[7]), b2 = vsubq_s32(s[6], s[7]);
-  const int32x4_t c = vsubq_s32(b2, b1);
-  y[0] = vmlaq_n_s32(vsubq_s32(c, b1), s[0], 12);  // 12 e0 + b2 - 2 b1
-  y[1] = vmlaq_n_s32(vsubq_s32(a2, a1), s[1], 6);  // 6 e1 + a2 - a1
-  y[2] = vmlaq_n_s32(vaddq_s32(c, b2), s[2], 6);   // 6 e2 + 2 b2 - b1
-  y[3] = vmlaq_n_s32(vmlaq_n_s32(vsubq_s32(vshlq_n_s32(a2, 2), a1), s[8], 6), s[3],
-                     6);  // 6 e3 + 4 a2 - a1 + 6 m5
+  PhaseOutput<kS2Window>(s + kTile, y);
+#pragma GCC unroll 4
+  for (int i = 0; i < kTile; ++i) y[i] = vmlaq_n_s32(y[i], s[i], PhaseDiagonal(kS2Window, i));
 }
 
 template <>
 RVGG_QW_INLINE void OutputLine<kS2SmallWindow>(const int32x4_t* s, int32x4_t* y) {
-  y[0] = vmlaq_n_s32(vsubq_s32(s[2], s[3]), s[0], 2);                   // 2 e0 + m1 - m2
-  y[1] = vmlaq_n_s32(vaddq_s32(s[2], s[3]), vaddq_s32(s[1], s[4]), 2);  // 2 (e1 + m5) + m1 + m2
+  PhaseOutput<kS2SmallWindow>(s + kSmallTile, y);
+#pragma GCC unroll 2
+  for (int i = 0; i < kSmallTile; ++i) {
+    y[i] = vmlaq_n_s32(y[i], s[i], PhaseDiagonal(kS2SmallWindow, i));
+  }
 }
 
 // float(X / 2^shift), exact in the division (X = 2^shift acc).
@@ -484,6 +506,42 @@ struct OutputBlock {
   int8x8_t min, max;
   uint32_t channels;  // of this block that exist (1..8)
 };
+
+// X = Z / 3^c mod 2^32 = 2^shift acc; float(acc) as the reference converts
+// it, times the requantization scale; fcvtns rounds half to even as the
+// reference's nearbyint; int16 saturated into `staged`.
+template <int kKind>
+RVGG_QW_INLINE void Stage(int32x4_t z, int shift, int32x4_t inverse, float32x4_t scale,
+                          int16_t* staged) {
+  if constexpr (kKind < 2) z = vmulq_s32(z, inverse);
+  const float32x4_t f = vmulq_f32(ToFloat(z, shift), scale);
+  vst1_s16(staged, vqmovn_s32(vcvtnq_s32_f32(f)));
+}
+
+// The second half of a tile's output: the staged int16 halves to int8. The
+// saturating narrowings and the clamp give the reference's float clamp.
+template <int kCols>
+void Narrow(const OutputBlock& k, int8_t* out, size_t row_stride, size_t pixel, uint32_t rows,
+            const int16_t* staged) {
+  const int16x8_t zero_point = k.zero_point;
+  const int8x8_t min = k.min, max = k.max;
+  const uint32_t channels = k.channels;
+  for (uint32_t i = 0; i < rows; ++i) {
+#pragma GCC unroll 4
+    for (int j = 0; j < kCols; ++j) {
+      const int16x8_t h = vqaddq_s16(vld1q_s16(staged + (i * kTile + j) * 8), zero_point);
+      const int8x8_t r = vmin_s8(vmax_s8(vqmovn_s16(h), min), max);
+      int8_t* o = out + i * row_stride + j * pixel;
+      if (channels == kChannelGroup) {
+        vst1_s8(o, r);
+      } else {
+        int8_t part[kChannelGroup];
+        vst1_s8(part, r);
+        std::memcpy(o, part, channels);
+      }
+    }
+  }
+}
 
 // One tile's outputs from M[36][8]: kCols output columns, `rows` rows. Each
 // half of the output block (4 channels) goes through both passes on its own
@@ -521,47 +579,90 @@ void OutputTile(const int32_t* m, const OutputBlock& k, int8_t* out, size_t row_
       OutputLine<kRowN>(s, z);
 #pragma GCC unroll 4
       for (int i = 0; i < kRowOutputs; ++i) {
-        // X = Z / 3^c mod 2^32 = 2^shift acc; float(acc) as the reference
-        // converts it; fcvtns rounds half to even as its nearbyint.
-        int32x4_t x = z[i];
-        if constexpr (kKind < 2) x = vmulq_s32(x, inverse);
-        const float32x4_t f = vmulq_f32(ToFloat(x, ShiftOf<kRowN>(i) + ShiftOf<kColN>(j)), scale);
-        vst1_s16(staged + ((i * kTile + j) * 2 + h) * 4, vqmovn_s32(vcvtnq_s32_f32(f)));
+        Stage<kKind>(z[i], ShiftOf<kRowN>(i) + ShiftOf<kColN>(j), inverse, scale,
+                     staged + ((i * kTile + j) * 2 + h) * 4);
       }
     }
   }
-  // The saturating narrowings and the clamp give the reference's float clamp.
-  const int16x8_t zero_point = k.zero_point;
-  const int8x8_t min = k.min, max = k.max;
-  const uint32_t channels = k.channels;
-  for (uint32_t i = 0; i < rows; ++i) {
+  Narrow<kCols>(k, out, row_stride, pixel, rows, staged);
+}
+
+// The same at stride 2, by phase: the F(m, 2) rows first (both passes on
+// them leave 16 vectors), then each copied row adds its diagonal term and
+// finishes its output row, so nothing spills.
+template <int kRowN, int kColN, int kCols>
+void OutputTileS2(const int32_t* m, const OutputBlock& k, int8_t* out, size_t row_stride,
+                  size_t pixel, uint32_t rows, int16_t* staged) {
+  constexpr int kRowM = Outputs(kRowN), kColM = Outputs(kColN);
+  constexpr int kRowP = kRowN - kRowM;
+  constexpr int kKind = IsSmall(kRowN) + IsSmall(kColN);
+  const int32x4_t inverse = vdupq_n_s32(static_cast<int32_t>(kInverse[kKind]));
+  auto load_row = [&](int a, int h, int32x4_t bias, int32x4_t* t) {
+    int32x4_t s[kColN];
+#pragma GCC unroll 9
+    for (int b = 0; b < kColN; ++b) {
+      const int pos = PositionOf<kRowN>(a) * kS2Window + PositionOf<kColN>(b);
+      s[b] = vld1q_s32(m + pos * kChannelGroup + 4 * h);
+      if (pos == BiasPosition(kRowN)) s[b] = vaddq_s32(s[b], bias);
+    }
+    OutputLine<kColN>(s, t);
+  };
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const int32x4_t bias = k.bias[kKind][h];
+    const float32x4_t scale = k.scale[h];
+    int32x4_t z[kRowM][kColM];
+    {
+      int32x4_t t[kRowP][kColM];
+#pragma GCC unroll 5
+      for (int i = 0; i < kRowP; ++i) load_row(kRowM + i, h, bias, t[i]);
 #pragma GCC unroll 4
-    for (int j = 0; j < kCols; ++j) {
-      const int16x8_t h = vqaddq_s16(vld1q_s16(staged + (i * kTile + j) * 8), zero_point);
-      const int8x8_t r = vmin_s8(vmax_s8(vqmovn_s16(h), min), max);
-      int8_t* o = out + i * row_stride + j * pixel;
-      if (channels == kChannelGroup) {
-        vst1_s8(o, r);
-      } else {
-        int8_t part[kChannelGroup];
-        vst1_s8(part, r);
-        std::memcpy(o, part, channels);
+      for (int j = 0; j < kCols; ++j) {
+        int32x4_t x[kRowP], y[kRowM];
+#pragma GCC unroll 5
+        for (int i = 0; i < kRowP; ++i) x[i] = t[i][j];
+        PhaseOutput<kRowN>(x, y);
+#pragma GCC unroll 4
+        for (int i = 0; i < kRowM; ++i) z[i][j] = y[i];
+      }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < kRowM; ++i) {
+      int32x4_t t[kColM];
+      load_row(i, h, bias, t);
+#pragma GCC unroll 4
+      for (int j = 0; j < kCols; ++j) {
+        Stage<kKind>(vmlaq_n_s32(z[i][j], t[j], PhaseDiagonal(kRowN, i)),
+                     ShiftOf<kRowN>(i) + ShiftOf<kColN>(j), inverse, scale,
+                     staged + ((i * kTile + j) * 2 + h) * 4);
       }
     }
   }
+  Narrow<kCols>(k, out, row_stride, pixel, rows, staged);
 }
 
 using OutputTileFn = void (*)(const int32_t*, const OutputBlock&, int8_t*, size_t, size_t, uint32_t,
                               int16_t*);
 
+template <int kRowN, int kColN, int kCols>
+constexpr OutputTileFn OutputTileOf() {
+  if constexpr (DimPositions(kRowN) == kS2Window) {
+    return OutputTileS2<kRowN, kColN, kCols>;
+  } else {
+    return OutputTile<kRowN, kColN, kCols>;
+  }
+}
+
 template <int kRowN, int kColN>
 OutputTileFn PickOutputTileOf(uint32_t cols) {
   if constexpr (Outputs(kColN) == kTile) {
-    constexpr OutputTileFn kTiles[] = {OutputTile<kRowN, kColN, 1>, OutputTile<kRowN, kColN, 2>,
-                                       OutputTile<kRowN, kColN, 3>, OutputTile<kRowN, kColN, 4>};
+    constexpr OutputTileFn kTiles[] = {
+        OutputTileOf<kRowN, kColN, 1>(), OutputTileOf<kRowN, kColN, 2>(),
+        OutputTileOf<kRowN, kColN, 3>(), OutputTileOf<kRowN, kColN, 4>()};
     return kTiles[cols - 1];
   } else {
-    constexpr OutputTileFn kTiles[] = {OutputTile<kRowN, kColN, 1>, OutputTile<kRowN, kColN, 2>};
+    constexpr OutputTileFn kTiles[] = {OutputTileOf<kRowN, kColN, 1>(),
+                                       OutputTileOf<kRowN, kColN, 2>()};
     return kTiles[cols - 1];
   }
 }
