@@ -1,20 +1,22 @@
 // rvgg-qconv-winograd-bench: runs the int8 Winograd kernel
-// (runtime/src/kernels/qconv_winograd.h) on RepVGG-A0's stride-1 3x3 layers
-// at 224 (stage1.1 56x56x48, stage2.1-2.3 28x28x96, stage3.1-3.13
-// 14x14x192), each --runs times, for counting guest instructions under qemu:
-// one run of the selected layers = count(--runs 2) - count(--runs 1).
+// (runtime/src/kernels/qconv_winograd.h) on RepVGG-A0's 3x3 layers at 224
+// (stage0 224x224x3 -> 48 and stage1.0, 2.0, 3.0, 4.0 at stride 2; stage1.1
+// 56x56x48, stage2.1-2.3 28x28x96, stage3.1-3.13 14x14x192 at stride 1),
+// each --runs times, for counting guest instructions under qemu: one run of
+// the selected layers = count(--runs 2) - count(--runs 1).
 //
-//   rvgg-qconv-winograd-bench [--runs N] [--layer NAME] [--form neon|portable|direct]
-//                             [--threads N] [--model A0-INT8.rvgg] [--check]
+//   rvgg-qconv-winograd-bench [--runs N] [--layer NAME] [--stride 1|2]
+//                             [--form neon|portable|direct] [--threads N]
+//                             [--model A0-INT8.rvgg] [--check]
 //
 // --form direct runs XNNPACK's qc8 convolution instead (what the runtime
-// runs today) on all of A0's 3x3 layers, the stride-2 ones too.
-// Data are random int8 (weights of a triangular distribution, as trained
-// ones are mostly small), or with --model the model's own weights, biases,
-// zero points and scales for the layers of that shape (inputs stay random).
-// --check compares every output with ref::Conv2DQs8 (slow under qemu).
-// Packing, operator creation and data generation happen once, before the
-// runs.
+// runs today). Data are random int8 (weights of a triangular distribution,
+// as trained ones are mostly small), or with --model the model's own
+// weights, biases, zero points and scales for the layers of that name
+// (inputs stay random). --check compares every output with ref::Conv2DQs8
+// (slow under qemu). Packing, operator creation and data generation happen
+// once, before the runs; each layer prints its packed and scratch bytes and
+// the accumulator bound `pack` checks.
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
@@ -156,6 +158,7 @@ int main(int argc, char** argv) {
   int runs = 1;
   uint32_t threads = 1;
   std::string only, form = "neon", model;
+  uint32_t stride = 0;
   bool check = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -164,6 +167,8 @@ int main(int argc, char** argv) {
       runs = std::atoi(argv[++i]);
     } else if (a == "--layer" && has_value) {
       only = argv[++i];
+    } else if (a == "--stride" && has_value) {
+      stride = static_cast<uint32_t>(std::atoi(argv[++i]));
     } else if (a == "--form" && has_value) {
       form = argv[++i];
     } else if (a == "--threads" && has_value) {
@@ -174,8 +179,8 @@ int main(int argc, char** argv) {
       check = true;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--runs N] [--layer NAME] [--form neon|portable|direct] "
-                   "[--threads N] [--model FILE.rvgg] [--check]\n",
+                   "usage: %s [--runs N] [--layer NAME] [--stride 1|2] "
+                   "[--form neon|portable|direct] [--threads N] [--model FILE.rvgg] [--check]\n",
                    argv[0]);
       return 2;
     }
@@ -197,7 +202,8 @@ int main(int argc, char** argv) {
   std::vector<Layer> layers = A0Layers();
   layers.erase(std::remove_if(layers.begin(), layers.end(),
                               [&](const Layer& l) {
-                                return only.empty() ? !direct && l.stride != 1 : l.name != only;
+                                return (!only.empty() && l.name != only) ||
+                                       (stride != 0 && l.stride != stride);
                               }),
                layers.end());
   if (layers.empty()) {
@@ -255,9 +261,11 @@ int main(int argc, char** argv) {
                                                                            l.bias.data(), o));
       }
       ok = family->pack(p, l.weights.data(), l.bias.data(), packed);
-      std::printf(" %s, packed %zu B, scratch %zu B, |acc| <= %lld (%.3f of 2^25)",
+      const int64_t limit = rvgg::kernels::qwinograd::MakePlan(p).accumulator_limit;
+      std::printf(" %s, packed %zu B, scratch %zu B, |acc| <= %lld (%.3f of the limit 2^%d)",
                   ok ? "packed" : "REFUSED", packed_bytes, scratch_bytes,
-                  static_cast<long long>(bound), bound / 33554432.0);
+                  static_cast<long long>(bound), static_cast<double>(bound) / limit,
+                  limit == (int64_t{1} << 27) ? 27 : 25);
       for (int r = 0; ok && r < runs; ++r) {
         family->run(p, packed, input.data(), output.data(), scratch, pool);
       }
