@@ -95,6 +95,11 @@
 
 namespace rvgg::kernels {
 
+// Beyond qconv.h: `pack` copies requant_scale (a new scale needs a new
+// pack); `run` uses pthreadpool_get_threads_count(pool) slots, so the
+// scratch must have been sized for at least the pool's threads; it reads at
+// most 7 bytes past the input's end.
+
 // The portable C++ form: every target, and the baseline in tests.
 extern const QConvFamily kQConvWinogradPortable;
 
@@ -235,7 +240,8 @@ struct Plan {
 Plan MakePlan(const QConvParams& p);
 
 // Tile t of the plan's order: its tile row and column (outputs start at 4
-// times them, windows one pixel before) and which dimensions are F(2, 3).
+// times them, input windows at step times them minus 1) and which
+// dimensions are F(2, 3).
 struct TileCoords {
   uint32_t ty, tx;
   bool small_row, small_col;
