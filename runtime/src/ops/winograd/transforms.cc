@@ -37,4 +37,12 @@ TransformSet GetWinogradTransforms() {
   return count > 0 ? sets[count - 1] : TransformSet{};
 }
 
+TransformSetF16 GetWinogradTransformsF16() {
+#if defined(__aarch64__)
+  // transform_neon_fp16.cc is built on every aarch64 target.
+  if (cpuinfo_initialize() && cpuinfo_has_arm_neon_fp16_arith()) return NeonFp16Transforms();
+#endif
+  return {};
+}
+
 }  // namespace rvgg::winograd
