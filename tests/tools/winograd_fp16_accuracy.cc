@@ -342,8 +342,13 @@ int main(int argc, char** argv) {
   for (const Shape& s : shapes) {
     const Layer l = MakeLayer(s, seed);
     const Error direct = Measure(l, DirectF16(l));
-    uint8_t auto_tile = 0;
-    wg::ChooseTiles(&l.desc, 1, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0, &auto_tile);
+    rvgg_options options;
+    rvgg_options_default(&options);
+    options.backend = RVGG_BACKEND_XNNPACK;
+    options.winograd = RVGG_WINOGRAD_AUTO;
+    rvgg::KernelChoice choice;
+    wg::ChooseTiles(&l.desc, 1, options, &choice);
+    const uint32_t auto_tile = choice.variant;
     char auto_name[24] = "direct";
     if (auto_tile != 0) wg::TileName(l.desc, auto_tile, auto_name, sizeof(auto_name));
     std::printf("### %ux%ux%u -> %ux%ux%u, stride %u (fp32 AUTO picks %s)\n\n", s.h, s.w, s.in_c,

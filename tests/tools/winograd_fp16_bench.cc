@@ -14,8 +14,8 @@
 // (n = M + 2 for stride 1, 2M + 1 for stride 2.) Defaults: 16 tiles, 96
 // channels. Data setup is the same for every RUNS and cancels out:
 //   gcc -O2 -shared -fPIC -fvisibility=hidden qemu_insn_count.c -o insn.so
-//   QEMU_PLUGIN=file=$PWD/insn.so QEMU_LOG=plugin QEMU_CPU=cortex-a76 \
-//     build/aarch64/emulator build/aarch64/bin/rvgg-winograd-fp16-bench f16 input 1 4 2
+//   export QEMU_PLUGIN=file=$PWD/insn.so QEMU_LOG=plugin QEMU_CPU=cortex-a76
+//   build/aarch64/emulator build/aarch64/bin/rvgg-winograd-fp16-bench f16 input 1 4 2
 // (then RUNS 1; the same with f32).
 #include <cstdio>
 #include <cstdlib>
