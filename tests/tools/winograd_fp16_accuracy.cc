@@ -42,17 +42,17 @@
 #include <string>
 #include <vector>
 
+#include "runtime/src/half.h"
 #include "runtime/src/model.h"
-#include "runtime/src/ops/winograd/half.h"
 #include "runtime/src/ops/winograd/transforms.h"
 #include "runtime/src/ops/winograd/winograd.h"
 #include "tests/runtime/conv_desc.h"
 
 namespace {
 
-using rvgg::winograd::FloatToHalf;
-using rvgg::winograd::Half;
-using rvgg::winograd::HalfToFloat;
+using rvgg::FloatToHalf;
+using rvgg::Half;
+using rvgg::HalfToFloat;
 namespace wg = rvgg::winograd;
 
 struct Shape {

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/src/ops/winograd/half.h"
+#include "runtime/src/half.h"
 #include "runtime/src/ops/winograd/transforms.h"
 
 namespace {
@@ -39,7 +39,7 @@ void Run(const wg::LineSetOf<E>& lines, bool input, int n, int m, size_t tiles, 
   for (size_t i = 0; i < image.size(); ++i) {
     const float x = float(i % 29) * 0.125f;
     if constexpr (sizeof(E) == 2) {
-      image[i] = wg::FloatToHalf(x);
+      image[i] = rvgg::FloatToHalf(x);
     } else {
       image[i] = x;
     }

@@ -22,7 +22,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "runtime/src/ops/winograd/half.h"
+#include "runtime/src/half.h"
 #include "runtime/src/ops/winograd/points.h"
 #include "runtime/src/ops/winograd/transforms.h"
 
@@ -44,7 +44,8 @@ struct ScalarVec {
   static RVGG_WINOGRAD_INLINE T Max(T a, T b) { return a > b ? a : b; }
 };
 
-// fp16 storage, float arithmetic: every stored value rounds once.
+// fp16 storage, float arithmetic: every stored value rounds once (through
+// half.h's out-of-line conversions: this is a test baseline, not a kernel).
 struct ScalarHalfVec : ScalarVec {
   using Element = Half;
   static RVGG_WINOGRAD_INLINE T Load(const Half* p) { return HalfToFloat(*p); }

@@ -2,7 +2,7 @@
 // fused multiply-add and max on 8 halves). Built only on aarch64, and this
 // file alone with -march=armv8.2-a+fp16 (runtime/CMakeLists.txt): the library
 // stays ARMv8.0 and calls it only when cpuinfo reports FP16 arithmetic
-// (GetWinogradTransformsF16, transforms.cc).
+// (GetWinogradTransformsF16, through CpuHasFp16Arithmetic).
 //
 // Nothing with external linkage may be instantiated here (transform_impl.h
 // keeps its templates in an anonymous namespace, and this file calls no

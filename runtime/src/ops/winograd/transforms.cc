@@ -4,6 +4,8 @@
 
 #include <cpuinfo.h>
 
+#include "runtime/src/precision.h"
+
 namespace rvgg::winograd {
 
 int AvailableWinogradTransforms(TransformSet* sets, int capacity) {
@@ -40,7 +42,7 @@ TransformSet GetWinogradTransforms() {
 TransformSetF16 GetWinogradTransformsF16() {
 #if defined(__aarch64__)
   // transform_neon_fp16.cc is built on every aarch64 target.
-  if (cpuinfo_initialize() && cpuinfo_has_arm_neon_fp16_arith()) return NeonFp16Transforms();
+  if (CpuHasFp16Arithmetic()) return NeonFp16Transforms();
 #endif
   return {};
 }

@@ -16,7 +16,7 @@
 //
 // The same template, over fp16 vectors, gives the fp16 lines (LineSetF16):
 // the same shapes, points and operation order on binary16 tensors (Half,
-// half.h), computed in fp16 arithmetic on ARMv8.2 CPUs with the FP16
+// runtime/src/half.h), computed in fp16 arithmetic on ARMv8.2 CPUs with the FP16
 // extension (transform_neon_fp16.cc, ARMv8.2-A FP16 instructions; the only
 // file built with them).
 #ifndef RVGG_RUNTIME_SRC_OPS_WINOGRAD_TRANSFORMS_H_
@@ -25,8 +25,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/src/half.h"
 #include "runtime/src/ops/winograd/gemm.h"
-#include "runtime/src/ops/winograd/half.h"
 
 namespace rvgg::winograd {
 
@@ -120,10 +120,10 @@ TransformSetF16 NeonFp16Transforms();
 // that file is (CPUs without a SIMD set); tests and tools add it.
 TransformSetF16 ScalarF16Transforms();
 
-// The fp16 lines this CPU runs in fp16 arithmetic (cpuinfo: ARMv8.2 FP16
-// arithmetic, e.g. Cortex-A55/A75/A76/A78, Raspberry Pi 5); isa == nullptr
-// elsewhere (ARMv8.0 cores such as Cortex-A53/A72, armv7, x86), where the
-// fp16 path should not run.
+// The fp16 lines this CPU runs in fp16 arithmetic (CpuHasFp16Arithmetic(),
+// precision.h: ARMv8.2 FP16 arithmetic, e.g. Cortex-A55/A75/A76/A78,
+// Raspberry Pi 5); isa == nullptr elsewhere (ARMv8.0 cores such as
+// Cortex-A53/A72, armv7, x86), where the fp16 path does not run.
 TransformSetF16 GetWinogradTransformsF16();
 
 }  // namespace rvgg::winograd
