@@ -12,6 +12,7 @@ namespace rvgg::winograd {
 namespace {
 
 struct Avx2Vec {
+  using Element = float;
   using T = __m256;
   static constexpr uint32_t kWidth = 8;
   static RVGG_WINOGRAD_INLINE T Load(const float* p) { return _mm256_loadu_ps(p); }

@@ -11,6 +11,7 @@ namespace rvgg::winograd {
 namespace {
 
 struct Avx512Vec {
+  using Element = float;
   using T = __m512;
   static constexpr uint32_t kWidth = 16;
   static RVGG_WINOGRAD_INLINE T Load(const float* p) { return _mm512_loadu_ps(p); }

@@ -5,8 +5,11 @@
 // symmetric points allow (the same operation counts as ncnn's hand-written
 // F(4, 3) and F(6, 3)).
 //
-// A vector type V provides: T, kWidth (floats per vector), Load, Store,
-// Broadcast, Add, Sub, MulAdd(acc, a, s) = acc + a * s, Max.
+// A vector type V provides: Element (the tensors' type: float, or Half for
+// the fp16 lines), T (the register type), kWidth (elements per vector),
+// Load(const Element*), Store(Element*, T), Broadcast(float), Add, Sub,
+// MulAdd(acc, a, s) = acc + a * s for a float constant s (exact in every
+// element type: transforms.h), Max. The arithmetic happens in T's precision.
 //
 // Everything here has internal linkage on purpose: each ISA's file is
 // compiled with its own -m flags, and nothing instantiated in one may be
@@ -16,8 +19,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
+#include "runtime/src/half.h"
 #include "runtime/src/ops/winograd/points.h"
 #include "runtime/src/ops/winograd/transforms.h"
 
@@ -27,6 +32,7 @@ namespace rvgg::winograd {
 namespace {
 
 struct ScalarVec {
+  using Element = float;
   using T = float;
   static constexpr uint32_t kWidth = 1;
   static RVGG_WINOGRAD_INLINE T Load(const float* p) { return *p; }
@@ -38,11 +44,31 @@ struct ScalarVec {
   static RVGG_WINOGRAD_INLINE T Max(T a, T b) { return a > b ? a : b; }
 };
 
+// fp16 storage, float arithmetic: every stored value rounds once (through
+// half.h's out-of-line conversions: this is a test baseline, not a kernel).
+struct ScalarHalfVec : ScalarVec {
+  using Element = Half;
+  static RVGG_WINOGRAD_INLINE T Load(const Half* p) { return HalfToFloat(*p); }
+  static RVGG_WINOGRAD_INLINE void Store(Half* p, T v) { *p = FloatToHalf(v); }
+};
+
+// Whether c is a binary16 value (normal range): at most 11 significant bits.
+constexpr bool ExactInHalf(double c) {
+  double a = c < 0 ? -c : c;
+  if (a == 0.0) return true;
+  if (a > 65504.0 || a < 1.0 / 16384.0) return false;
+  while (a < 1024.0) a *= 2.0;
+  while (a >= 2048.0) a /= 2.0;
+  return a == static_cast<double>(static_cast<int64_t>(a));
+}
+
 // acc + c * x for a compile-time constant c (skipped when 0, an add or a
 // subtraction when +-1).
 template <class V, class C>
 RVGG_WINOGRAD_INLINE typename V::T Term(typename V::T acc, typename V::T x) {
   constexpr double c = C::value;
+  static_assert(!std::is_same_v<typename V::Element, Half> || ExactInHalf(c),
+                "the fp16 lines need every coefficient exact in fp16");
   if constexpr (c == 0.0) {
     return acc;
   } else if constexpr (c == 1.0) {
@@ -141,11 +167,13 @@ struct Core {
 
 // Stride 1, F(m, 3): the window is the m + 2 positions.
 template <class V, int M>
-void InputLineStride1(const float* const* src, float* const* dst, size_t count) {
+void InputLineStride1(const typename V::Element* const* src, typename V::Element* const* dst,
+                      size_t count) {
   constexpr int N = M + 2;
   using T = typename V::T;
-  const float* s[N];
-  float* d[N];
+  using E = typename V::Element;
+  const E* s[N];
+  E* d[N];
   for (int k = 0; k < N; ++k) {
     s[k] = src[k];
     d[k] = dst[k];
@@ -162,11 +190,13 @@ void InputLineStride1(const float* const* src, float* const* dst, size_t count) 
 // ones (the even input phase) pass unchanged to positions 0..m-1, and the
 // even ones go through F(m, 2) to positions m..2m.
 template <class V, int M>
-void InputLineStride2(const float* const* src, float* const* dst, size_t count) {
+void InputLineStride2(const typename V::Element* const* src, typename V::Element* const* dst,
+                      size_t count) {
   constexpr int N = 2 * M + 1;
   using T = typename V::T;
-  const float* s[N];
-  float* d[N];
+  using E = typename V::Element;
+  const E* s[N];
+  E* d[N];
   for (int k = 0; k < N; ++k) {
     s[k] = src[k];
     d[k] = dst[k];
@@ -182,20 +212,21 @@ void InputLineStride2(const float* const* src, float* const* dst, size_t count) 
 }
 
 template <class V, bool kEpilogue>
-RVGG_WINOGRAD_INLINE typename V::T Finish(typename V::T y, const float* bias, size_t i,
-                                          typename V::T lo) {
+RVGG_WINOGRAD_INLINE typename V::T Finish(typename V::T y, const typename V::Element* bias,
+                                          size_t i, typename V::T lo) {
   // Without the epilogue `bias` may be null: no arithmetic on it then.
   if constexpr (kEpilogue) return V::Max(V::Add(y, V::Load(bias + i)), lo);
   return y;
 }
 
 template <class V, int M, bool kEpilogue>
-void OutputLineStride1(const float* const* src, float* const* dst, size_t count, const float* bias,
-                       float lo) {
+void OutputLineStride1(const typename V::Element* const* src, typename V::Element* const* dst,
+                       size_t count, const typename V::Element* bias, float lo) {
   constexpr int N = M + 2;
   using T = typename V::T;
-  const float* s[N];
-  float* d[M];
+  using E = typename V::Element;
+  const E* s[N];
+  E* d[M];
   for (int k = 0; k < N; ++k) s[k] = src[k];
   for (int k = 0; k < M; ++k) d[k] = dst[k];
   const T low = V::Broadcast(lo);
@@ -210,12 +241,13 @@ void OutputLineStride1(const float* const* src, float* const* dst, size_t count,
 // Stride 2: output i = position i (even phase) + F(m, 2)'s output i of
 // positions m..2m (odd phase).
 template <class V, int M, bool kEpilogue>
-void OutputLineStride2(const float* const* src, float* const* dst, size_t count, const float* bias,
-                       float lo) {
+void OutputLineStride2(const typename V::Element* const* src, typename V::Element* const* dst,
+                       size_t count, const typename V::Element* bias, float lo) {
   constexpr int N = 2 * M + 1;
   using T = typename V::T;
-  const float* s[N];
-  float* d[M];
+  using E = typename V::Element;
+  const E* s[N];
+  E* d[M];
   for (int k = 0; k < N; ++k) s[k] = src[k];
   for (int k = 0; k < M; ++k) d[k] = dst[k];
   const T low = V::Broadcast(lo);
@@ -231,17 +263,22 @@ void OutputLineStride2(const float* const* src, float* const* dst, size_t count,
 }
 
 template <class V, int M>
-constexpr LineSet Stride1Lines() {
+constexpr LineSetOf<typename V::Element> Stride1Lines() {
   return {InputLineStride1<V, M>, OutputLineStride1<V, M, false>, OutputLineStride1<V, M, true>};
 }
 
 template <class V, int M>
-constexpr LineSet Stride2Lines() {
+constexpr LineSetOf<typename V::Element> Stride2Lines() {
   return {InputLineStride2<V, M>, OutputLineStride2<V, M, false>, OutputLineStride2<V, M, true>};
 }
 
+// TransformSet for float vectors, TransformSetF16 for Half ones.
 template <class V>
-TransformSet MakeTransformSet(const char* isa) {
+using SetOf =
+    std::conditional_t<std::is_same_v<typename V::Element, Half>, TransformSetF16, TransformSet>;
+
+template <class V>
+SetOf<V> MakeTransformSet(const char* isa) {
   static_assert(kChannelBlock % V::kWidth == 0, "line counts must be whole vectors");
   static_assert(kMaxTileStride1 + 1 <= kMaxDegree && kMaxTileStride2 <= kMaxDegree, "points.h");
   return {isa,

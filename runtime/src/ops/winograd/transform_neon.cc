@@ -12,6 +12,7 @@ namespace rvgg::winograd {
 namespace {
 
 struct NeonVec {
+  using Element = float;
   using T = float32x4_t;
   static constexpr uint32_t kWidth = 4;
   static RVGG_WINOGRAD_INLINE T Load(const float* p) { return vld1q_f32(p); }

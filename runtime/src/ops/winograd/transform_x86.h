@@ -11,6 +11,7 @@ namespace rvgg::winograd {
 namespace {
 
 struct Sse2Vec {
+  using Element = float;
   using T = __m128;
   static constexpr uint32_t kWidth = 4;
   static RVGG_WINOGRAD_INLINE T Load(const float* p) { return _mm_loadu_ps(p); }

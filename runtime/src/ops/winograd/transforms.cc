@@ -4,6 +4,8 @@
 
 #include <cpuinfo.h>
 
+#include "runtime/src/precision.h"
+
 namespace rvgg::winograd {
 
 int AvailableWinogradTransforms(TransformSet* sets, int capacity) {
@@ -35,6 +37,14 @@ TransformSet GetWinogradTransforms() {
   TransformSet sets[6];
   const int count = AvailableWinogradTransforms(sets, 6);
   return count > 0 ? sets[count - 1] : TransformSet{};
+}
+
+TransformSetF16 GetWinogradTransformsF16() {
+#if defined(__aarch64__)
+  // transform_neon_fp16.cc is built on every aarch64 target.
+  if (CpuHasFp16Arithmetic()) return NeonFp16Transforms();
+#endif
+  return {};
 }
 
 }  // namespace rvgg::winograd
