@@ -1,6 +1,6 @@
 // runtime/src/kernels/qconv_winograd.{h,cc} and qconv_winograd_neon.cc: the
 // transform matrices, the accumulator bound `pack` enforces, and both forms
-// against ref::Conv2DQs8 (the forms are exact: bit for bit, see the header).
+// against ref::Conv2DInt8 (the forms are exact: bit for bit, see the header).
 #include "runtime/src/kernels/qconv_winograd.h"
 
 #include <doctest/doctest.h>
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/src/ops/reference.h"
+#include "runtime/reference/reference.h"
 #include "runtime/src/ops/winograd/points.h"
 
 namespace rvgg::kernels {
@@ -82,7 +82,7 @@ struct Problem {
   std::vector<int8_t> Reference() const {
     const ref::Conv2DShape shape{h, w, in_c, out_h(), out_w(), out_c, 3, 3, stride, 1, 1, relu};
     std::vector<int8_t> out(size_t{out_h()} * out_w() * out_c);
-    ref::Conv2DQs8(shape, input_q, output_q, input.data(), weights.data(), weight_scales.data(),
+    ref::Conv2DInt8(shape, input_q, output_q, input.data(), weights.data(), weight_scales.data(),
                    bias.data(), out.data());
     return out;
   }

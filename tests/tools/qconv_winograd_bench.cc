@@ -13,7 +13,7 @@
 // runs today). Data are random int8 (weights of a triangular distribution,
 // as trained ones are mostly small), or with --model the model's own
 // weights, biases, zero points and scales for the layers of that name
-// (inputs stay random). --check compares every output with ref::Conv2DQs8
+// (inputs stay random). --check compares every output with ref::Conv2DInt8
 // (slow under qemu). Packing, operator creation and data generation happen
 // once, before the runs; each layer prints its packed and scratch bytes and
 // the accumulator bound `pack` checks.
@@ -30,7 +30,7 @@
 
 #include "runtime/src/kernels/qconv_winograd.h"
 #include "runtime/src/model.h"
-#include "runtime/src/ops/reference.h"
+#include "runtime/reference/reference.h"
 
 namespace {
 
@@ -94,7 +94,7 @@ struct ModelLayers {
 
 rvgg_status Visit(void* context, const rvgg::LayerDesc& d, rvgg_message*) {
   auto* layers = static_cast<ModelLayers*>(context)->layers;
-  if (d.kind != rvgg::LayerKind::kConv2D || d.weights_q == nullptr) return RVGG_STATUS_OK;
+  if (d.op != rvgg::schema::Op::Conv2D || d.weights_q == nullptr) return RVGG_STATUS_OK;
   for (Layer& l : *layers) {
     if (l.name != d.name) continue;
     if (d.in_h != l.size || d.in_c != l.in_c || d.out_c != l.out_c || d.stride != l.stride ||
@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
       const rvgg::ref::Conv2DShape shape{l.size, l.size, l.in_c,   p.out_h, p.out_w, l.out_c,
                                          3,      3,      l.stride, 1,       1,       l.relu};
       std::vector<int8_t> expected(out_bytes);
-      rvgg::ref::Conv2DQs8(shape, l.input_q, l.output_q, input.data(), l.weights.data(),
+      rvgg::ref::Conv2DInt8(shape, l.input_q, l.output_q, input.data(), l.weights.data(),
                            l.weight_scales.data(), l.bias.data(), expected.data());
       size_t exact = 0;
       int worst = 0;

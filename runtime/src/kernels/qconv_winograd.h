@@ -62,7 +62,7 @@
 // read as int32 is exactly 2^(e_i + e_j) * acc: the kernel recovers the
 // reference's int32
 // accumulator bit for bit, converts it to float as the reference does,
-// and requantizes it as qconv.h says. The result equals ref::Conv2DQs8 bit
+// and requantizes it as qconv.h says. The result equals ref::Conv2DInt8 bit
 // for bit, not just within 1 LSB. Wrapping partial sums (the int32 GEMM
 // sums can exceed 2^31 for wide layers with large transformed weights) are
 // harmless; only the final accumulator's range matters.
