@@ -6,9 +6,12 @@
 
 #if defined(__aarch64__)
 #define RVGG_HAVE_QCONV_NEONDOT 1
+#define RVGG_HAVE_QCONV_WINOGRAD 1
 #include "runtime/src/kernels/qconv_neondot.h"
+#include "runtime/src/kernels/qconv_winograd.h"
 #else
 #define RVGG_HAVE_QCONV_NEONDOT 0
+#define RVGG_HAVE_QCONV_WINOGRAD 0
 #endif
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -63,6 +63,10 @@ struct QConvFamily {
   // and let each slot claim blocks of work from an atomic counter.
   void (*run)(const QConvParams& params, const void* packed, const int8_t* input, int8_t* output,
               void* scratch, pthreadpool_t pool);
+  // Optional (null: always): whether `pack` will accept these weights and
+  // bias, for families whose arithmetic only the actual values bound (the
+  // runtime asks at plan time, before it allocates anything).
+  bool (*accepts)(const QConvParams& params, const int8_t* weights, const int32_t* bias);
 };
 
 }  // namespace rvgg::kernels

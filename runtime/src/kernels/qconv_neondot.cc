@@ -769,6 +769,7 @@ void Run(const QConvParams& p, const void* packed, const int8_t* input, int8_t* 
 
 }  // namespace
 
-const QConvFamily kQConvNeonDot = {"int8 sdot", Applies, PackedBytes, Pack, ScratchBytes, Run};
+const QConvFamily kQConvNeonDot = {"int8 sdot", Applies,      PackedBytes, Pack,
+                                   ScratchBytes, Run, nullptr};
 
 }  // namespace rvgg::kernels

@@ -391,8 +391,10 @@ void CopyPixels(const int8_t* src, uint8_t* dst, uint32_t pixels, uint32_t in_c,
 
 const QConvFamily kQConvAvx512Vnni = {"int8 avx512vnni",       &Avx512VnniApplies,
                                       &Avx512VnniPackedBytes,  &Avx512VnniPack,
-                                      &Avx512VnniScratchBytes, &Avx512VnniRun};
+                                      &Avx512VnniScratchBytes, &Avx512VnniRun,
+                                      nullptr};
 const QConvFamily kQConvAvxVnni = {"int8 avxvnni", &AvxVnniApplies,      &AvxVnniPackedBytes,
-                                   &AvxVnniPack,   &AvxVnniScratchBytes, &AvxVnniRun};
+                                   &AvxVnniPack,   &AvxVnniScratchBytes, &AvxVnniRun,
+                                   nullptr};
 
 }  // namespace rvgg::kernels

@@ -322,12 +322,18 @@ size_t PackedBytes(const QConvParams& p) {
   return Applies(p) ? static_cast<size_t>(PackedBytes64(p)) : 0;
 }
 
-bool Pack(const QConvParams& p, const int8_t* weights, const int32_t* bias, void* packed) {
+bool Accepts(const QConvParams& p, const int8_t* weights, const int32_t* bias) {
   if (!Applies(p)) return false;
   const Plan plan = MakePlan(p);
   for (uint32_t o = 0; o < p.out_c; ++o) {
     if (AccumulatorBound(p, weights, bias, o) >= plan.accumulator_limit) return false;
   }
+  return true;
+}
+
+bool Pack(const QConvParams& p, const int8_t* weights, const int32_t* bias, void* packed) {
+  if (!Accepts(p, weights, bias)) return false;
+  const Plan plan = MakePlan(p);
   uint8_t* base = static_cast<uint8_t*>(packed);
   std::memset(base, 0, plan.packed_bytes);
   int32_t* bias_term = reinterpret_cast<int32_t*>(base);
@@ -476,7 +482,7 @@ void RunPortable(const QConvParams& p, const void* packed, const int8_t* input, 
 
 const QConvFamily kQConvWinogradPortable = {
     "int8 winograd f4 portable", qwinograd::Applies, qwinograd::PackedBytes, qwinograd::Pack,
-    qwinograd::ScratchBytes,     RunPortable,
+    qwinograd::ScratchBytes,     RunPortable,                qwinograd::Accepts,
 };
 
 }  // namespace rvgg::kernels

@@ -267,6 +267,8 @@ inline const int16_t* PackedU(const Plan& plan, const PackedView& w, int pos, ui
 // Whether the shape is one this kernel runs (both forms).
 bool Applies(const QConvParams& p);
 size_t PackedBytes(const QConvParams& p);
+// Whether every output channel's accumulator bound stays within the limit.
+bool Accepts(const QConvParams& p, const int8_t* weights, const int32_t* bias);
 bool Pack(const QConvParams& p, const int8_t* weights, const int32_t* bias, void* packed);
 size_t ScratchBytes(const QConvParams& p, uint32_t threads);
 

@@ -825,6 +825,7 @@ void RunNeon(const QConvParams& p, const void* packed, const int8_t* input, int8
 const QConvFamily kQConvWinogradNeon = {
     "int8 winograd f4 neon", qwinograd::Applies,      qwinograd::PackedBytes,
     qwinograd::Pack,         qwinograd::ScratchBytes, qwinograd::RunNeon,
+    qwinograd::Accepts,
 };
 
 }  // namespace rvgg::kernels

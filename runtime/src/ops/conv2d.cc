@@ -146,6 +146,9 @@ const KernelImpl kImpls[] = {
 #if RVGG_HAVE_QCONV_NEONDOT
     QConvImpl<kernels::kQConvNeonDot>::kImpl,
 #endif
+#if RVGG_HAVE_QCONV_WINOGRAD
+    QConvImpl<kernels::kQConvWinogradNeon>::kChosenImpl,
+#endif
 #if RVGG_HAVE_QCONV_VNNI
     QConvImpl<kernels::kQConvAvx512Vnni>::kImpl,
     QConvImpl<kernels::kQConvAvxVnni>::kImpl,

@@ -82,7 +82,13 @@ bool QConvApplies(const kernels::QConvFamily& family, const LayerDesc& d) {
   if (d.compute_type != RVGG_DTYPE_INT8) return false;
   if (d.op == schema::Op::Conv2D && d.groups != 1) return false;
   if (d.op != schema::Op::Conv2D && d.op != schema::Op::FullyConnected) return false;
-  return family.applies(QConvParamsOf(d));
+  const kernels::QConvParams params = QConvParamsOf(d);
+  return family.applies(params) &&
+         (family.accepts == nullptr || family.accepts(params, d.weights_q, d.bias_q));
+}
+
+uint64_t QConvWeightBytes(const kernels::QConvFamily& family, const LayerDesc& desc) {
+  return uint64_t{family.packed_bytes(QConvParamsOf(desc))} + desc.out_c * sizeof(float);
 }
 
 size_t QConvScratchBytes(const kernels::QConvFamily& family, const LayerDesc& desc,

@@ -16,6 +16,8 @@ namespace rvgg {
 kernels::QConvParams QConvParamsOf(const LayerDesc& desc);
 
 bool QConvApplies(const kernels::QConvFamily& family, const LayerDesc& desc);
+// Memory a layer's kernel on `family` owns (packed weights and scales).
+uint64_t QConvWeightBytes(const kernels::QConvFamily& family, const LayerDesc& desc);
 size_t QConvScratchBytes(const kernels::QConvFamily& family, const LayerDesc& desc,
                          uint32_t threads);
 rvgg_status CreateQConvKernel(const kernels::QConvFamily& family, const LayerDesc& desc,
@@ -35,6 +37,13 @@ struct QConvImpl {
   }
   static constexpr KernelImpl kImpl = {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8, Applies, Scratch,
                                        Create};
+  // The same for a family the plan gives to chosen layers only (a non-zero
+  // variant: winograd::ChooseTiles decides under the memory budget).
+  static bool AppliesWhenChosen(const LayerDesc& desc, uint32_t variant) {
+    return variant != 0 && QConvApplies(Family, desc);
+  }
+  static constexpr KernelImpl kChosenImpl = {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8,
+                                             AppliesWhenChosen, Scratch, Create};
 };
 
 }  // namespace rvgg

@@ -1,5 +1,7 @@
 // The Winograd tile of every layer: the cheapest by the cost model (cost.cc)
 // within the memory budget the load allows.
+#include "runtime/src/kernels/families.h"
+#include "runtime/src/ops/qconv.h"
 #include "runtime/src/ops/winograd/transforms.h"
 #include "runtime/src/ops/winograd/winograd.h"
 
@@ -47,14 +49,44 @@ uint32_t CheapestTile(const LayerDesc& d, uint64_t below) {
   return best;
 }
 
+// int8 layers: the 16-bit Winograd family (kernels/qconv_winograd.h) where no
+// faster int8 family runs the layer (the dot product's), within what the
+// float layers left of the budget: stride-1 layers first (they gain most per
+// byte), then stride 2, each in model order.
+void ChooseInt8Winograd(const LayerDesc* layers, uint32_t count, uint64_t budget, uint64_t used,
+                        KernelChoice* choices) {
+#if RVGG_HAVE_QCONV_WINOGRAD
+  for (uint32_t stride = 1; stride <= 2; ++stride) {
+    for (uint32_t i = 0; i < count; ++i) {
+      const LayerDesc& d = layers[i];
+      if (d.compute_type != RVGG_DTYPE_INT8 || d.op != schema::Op::Conv2D || d.stride != stride) {
+        continue;
+      }
+#if RVGG_HAVE_QCONV_NEONDOT
+      if (QConvApplies(kernels::kQConvNeonDot, d)) continue;
+#endif
+      if (!QConvApplies(kernels::kQConvWinogradNeon, d)) continue;
+      const uint64_t bytes = QConvWeightBytes(kernels::kQConvWinogradNeon, d);
+      if (used + bytes > budget) continue;
+      used += bytes;
+      choices[i].variant = kInt8Winograd;
+    }
+  }
+#else
+  (void)layers, (void)count, (void)budget, (void)used, (void)choices;
+#endif
+}
+
 }  // namespace
 
 void ChooseTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& options,
                  KernelChoice* choices) {
   const rvgg_winograd setting = options.winograd;
   for (uint32_t i = 0; i < count; ++i) choices[i].variant = kDirect;
-  if (options.backend != RVGG_BACKEND_XNNPACK || setting == RVGG_WINOGRAD_OFF ||
-      GetWinogradTransforms().isa == nullptr) {
+  if (options.backend != RVGG_BACKEND_XNNPACK || setting == RVGG_WINOGRAD_OFF) return;
+  const uint64_t budget_bytes = Budget(layers, count, options);
+  if (GetWinogradTransforms().isa == nullptr) {
+    ChooseInt8Winograd(layers, count, budget_bytes, 0, choices);
     return;
   }
   uint64_t used = 0;
@@ -70,7 +102,6 @@ void ChooseTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& op
     choices[i].variant = best;
     if (best != kDirect) used += WeightBytes(layers[i], best);
   }
-  const uint64_t budget_bytes = Budget(layers, count, options);
   // Over budget: repeatedly take the cheapest step down. AUTO steps to the
   // cheapest tile with smaller weights that its cost model still prefers to
   // direct; forced sizes step straight to direct.
@@ -98,6 +129,7 @@ void ChooseTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& op
     if (victim_to != kDirect) used += WeightBytes(layers[victim], victim_to);
     choices[victim].variant = victim_to;
   }
+  ChooseInt8Winograd(layers, count, budget_bytes, used, choices);
 }
 
 }  // namespace rvgg::winograd

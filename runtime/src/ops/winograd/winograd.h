@@ -60,6 +60,8 @@ bool Applies(const LayerDesc& desc);
 
 // A layer's tile, one byte in the plan: rows * 16 + columns; 0 = direct.
 constexpr uint32_t kDirect = 0;
+// The variant of an int8 layer run by the 16-bit Winograd kernel family.
+constexpr uint32_t kInt8Winograd = 1;
 constexpr uint32_t TileCode(int rows, int cols) {
   return static_cast<uint32_t>(rows) * 16 + static_cast<uint32_t>(cols);
 }
