@@ -142,6 +142,8 @@ const KernelImpl kImpls[] = {
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, WinogradApplies, WinogradScratch,
      winograd::CreateConv2DKernel},
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, nullptr, nullptr, xnn::CreateConv2DKernel},
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT16, WinogradApplies, WinogradScratch,
+     winograd::CreateConv2DKernel},
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT16, nullptr, nullptr, xnn::CreateConv2DF16Kernel},
 #if RVGG_HAVE_QCONV_NEONDOT
     QConvImpl<kernels::kQConvNeonDot>::kImpl,

@@ -98,10 +98,17 @@ rvgg_status CreateReferenceInt8(const LayerDesc& desc, uint32_t, const Bindings&
   return MakeInt8ReferenceKernel(desc, bindings, op, kernel, message);
 }
 
+#if RVGG_WITH_XNNPACK
+size_t XnnpackF16Scratch(const LayerDesc& desc, uint32_t, uint32_t) {
+  return xnn::FullyConnectedF16ScratchBytes(desc);
+}
+#endif
+
 const KernelImpl kImpls[] = {
 #if RVGG_WITH_XNNPACK
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, nullptr, nullptr, xnn::CreateFullyConnectedKernel},
-    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT16, nullptr, nullptr, xnn::CreateFullyConnectedF16Kernel},
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT16, nullptr, XnnpackF16Scratch,
+     xnn::CreateFullyConnectedF16Kernel},
 #if RVGG_HAVE_QCONV_NEONDOT
     QConvImpl<kernels::kQConvNeonDot>::kImpl,
 #endif

@@ -1,7 +1,8 @@
 // The Winograd convolution kernel: per tile, two passes of line transforms
 // (ours) around positions x groups GEMMs, all created and set up at load:
 // XNNPACK fully-connected operators, or on AVX2 CPUs rvgg's own GEMM over
-// weights packed here (gemm.h says why).
+// weights packed here (gemm.h says why). One template over the element type:
+// float, and Half for fp16 layers (fp16 lines and XNNPACK's f16 GEMMs).
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
@@ -9,7 +10,9 @@
 #include <atomic>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
+#include "runtime/src/half.h"
 #include "runtime/src/memory.h"
 #include "runtime/src/ops/winograd/transforms.h"
 #include "runtime/src/ops/winograd/winograd.h"
@@ -61,72 +64,76 @@ struct TaskEdges {
 
 uint32_t PadChannels(uint32_t c) { return (c + kChannelBlock - 1) / kChannelBlock * kChannelBlock; }
 
-// One dimension of the tiling.
+// One dimension of the tiling, over elements E.
+template <class E>
 struct Axis {
   int m;     // outputs per tile
   int n;     // positions, and input window pixels
   int step;  // input pixels between tiles: m * stride
-  LineSet lines;
+  LineSetOf<E> lines;
 };
 
 // Everything a transform task reads; fixed at creation.
+template <class E>
 struct Geometry {
-  Axis y, x;
+  Axis<E> y, x;
   uint32_t in_h, in_w, in_c, in_cp;  // cp: channels padded to kChannelBlock
   uint32_t out_h, out_w, out_c, out_cp;
   uint32_t tiles_x;
   size_t tiles;
-  const float* input;
-  float* output;
-  float* v;            // [y.n * x.n][tiles][in_cp]
-  float* m;            // [y.n * x.n][tiles][out_cp]
-  const float* zeros;  // in_cp zeros: pixels outside the image
-  const float* bias;   // out_cp values (zero padded)
-  float lo;            // 0 with ReLU, -inf without
+  const E* input;
+  E* output;
+  E* v;            // [y.n * x.n][tiles][in_cp]
+  E* m;            // [y.n * x.n][tiles][out_cp]
+  const E* zeros;  // in_cp zeros: pixels outside the image
+  const E* bias;   // out_cp values (zero padded)
+  float lo;        // 0 with ReLU, -inf without
 };
 
 // The last `count % kChannelBlock` channels of lines whose rows are exactly
 // `count` floats (the image) go through these staging lines.
+template <class E>
 struct Staging {
-  alignas(64) float line[kMaxPositions][kChannelBlock];
+  alignas(64) E line[kMaxPositions][kChannelBlock];
 };
 
-void InputTile(const Geometry& g, size_t t, Staging* staging) {
-  const Axis& ay = g.y;
-  const Axis& ax = g.x;
+template <class E>
+void InputTile(const Geometry<E>& g, size_t t, Staging<E>* staging) {
+  const Axis<E>& ay = g.y;
+  const Axis<E>& ax = g.x;
   const int ty = static_cast<int>(t / g.tiles_x), tx = static_cast<int>(t % g.tiles_x);
   const int y0 = ty * ay.step - 1, x0 = tx * ax.step - 1;
   const size_t position_stride = g.tiles * g.in_cp;
-  float* v = g.v + t * g.in_cp;
+  E* v = g.v + t * g.in_cp;
   const uint32_t full = g.in_c / kChannelBlock * kChannelBlock;
   const uint32_t rest = g.in_c - full;
-  const float* src[kMaxPositions];
-  float* dst[kMaxPositions];
+  const E* src[kMaxPositions];
+  E* dst[kMaxPositions];
   bool row_ok[kMaxPositions];
   // Pass 1, along x, over the window rows inside the image: V(i, j).
   for (int i = 0; i < ay.n; ++i) {
     const int iy = y0 + i;
     row_ok[i] = iy >= 0 && iy < static_cast<int>(g.in_h);
     if (!row_ok[i]) continue;
-    const float* row = g.input + size_t(iy) * g.in_w * g.in_c;
+    const E* row = g.input + size_t(iy) * g.in_w * g.in_c;
     for (int j = 0; j < ax.n; ++j) {
       const int ix = x0 + j;
       src[j] = ix >= 0 && ix < static_cast<int>(g.in_w) ? row + size_t(ix) * g.in_c : nullptr;
       dst[j] = v + (size_t(i) * ax.n + j) * position_stride;
     }
     if (full > 0) {
-      const float* s[kMaxPositions];
+      const E* s[kMaxPositions];
       for (int j = 0; j < ax.n; ++j) s[j] = src[j] != nullptr ? src[j] : g.zeros;
       ax.lines.input(s, dst, full);
     }
     if (rest > 0) {
       // The image's rows end at in_c: stage the last channels (zero padded).
-      const float* s[kMaxPositions];
-      float* d[kMaxPositions];
+      const E* s[kMaxPositions];
+      E* d[kMaxPositions];
       for (int j = 0; j < ax.n; ++j) {
-        float* line = staging->line[j];
+        E* line = staging->line[j];
         std::memset(line, 0, sizeof(staging->line[j]));
-        if (src[j] != nullptr) std::memcpy(line, src[j] + full, rest * sizeof(float));
+        if (src[j] != nullptr) std::memcpy(line, src[j] + full, rest * sizeof(E));
         s[j] = line;
         d[j] = dst[j] + full;
       }
@@ -144,17 +151,18 @@ void InputTile(const Geometry& g, size_t t, Staging* staging) {
   }
 }
 
-void OutputTile(const Geometry& g, size_t t, Staging* staging) {
-  const Axis& ay = g.y;
-  const Axis& ax = g.x;
+template <class E>
+void OutputTile(const Geometry<E>& g, size_t t, Staging<E>* staging) {
+  const Axis<E>& ay = g.y;
+  const Axis<E>& ax = g.x;
   const int ty = static_cast<int>(t / g.tiles_x), tx = static_cast<int>(t % g.tiles_x);
   const int y0 = ty * ay.m, x0 = tx * ax.m;
   const int rows = std::min(ay.m, static_cast<int>(g.out_h) - y0);
   const int cols = std::min(ax.m, static_cast<int>(g.out_w) - x0);
   const size_t position_stride = g.tiles * g.out_cp;
-  float* mm = g.m + t * g.out_cp;
-  const float* src[kMaxPositions];
-  float* dst[kMaxPositions];
+  E* mm = g.m + t * g.out_cp;
+  const E* src[kMaxPositions];
+  E* dst[kMaxPositions];
   // Pass 1, along x, in place: M(a, j) for j < mx.
   for (int a = 0; a < ay.n; ++a) {
     for (int b = 0; b < ax.n; ++b) {
@@ -168,23 +176,35 @@ void OutputTile(const Geometry& g, size_t t, Staging* staging) {
   const uint32_t full = g.out_c / kChannelBlock * kChannelBlock;
   const uint32_t rest = g.out_c - full;
   for (int j = 0; j < cols; ++j) {
-    float* out = g.output + (size_t(y0) * g.out_w + size_t(x0 + j)) * g.out_c;
+    E* out = g.output + (size_t(y0) * g.out_w + size_t(x0 + j)) * g.out_c;
     for (int a = 0; a < ay.n; ++a) src[a] = mm + (size_t(a) * ax.n + j) * position_stride;
     for (int i = 0; i < ay.m; ++i) {
-      dst[i] = i < rows ? out + size_t(i) * g.out_w * g.out_c : const_cast<float*>(src[i]);
+      dst[i] = i < rows ? out + size_t(i) * g.out_w * g.out_c : const_cast<E*>(src[i]);
     }
     if (full > 0) ay.lines.output_epilogue(src, dst, full, g.bias, g.lo);
     if (rest > 0) {
-      const float* s[kMaxPositions];
-      float* d[kMaxPositions];
+      const E* s[kMaxPositions];
+      E* d[kMaxPositions];
       for (int a = 0; a < ay.n; ++a) s[a] = src[a] + full;
       for (int i = 0; i < ay.m; ++i) d[i] = staging->line[i];
       ay.lines.output_epilogue(s, d, kChannelBlock, g.bias + full, g.lo);
-      for (int i = 0; i < rows; ++i) std::memcpy(dst[i] + full, d[i], rest * sizeof(float));
+      for (int i = 0; i < rows; ++i) std::memcpy(dst[i] + full, d[i], rest * sizeof(E));
     }
   }
 }
 
+// rvgg's own GEMM for elements E (gemm.h).
+template <class E>
+using OwnGemmFn = std::conditional_t<std::is_same_v<E, float>, GemmFn, GemmFnF16>;
+
+void PackOwnGemm(const float* u, size_t k, size_t n, float* packed) {
+  PackGemmWeights(u, k, n, packed);
+}
+void PackOwnGemm(const float* u, size_t k, size_t n, Half* packed) {
+  PackGemmWeightsF16(u, k, n, packed);
+}
+
+template <class E>
 class WinogradConv2DKernel final : public Kernel {
  public:
   WinogradConv2DKernel(const LayerDesc& d, uint32_t code, pthreadpool_t threadpool)
@@ -224,21 +244,34 @@ class WinogradConv2DKernel final : public Kernel {
   const char* name() const override { return name_; }
   size_t owned_bytes() const override { return owned_bytes_; }
 
- private:
-  friend rvgg_status rvgg::winograd::CreateConv2DKernel(const LayerDesc&, uint32_t, const Bindings&,
-                                                        pthreadpool_t, Kernel**, rvgg_message*);
+  char name_[24];
+  pthreadpool_t threadpool_;
+  Geometry<E> geometry_{};
+  size_t chunk_ = 1;
+  E* constants_ = nullptr;  // zero line and padded bias
+  // Either XNNPACK runs the GEMMs (one fully-connected operator per position
+  // and group) or rvgg's own (gemm.h) over weights packed here.
+  xnn_operator_t* operators_ = nullptr;
+  size_t num_operators_ = 0;
+  OwnGemmFn<E> gemm_ = nullptr;
+  E* packed_ = nullptr;  // num_operators_ blocks of packed_floats_ elements
+  size_t packed_floats_ = 0;
+  uint32_t groups_ = 1, group_in_ = 0, group_out_ = 0;
+  size_t owned_bytes_ = 0;
+  std::atomic<bool> failed_{false};
 
+ private:
   static void InputTask(void* context, size_t start, size_t count) {
     const TaskEdges edges(context);
     auto* k = static_cast<WinogradConv2DKernel*>(context);
-    Staging staging;
+    Staging<E> staging;
     for (size_t t = start; t < start + count; ++t) InputTile(k->geometry_, t, &staging);
   }
   static void GemmTask(void* context, size_t index) {
     const TaskEdges edges(context);
     auto* k = static_cast<WinogradConv2DKernel*>(context);
     if (k->gemm_ != nullptr) {
-      const Geometry& g = k->geometry_;
+      const Geometry<E>& g = k->geometry_;
       const size_t p = index / k->groups_, group = index % k->groups_;
       k->gemm_(g.tiles, k->group_out_, k->group_in_,
                g.v + p * g.tiles * g.in_cp + group * k->group_in_, g.in_cp,
@@ -253,33 +286,62 @@ class WinogradConv2DKernel final : public Kernel {
   static void OutputTask(void* context, size_t start, size_t count) {
     const TaskEdges edges(context);
     auto* k = static_cast<WinogradConv2DKernel*>(context);
-    Staging staging;
+    Staging<E> staging;
     for (size_t t = start; t < start + count; ++t) OutputTile(k->geometry_, t, &staging);
   }
-
-  char name_[24];
-  pthreadpool_t threadpool_;
-  Geometry geometry_{};
-  size_t chunk_ = 1;
-  float* constants_ = nullptr;  // zero line and padded bias
-  // Either XNNPACK runs the GEMMs (one fully-connected operator per position
-  // and group) or rvgg's own (gemm.h) over weights packed here.
-  xnn_operator_t* operators_ = nullptr;
-  size_t num_operators_ = 0;
-  GemmFn gemm_ = nullptr;
-  float* packed_ = nullptr;  // num_operators_ blocks of packed_floats_
-  size_t packed_floats_ = 0;
-  uint32_t groups_ = 1, group_in_ = 0, group_out_ = 0;
-  size_t owned_bytes_ = 0;
-  std::atomic<bool> failed_{false};
 };
 
-}  // namespace
+// One position's GEMM as an XNNPACK fully-connected operator: created from
+// the float32 transformed weights `u` (the f16 operator converts them while
+// packing) and bound to V and M. Bias and ReLU belong to the output
+// transform: the GEMM is plain.
+rvgg_status CreateGemmOperator(const LayerDesc& d, const float* u, uint32_t group_in,
+                               uint32_t group_out, uint32_t in_cp, uint32_t out_cp, size_t tiles,
+                               const float* v, float* m, xnn_operator_t* op,
+                               rvgg_message* message) {
+  const float inf = std::numeric_limits<float>::infinity();
+  RVGG_RETURN_IF_ERROR(xnn::Check(xnn_create_fully_connected_nc_f32(group_in, group_out, in_cp,
+                                                                    out_cp, u, /*bias=*/nullptr,
+                                                                    -inf, inf, /*flags=*/0, op),
+                                  d, "xnn_create_fully_connected_nc_f32", message));
+  return xnn::Check(xnn_setup_fully_connected_nc_f32(*op, tiles, v, m, /*threadpool=*/nullptr), d,
+                    "xnn_setup_fully_connected_nc_f32", message);
+}
 
-rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
-                               pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
+rvgg_status CreateGemmOperator(const LayerDesc& d, const float* u, uint32_t group_in,
+                               uint32_t group_out, uint32_t in_cp, uint32_t out_cp, size_t tiles,
+                               const Half* v, Half* m, xnn_operator_t* op,
+                               rvgg_message* message) {
+  const float inf = std::numeric_limits<float>::infinity();
+  RVGG_RETURN_IF_ERROR(
+      xnn::Check(xnn_create_fully_connected_nc_f16(group_in, group_out, in_cp, out_cp, u,
+                                                   /*bias=*/nullptr, -inf, inf,
+                                                   XNN_FLAG_FP32_STATIC_WEIGHTS, op),
+                 d, "xnn_create_fully_connected_nc_f16", message));
+  return xnn::Check(xnn_setup_fully_connected_nc_f16(*op, tiles, v, m, /*threadpool=*/nullptr), d,
+                    "xnn_setup_fully_connected_nc_f16", message);
+}
+
+// The line transforms of element type E this CPU runs (isa null: none).
+template <class E>
+auto TransformsFor() {
+  if constexpr (std::is_same_v<E, float>) {
+    return GetWinogradTransforms();
+  } else {
+    return GetWinogradTransformsF16();
+  }
+}
+
+void StoreConstant(const float* values, size_t count, float* out) {
+  std::memcpy(out, values, count * sizeof(float));
+}
+void StoreConstant(const float* values, size_t count, Half* out) { FloatToHalf(values, count, out); }
+
+template <class E>
+rvgg_status CreateKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
+                         pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
   *kernel = nullptr;
-  const TransformSet transforms = GetWinogradTransforms();
+  const auto transforms = TransformsFor<E>();
   if (!ValidTile(d, code) || !FitsScratch(d, code) || transforms.isa == nullptr) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
                 "layer %u (%s '%.80s'): Winograd tile %dx%d cannot run this layer", d.index,
@@ -297,33 +359,32 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
   const size_t tiles = TileCount(d, code);
   const uint32_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
   const uint32_t in_cp = PadChannels(d.in_c), out_cp = PadChannels(d.out_c);
-  float* v = static_cast<float*>(b.scratch);
-  float* mm =
-      reinterpret_cast<float*>(static_cast<uint8_t*>(b.scratch) +
-                               AlignUp(positions * tiles * in_cp * sizeof(float), kAlignment));
+  E* v = static_cast<E*>(b.scratch);
+  E* mm = reinterpret_cast<E*>(static_cast<uint8_t*>(b.scratch) +
+                               AlignUp(positions * tiles * in_cp * sizeof(E), kAlignment));
 
   Kernel* made = nullptr;
-  RVGG_RETURN_IF_ERROR(MakeKernel<WinogradConv2DKernel>(d, &made, message, d, code, threadpool));
-  auto* k = static_cast<WinogradConv2DKernel*>(made);
+  RVGG_RETURN_IF_ERROR(
+      MakeKernel<WinogradConv2DKernel<E>>(d, &made, message, d, code, threadpool));
+  auto* k = static_cast<WinogradConv2DKernel<E>*>(made);
   const size_t num_operators = size_t{positions} * d.groups;
-  k->gemm_ = transforms.gemm;
+  if (OwnGemmFor(d)) k->gemm_ = transforms.gemm;
   k->groups_ = d.groups;
   k->group_in_ = group_in;
   k->group_out_ = group_out;
   if (k->gemm_ != nullptr) {
     k->packed_floats_ = PackedGemmFloats(group_in, group_out);
     // The budget keeps this far below SIZE_MAX; a 32-bit build still checks.
-    const uint64_t packed_bytes = uint64_t{num_operators} * k->packed_floats_ * sizeof(float);
+    const uint64_t packed_bytes = uint64_t{num_operators} * k->packed_floats_ * sizeof(E);
     if (packed_bytes <= SIZE_MAX) {
-      k->packed_ =
-          static_cast<float*>(AllocateAligned(static_cast<size_t>(packed_bytes), kAlignment));
+      k->packed_ = static_cast<E*>(AllocateAligned(static_cast<size_t>(packed_bytes), kAlignment));
     }
   } else {
     k->operators_ = static_cast<xnn_operator_t*>(
         AllocateAligned(num_operators * sizeof(xnn_operator_t), kAlignment));
   }
   k->constants_ =
-      static_cast<float*>(AllocateAligned((size_t{in_cp} + out_cp) * sizeof(float), kAlignment));
+      static_cast<E*>(AllocateAligned((size_t{in_cp} + out_cp) * sizeof(E), kAlignment));
   float* u = static_cast<float*>(
       AllocateAligned(size_t{group_out} * group_in * sizeof(float), kAlignment));
   if ((k->operators_ == nullptr && k->packed_ == nullptr) || k->constants_ == nullptr ||
@@ -337,14 +398,14 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
     std::memset(k->operators_, 0, num_operators * sizeof(xnn_operator_t));
   }
   k->num_operators_ = num_operators;
-  float* zeros = k->constants_;
-  float* bias = k->constants_ + in_cp;
-  std::memset(k->constants_, 0, (size_t{in_cp} + out_cp) * sizeof(float));
-  if (d.bias != nullptr) std::memcpy(bias, d.bias, d.out_c * sizeof(float));
+  E* zeros = k->constants_;
+  E* bias = k->constants_ + in_cp;
+  std::memset(k->constants_, 0, (size_t{in_cp} + out_cp) * sizeof(E));
+  if (d.bias != nullptr) StoreConstant(d.bias, d.out_c, bias);
 
-  Geometry& g = k->geometry_;
-  g.y = Axis{my, ny, my * s, transforms.lines(s, my)};
-  g.x = Axis{mx, nx, mx * s, transforms.lines(s, mx)};
+  Geometry<E>& g = k->geometry_;
+  g.y = Axis<E>{my, ny, my * s, transforms.lines(s, my)};
+  g.x = Axis<E>{mx, nx, mx * s, transforms.lines(s, mx)};
   g.in_h = d.in_h;
   g.in_w = d.in_w;
   g.in_c = d.in_c;
@@ -355,8 +416,8 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
   g.out_cp = out_cp;
   g.tiles_x = (d.out_w + mx - 1) / mx;
   g.tiles = tiles;
-  g.input = static_cast<const float*>(b.input);
-  g.output = static_cast<float*>(b.output);
+  g.input = static_cast<const E*>(b.input);
+  g.output = static_cast<E*>(b.output);
   g.v = v;
   g.m = mm;
   g.zeros = zeros;
@@ -371,28 +432,19 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
   }
 
   const int64_t start_bytes = xnn::LiveBytesOnThisThread();
-  const float inf = std::numeric_limits<float>::infinity();
   rvgg_status status = RVGG_STATUS_OK;
   for (uint32_t p = 0; p < positions && status == RVGG_STATUS_OK; ++p) {
     for (uint32_t gi = 0; gi < d.groups && status == RVGG_STATUS_OK; ++gi) {
       TransformWeights(d, code, static_cast<int>(p) / nx, static_cast<int>(p) % nx, gi, u);
       if (k->gemm_ != nullptr) {
-        PackGemmWeights(u, group_in, group_out,
-                        k->packed_ + (size_t{p} * d.groups + gi) * k->packed_floats_);
+        PackOwnGemm(u, group_in, group_out,
+                    k->packed_ + (size_t{p} * d.groups + gi) * k->packed_floats_);
         continue;
       }
-      xnn_operator_t* op = &k->operators_[size_t{p} * d.groups + gi];
-      // Bias and ReLU belong to the output transform: the GEMM is plain.
-      status = xnn::Check(xnn_create_fully_connected_nc_f32(group_in, group_out, in_cp, out_cp, u,
-                                                            /*bias=*/nullptr, -inf, inf,
-                                                            /*flags=*/0, op),
-                          d, "xnn_create_fully_connected_nc_f32", message);
-      if (status != RVGG_STATUS_OK) break;
-      status = xnn::Check(
-          xnn_setup_fully_connected_nc_f32(*op, tiles, v + p * tiles * in_cp + gi * group_in,
-                                           mm + p * tiles * out_cp + gi * group_out,
-                                           /*threadpool=*/nullptr),
-          d, "xnn_setup_fully_connected_nc_f32", message);
+      status = CreateGemmOperator(d, u, group_in, group_out, in_cp, out_cp, tiles,
+                                  v + p * tiles * in_cp + gi * group_in,
+                                  mm + p * tiles * out_cp + gi * group_out,
+                                  &k->operators_[size_t{p} * d.groups + gi], message);
     }
   }
   const int64_t grown = xnn::LiveBytesOnThisThread() - start_bytes;
@@ -404,9 +456,19 @@ rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings
   k->owned_bytes_ =
       (grown > 0 ? static_cast<size_t>(grown) : 0) +
       (k->packed_ != nullptr ? AllocatedSize(k->packed_) : num_operators * sizeof(xnn_operator_t)) +
-      (size_t{in_cp} + out_cp) * sizeof(float);
+      (size_t{in_cp} + out_cp) * sizeof(E);
   *kernel = k;
   return RVGG_STATUS_OK;
+}
+
+}  // namespace
+
+rvgg_status CreateConv2DKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
+                               pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
+  if (d.compute_type == RVGG_DTYPE_FLOAT16) {
+    return CreateKernel<Half>(d, code, b, threadpool, kernel, message);
+  }
+  return CreateKernel<float>(d, code, b, threadpool, kernel, message);
 }
 
 }  // namespace rvgg::winograd

@@ -24,7 +24,19 @@ struct CostModel {
   double weight_byte;   // streaming one byte of transformed weights from memory
 };
 
-CostModel GetCostModel() {
+CostModel GetCostModel(const LayerDesc& d) {
+  const rvgg_dtype type = d.compute_type;
+  if (type == RVGG_DTYPE_FLOAT16) {
+    // fp16 on ARMv8.2: gemm_neon_fp16.cc's 8x16 block (exact row counts at
+    // the end of M, so no rounding of the tiles), the fp16 transforms (half
+    // the instructions of the float ones per value), and XNNPACK's f16
+    // direct convolution, which retires fewer multiply-accumulates per
+    // instruction than the GEMM. In the GEMM's multiply-accumulates, tuned on
+    // guest instruction counts like the float model below.
+    if (OwnGemmFor(d)) return {{1, kGemmPanel}, 1, 1.75, 11.0, 8.5, 0.0, 0.0};
+    const GemmShape gemm = XnnpackGemmShape(type);
+    return {gemm, gemm.mr, 1.0, 5.0, 4.0, 3000.0, 0.0};
+  }
   if (OwnGemm()) {
     // gemm.h's 6x16 kernel, fitted by tools/bench/winograd_fit.py to the
     // time of every tile of every RepVGG-A0 layer (AVX2, weights cold in
@@ -43,7 +55,7 @@ CostModel GetCostModel() {
   // and the dispatch of one operator run. Instruction counts do not see
   // memory traffic, and the ARM choices were tuned on them: no weight term
   // until a device measures it.
-  const GemmShape gemm = XnnpackGemmShape();
+  const GemmShape gemm = XnnpackGemmShape(type);
   return {gemm, gemm.mr, 1.0, 5.0, 4.0, 3000.0, 0.0};
 }
 
@@ -58,10 +70,10 @@ int Degree(uint32_t stride, int m) { return stride == 1 ? m + 1 : m; }
 }  // namespace
 
 double EstimatedCost(const LayerDesc& d, uint32_t code) {
-  const CostModel model = GetCostModel();
+  const CostModel model = GetCostModel(d);
   const double group_in = d.in_c / d.groups;
   if (code == kDirect) {
-    const GemmShape xnn = XnnpackGemmShape();
+    const GemmShape xnn = XnnpackGemmShape(d.compute_type);
     const double rows = double(RoundUp(uint64_t{d.out_h} * d.out_w, xnn.mr));
     const double group_out_padded = double(RoundUp(d.out_c / d.groups, xnn.nr));
     return model.direct * rows * 9.0 * group_in * group_out_padded * d.groups;

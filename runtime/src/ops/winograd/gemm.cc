@@ -8,8 +8,9 @@
 
 namespace rvgg::winograd {
 
-GemmShape XnnpackGemmShape() {
+GemmShape XnnpackGemmShape(rvgg_dtype type) {
 #if defined(__aarch64__)
+  if (type == RVGG_DTYPE_FLOAT16) return {6, 16};
   return {6, 8};
 #elif defined(__arm__)
   return {4, 8};
@@ -24,9 +25,10 @@ GemmShape XnnpackGemmShape() {
 #endif
 }
 
-bool OwnGemm() {
+bool OwnGemm(rvgg_dtype type) {
   static const bool own = GetWinogradTransforms().gemm != nullptr;
-  return own;
+  static const bool own_f16 = GetWinogradTransformsF16().gemm != nullptr;
+  return type == RVGG_DTYPE_FLOAT16 ? own_f16 : own;
 }
 
 void PackGemmWeights(const float* w, size_t k, size_t n, float* packed) {
@@ -35,6 +37,17 @@ void PackGemmWeights(const float* w, size_t k, size_t n, float* packed) {
     for (size_t i = 0; i < k; ++i) {
       for (size_t j = 0; j < kGemmPanel; ++j) {
         panel[i * kGemmPanel + j] = col + j < n ? w[(col + j) * k + i] : 0.0f;
+      }
+    }
+  }
+}
+
+void PackGemmWeightsF16(const float* w, size_t k, size_t n, Half* packed) {
+  for (size_t col = 0; col < n; col += kGemmPanel) {
+    Half* panel = packed + col * k;
+    for (size_t i = 0; i < k; ++i) {
+      for (size_t j = 0; j < kGemmPanel; ++j) {
+        panel[i * kGemmPanel + j] = FloatToHalf(col + j < n ? w[(col + j) * k + i] : 0.0f);
       }
     }
   }

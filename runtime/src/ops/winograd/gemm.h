@@ -20,6 +20,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/src/half.h"
+#include "rvgg/rvgg.h"
+
 namespace rvgg::winograd {
 
 constexpr uint32_t kGemmPanel = 16;
@@ -47,6 +50,16 @@ using GemmFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda
 // when cpuinfo reports both.
 GemmFn Avx2Gemm();
 
+// The fp16 GEMM (same layout, in halves; K a multiple of 8) for ARMv8.2
+// FP16 arithmetic: nullptr where the build has none; only call it where
+// GetWinogradTransformsF16() finds the instructions.
+using GemmFnF16 = void (*)(size_t m, size_t n, size_t k, const Half* a, size_t lda,
+                           const Half* packed, Half* c, size_t ldc);
+GemmFnF16 NeonFp16Gemm();
+
+// PackGemmWeights into halves (rounded to nearest even).
+void PackGemmWeightsF16(const float* w, size_t k, size_t n, Half* packed);
+
 // Rows (mr) and columns (nr) of the register block of the GEMM that runs the
 // positions: GEMM rows (tiles here, pixels in the direct convolution) are
 // rounded up to mr, so 16 tiles on a 6-row kernel cost 18.
@@ -54,12 +67,14 @@ struct GemmShape {
   uint32_t mr, nr;
 };
 
-// XNNPACK's f32 GEMM kernel on this CPU (its init.c). A heuristic only: it
-// steers the choice, never correctness.
-GemmShape XnnpackGemmShape();
+// XNNPACK's GEMM kernel on this CPU for f32 or (type FLOAT16) f16 (its
+// init.c). A heuristic only: it steers the choice, never correctness.
+GemmShape XnnpackGemmShape(rvgg_dtype type = RVGG_DTYPE_FLOAT32);
 
-// Whether rvgg's own GEMM runs the positions on this CPU (fixed per process).
-bool OwnGemm();
+// Whether rvgg's own GEMM runs the positions of `type` layers on this CPU
+// (fixed per process): float on AVX2 CPUs without AVX-512, fp16 where the
+// CPU has FP16 arithmetic.
+bool OwnGemm(rvgg_dtype type = RVGG_DTYPE_FLOAT32);
 
 }  // namespace rvgg::winograd
 

@@ -25,10 +25,22 @@ constexpr uint64_t kOwnGemmKernelBytes = 2048;
 // what a kernel owns).
 constexpr uint64_t kOperatorBytes = 4096;
 
+// Bytes per element of V, M and the GEMM's weights in a layer's precision.
+uint64_t ElementBytes(const LayerDesc& d) { return d.compute_type == RVGG_DTYPE_FLOAT16 ? 2 : 4; }
+
 }  // namespace
 
+bool Fp16TileKeepsAccuracy(uint32_t stride, int my, int mx) {
+  const int small = my < mx ? my : mx, large = my < mx ? mx : my;
+  if (stride == 1) return small == 2 && large <= 5;
+  return large <= 3 || (small <= 3 && large <= 6);
+}
+
 bool Applies(const LayerDesc& d) {
-  if (d.op != schema::Op::Conv2D || d.compute_type != RVGG_DTYPE_FLOAT32 || d.kernel_h != 3 ||
+  const bool float_type =
+      d.compute_type == RVGG_DTYPE_FLOAT32 ||
+      (d.compute_type == RVGG_DTYPE_FLOAT16 && GetWinogradTransformsF16().isa != nullptr);
+  if (d.op != schema::Op::Conv2D || !float_type || d.kernel_h != 3 ||
       d.kernel_w != 3 || d.padding != 1 || d.groups == 0 || d.in_c / d.groups < kMinGroupChannels ||
       d.out_c / d.groups < kMinGroupChannels) {
     return false;
@@ -41,7 +53,8 @@ bool Applies(const LayerDesc& d) {
 bool ValidTile(const LayerDesc& d, uint32_t code) {
   const int my = TileRows(code), mx = TileCols(code);
   return code < 256 && Applies(d) && my >= kMinTile && mx >= kMinTile && my <= MaxTile(d.stride) &&
-         mx <= MaxTile(d.stride);
+         mx <= MaxTile(d.stride) &&
+         (d.compute_type != RVGG_DTYPE_FLOAT16 || Fp16TileKeepsAccuracy(d.stride, my, mx));
 }
 
 uint32_t PositionCount(const LayerDesc& d, uint32_t code) {
@@ -62,8 +75,9 @@ namespace {
 uint64_t ScratchBytes64(const LayerDesc& d, uint32_t code) {
   const uint64_t positions = PositionCount(d, code);
   const uint64_t tiles = TileCount(d, code);
-  const uint64_t v = RoundUp(positions * tiles * PadChannels(d.in_c) * sizeof(float), kAlignment);
-  return v + positions * tiles * PadChannels(d.out_c) * sizeof(float);
+  const uint64_t e = ElementBytes(d);
+  const uint64_t v = RoundUp(positions * tiles * PadChannels(d.in_c) * e, kAlignment);
+  return v + positions * tiles * PadChannels(d.out_c) * e;
 }
 
 }  // namespace
@@ -84,18 +98,23 @@ size_t ScratchBytes(const LayerDesc& d, uint32_t code) {
 uint64_t PanelBytes(const LayerDesc& d, uint32_t code) {
   const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
   return uint64_t{PositionCount(d, code)} * d.groups * RoundUp(group_out, kGemmPanel) * group_in *
-         sizeof(float);
+         ElementBytes(d);
+}
+
+bool OwnGemmFor(const LayerDesc& d) {
+  if (!OwnGemm(d.compute_type)) return false;
+  return d.compute_type != RVGG_DTYPE_FLOAT16 || (d.in_c / d.groups) % 8 == 0;
 }
 
 uint64_t WeightBytes(const LayerDesc& d, uint32_t code) {
-  const uint64_t constants = (PadChannels(d.in_c) + PadChannels(d.out_c)) * sizeof(float);
-  if (OwnGemm()) return PanelBytes(d, code) + kOwnGemmKernelBytes + constants;
-  const GemmShape gemm = XnnpackGemmShape();
+  const uint64_t constants = (PadChannels(d.in_c) + PadChannels(d.out_c)) * ElementBytes(d);
+  if (OwnGemmFor(d)) return PanelBytes(d, code) + kOwnGemmKernelBytes + constants;
+  const GemmShape gemm = XnnpackGemmShape(d.compute_type);
   const uint64_t positions = PositionCount(d, code);
   const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
   // XNNPACK's packing: per nr-column panel, nr biases then K x nr weights.
   const uint64_t packed =
-      RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) * (RoundUp(group_in, 4) + 1) * sizeof(float);
+      RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) * (RoundUp(group_in, 4) + 1) * ElementBytes(d);
   return positions * d.groups * (packed + kOperatorBytes) + constants;
 }
 

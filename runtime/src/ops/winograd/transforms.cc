@@ -42,7 +42,11 @@ TransformSet GetWinogradTransforms() {
 TransformSetF16 GetWinogradTransformsF16() {
 #if defined(__aarch64__)
   // transform_neon_fp16.cc is built on every aarch64 target.
-  if (CpuHasFp16Arithmetic()) return NeonFp16Transforms();
+  if (CpuHasFp16Arithmetic()) {
+    TransformSetF16 set = NeonFp16Transforms();
+    set.gemm = NeonFp16Gemm();
+    return set;
+  }
 #endif
   return {};
 }

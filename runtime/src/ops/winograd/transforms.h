@@ -106,6 +106,9 @@ struct TransformSetF16 {
   const char* isa;                          // nullptr: not available on this CPU
   LineSetF16 stride1[kMaxTileStride1 + 1];  // indexed by m
   LineSetF16 stride2[kMaxTileStride2 + 1];
+  // rvgg's fp16 GEMM for the positions (gemm.h); nullptr: XNNPACK's f16
+  // fully-connected operators run them.
+  GemmFnF16 gemm = nullptr;
   const LineSetF16& lines(int stride, int m) const { return stride == 1 ? stride1[m] : stride2[m]; }
 };
 

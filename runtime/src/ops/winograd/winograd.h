@@ -52,7 +52,8 @@
 
 namespace rvgg::winograd {
 
-// Layers Winograd can run: fp32 3x3 convolutions, padding 1, stride 1 or 2,
+// Layers Winograd can run: fp32 (and, where the CPU has FP16 arithmetic,
+// fp16) 3x3 convolutions, padding 1, stride 1 or 2,
 // at least kMinGroupChannels input and output channels per group (narrower
 // groups, depthwise in the limit, would make GEMMs of a few columns).
 constexpr uint32_t kMinGroupChannels = 4;
@@ -71,7 +72,15 @@ constexpr int TileCols(uint32_t code) { return static_cast<int>(code % 16); }
 // Largest tile side per dimension for a stride.
 constexpr int MaxTile(uint32_t stride) { return stride == 1 ? kMaxTileStride1 : kMaxTileStride2; }
 
-// Whether `code` is a tile this kernel has transforms for, for this layer.
+// Whether an fp16 layer may use tile my x mx: with XNNPACK's fp16 GEMMs
+// (fp16 accumulation) larger transforms amplify rounding far beyond the
+// direct convolution's error (docs/winograd_fp16.md has the study). Stride
+// 1: 2 x k and k x 2 for k <= 5; stride 2: both sides <= 3, or one side
+// <= 3 and the other <= 6.
+bool Fp16TileKeepsAccuracy(uint32_t stride, int my, int mx);
+
+// Whether `code` is a tile this kernel has transforms for, for this layer
+// (in fp16 only the tiles Fp16TileKeepsAccuracy allows).
 bool ValidTile(const LayerDesc& desc, uint32_t code);
 
 // Positions (GEMMs per group) and tiles (GEMM rows) of a valid tile.
@@ -91,6 +100,11 @@ size_t ScratchBytes(const LayerDesc& desc, uint32_t code);
 // operators when it runs them, and the kernel's padded bias and zero line); used against
 // rvgg_options.winograd_budget_bytes before anything is created.
 uint64_t WeightBytes(const LayerDesc& desc, uint32_t code);
+
+// Whether rvgg's own GEMM (gemm.h) runs the layer's positions: on CPUs where
+// it exists for the layer's type, and in fp16 when a group's input channels
+// are a multiple of 8 (the fp16 GEMM's K step); XNNPACK's otherwise.
+bool OwnGemmFor(const LayerDesc& desc);
 
 // gemm.h's packed panels of a layer (all positions and groups): what rvgg's
 // own GEMM streams from memory per run.

@@ -4,7 +4,9 @@
 // (same GEMM).
 #include <limits>
 
+#include "runtime/src/memory.h"
 #include "runtime/src/ops/xnnpack/xnnpack.h"
+#include "runtime/src/plan.h"
 
 namespace rvgg::xnn {
 
@@ -36,20 +38,41 @@ bool PerTensorWeights(const LayerDesc& d) {
 
 }  // namespace
 
+size_t FullyConnectedF16ScratchBytes(const LayerDesc& d) {
+  return AlignUp((size_t{d.in_c} + d.out_c) * sizeof(float) + kTensorTailBytes, kAlignment);
+}
+
+// fp16 activations in and out, float32 arithmetic: a classifier sums
+// in_features products, and an fp16 accumulator's rounding over a
+// thousand of them would move the logits (the layer is a small part of
+// the work). Its float32 vectors live in the scratch.
 rvgg_status CreateFullyConnectedF16Kernel(const LayerDesc& d, uint32_t, const Bindings& b,
                                           pthreadpool_t threadpool, Kernel** kernel,
                                           rvgg_message* message) {
+  float* input32 = static_cast<float*>(b.scratch);
+  float* output32 = input32 + d.in_c;
   SequenceBuilder builder(d, threadpool);
+  xnn_operator_t* widen = builder.Next();
+  RVGG_RETURN_IF_ERROR(Check(xnn_create_convert_nc_f16_f32(d.in_c, d.in_c, d.in_c, 0, widen), d,
+                             "xnn_create_convert_nc_f16_f32", message));
+  RVGG_RETURN_IF_ERROR(Check(xnn_setup_convert_nc_f16_f32(*widen, 1, b.input, input32, threadpool),
+                             d, "xnn_setup_convert_nc_f16_f32", message));
   xnn_operator_t* op = builder.Next();
   const float output_min = d.relu ? 0.0f : -std::numeric_limits<float>::infinity();
   RVGG_RETURN_IF_ERROR(Check(
-      xnn_create_fully_connected_nc_f16(d.in_c, d.out_c, d.in_c, d.out_c, d.weights, d.bias,
+      xnn_create_fully_connected_nc_f32(d.in_c, d.out_c, d.in_c, d.out_c, d.weights, d.bias,
                                         output_min, std::numeric_limits<float>::infinity(),
-                                        XNN_FLAG_FP32_STATIC_WEIGHTS, op),
-      d, "xnn_create_fully_connected_nc_f16", message));
-  RVGG_RETURN_IF_ERROR(Check(xnn_setup_fully_connected_nc_f16(*op, /*batch_size=*/1, b.input,
-                                                              b.output, threadpool),
-                             d, "xnn_setup_fully_connected_nc_f16", message));
+                                        /*flags=*/0, op),
+      d, "xnn_create_fully_connected_nc_f32", message));
+  RVGG_RETURN_IF_ERROR(Check(xnn_setup_fully_connected_nc_f32(*op, /*batch_size=*/1, input32,
+                                                              output32, threadpool),
+                             d, "xnn_setup_fully_connected_nc_f32", message));
+  xnn_operator_t* narrow = builder.Next();
+  RVGG_RETURN_IF_ERROR(Check(xnn_create_convert_nc_f32_f16(d.out_c, d.out_c, d.out_c, 0, narrow),
+                             d, "xnn_create_convert_nc_f32_f16", message));
+  RVGG_RETURN_IF_ERROR(
+      Check(xnn_setup_convert_nc_f32_f16(*narrow, 1, output32, b.output, threadpool), d,
+            "xnn_setup_convert_nc_f32_f16", message));
   return builder.Finish(kernel, message);
 }
 

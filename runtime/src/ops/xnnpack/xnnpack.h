@@ -103,6 +103,7 @@ rvgg_status CreateSqueezeExciteF16Kernel(const LayerDesc& desc, uint32_t variant
                                          const Bindings& bindings, pthreadpool_t threadpool,
                                          Kernel** kernel, rvgg_message* message);
 size_t SqueezeExciteF16ScratchBytes(const LayerDesc& desc);
+size_t FullyConnectedF16ScratchBytes(const LayerDesc& desc);
 
 // fp16 operators take the float32 weights and bias of the file and convert
 // them while packing (XNN_FLAG_FP32_STATIC_WEIGHTS): no fp16 copy at load.
