@@ -7,7 +7,6 @@
 // GetWinogradTransformsF16() found FP16 arithmetic. Nothing here has external
 // linkage but NeonFp16Gemm(), so no FP16 instruction reaches ARMv8.0 code.
 #include <cstring>
-#include <initializer_list>
 
 #include "runtime/src/ops/winograd/gemm.h"
 
@@ -21,29 +20,67 @@ namespace {
 // with this many live vectors into dup + fmla pairs. Rows' A vectors live
 // in v0-v7 (the by-element operand of an .h fmla must be v0-v15), the
 // panel's two vectors of one K-step in v8/v9, row r's accumulators in
-// v(16 + 2r) and v(17 + 2r).
+// v(16 + 2r) and v(17 + 2r). RVGG_ROWS<n>(lane) is one K-step's fmla for
+// the first n rows, RVGG_ZERO<n>, RVGG_LOAD<n> and RVGG_STORE<n> set up,
+// load A for 8 K-steps, and write C.
 #define RVGG_FMLA(lo, hi, a, lane) \
   "fmla v" #lo ".8h, v8.8h, v" #a ".h[" #lane "]\n" \
   "fmla v" #hi ".8h, v9.8h, v" #a ".h[" #lane "]\n"
 #define RVGG_ROWS1(lane) RVGG_FMLA(16, 17, 0, lane)
 #define RVGG_ROWS2(lane) RVGG_ROWS1(lane) RVGG_FMLA(18, 19, 1, lane)
-#define RVGG_ROWS4(lane) RVGG_ROWS2(lane) RVGG_FMLA(20, 21, 2, lane) RVGG_FMLA(22, 23, 3, lane)
-#define RVGG_ROWS8(lane)                                                          \
-  RVGG_ROWS4(lane) RVGG_FMLA(24, 25, 4, lane) RVGG_FMLA(26, 27, 5, lane)          \
-  RVGG_FMLA(28, 29, 6, lane) RVGG_FMLA(30, 31, 7, lane)
+#define RVGG_ROWS3(lane) RVGG_ROWS2(lane) RVGG_FMLA(20, 21, 2, lane)
+#define RVGG_ROWS4(lane) RVGG_ROWS3(lane) RVGG_FMLA(22, 23, 3, lane)
+#define RVGG_ROWS5(lane) RVGG_ROWS4(lane) RVGG_FMLA(24, 25, 4, lane)
+#define RVGG_ROWS6(lane) RVGG_ROWS5(lane) RVGG_FMLA(26, 27, 5, lane)
+#define RVGG_ROWS7(lane) RVGG_ROWS6(lane) RVGG_FMLA(28, 29, 6, lane)
+#define RVGG_ROWS8(lane) RVGG_ROWS7(lane) RVGG_FMLA(30, 31, 7, lane)
+#define RVGG_ZERO1 "movi v16.8h, #0\n movi v17.8h, #0\n"
+#define RVGG_ZERO2 RVGG_ZERO1 "movi v18.8h, #0\n movi v19.8h, #0\n"
+#define RVGG_ZERO3 RVGG_ZERO2 "movi v20.8h, #0\n movi v21.8h, #0\n"
+#define RVGG_ZERO4 RVGG_ZERO3 "movi v22.8h, #0\n movi v23.8h, #0\n"
+#define RVGG_ZERO5 RVGG_ZERO4 "movi v24.8h, #0\n movi v25.8h, #0\n"
+#define RVGG_ZERO6 RVGG_ZERO5 "movi v26.8h, #0\n movi v27.8h, #0\n"
+#define RVGG_ZERO7 RVGG_ZERO6 "movi v28.8h, #0\n movi v29.8h, #0\n"
+#define RVGG_ZERO8 RVGG_ZERO7 "movi v30.8h, #0\n movi v31.8h, #0\n"
+#define RVGG_LOAD1 "ldr q0, [%[a0]], #16\n"
+#define RVGG_LOAD2 RVGG_LOAD1 "ldr q1, [%[a1]], #16\n"
+#define RVGG_LOAD3 RVGG_LOAD2 "ldr q2, [%[a2]], #16\n"
+#define RVGG_LOAD4 RVGG_LOAD3 "ldr q3, [%[a3]], #16\n"
+#define RVGG_LOAD5 RVGG_LOAD4 "ldr q4, [%[a4]], #16\n"
+#define RVGG_LOAD6 RVGG_LOAD5 "ldr q5, [%[a5]], #16\n"
+#define RVGG_LOAD7 RVGG_LOAD6 "ldr q6, [%[a6]], #16\n"
+#define RVGG_LOAD8 RVGG_LOAD7 "ldr q7, [%[a7]], #16\n"
+#define RVGG_ROW_STORE(lo, hi) "str q" #lo ", [%[c]]\n str q" #hi ", [%[c], #16]\n add %[c], %[c], %[ldc]\n"
+#define RVGG_STORE1 RVGG_ROW_STORE(16, 17)
+#define RVGG_STORE2 RVGG_STORE1 RVGG_ROW_STORE(18, 19)
+#define RVGG_STORE3 RVGG_STORE2 RVGG_ROW_STORE(20, 21)
+#define RVGG_STORE4 RVGG_STORE3 RVGG_ROW_STORE(22, 23)
+#define RVGG_STORE5 RVGG_STORE4 RVGG_ROW_STORE(24, 25)
+#define RVGG_STORE6 RVGG_STORE5 RVGG_ROW_STORE(26, 27)
+#define RVGG_STORE7 RVGG_STORE6 RVGG_ROW_STORE(28, 29)
+#define RVGG_STORE8 RVGG_STORE7 RVGG_ROW_STORE(30, 31)
 #define RVGG_STEP(rows, lane) "ldp q8, q9, [%[b]], #32\n" RVGG_ROWS##rows(lane)
 #define RVGG_STEPS(rows)                                                          \
   RVGG_STEP(rows, 0) RVGG_STEP(rows, 1) RVGG_STEP(rows, 2) RVGG_STEP(rows, 3)     \
   RVGG_STEP(rows, 4) RVGG_STEP(rows, 5) RVGG_STEP(rows, 6) RVGG_STEP(rows, 7)
-#define RVGG_STORE(lo, hi) \
-  "str q" #lo ", [%[c]]\n" \
-  "str q" #hi ", [%[c], #16]\n" \
-  "add %[c], %[c], %[ldc]\n"
+#define RVGG_BLOCK(rows)                                                                    \
+  __asm__ volatile(RVGG_ZERO##rows "1:\n" RVGG_LOAD##rows RVGG_STEPS(rows)                 \
+                   "subs %[k], %[k], #8\n"                                                 \
+                   "b.ne 1b\n" RVGG_STORE##rows                                             \
+                   : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),             \
+                     [a4] "+r"(a4), [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7), [b] "+r"(b), \
+                     [c] "+r"(c), [k] "+r"(k)                                                 \
+                   : [ldc] "r"(ldc_bytes)                                                     \
+                   : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8",   \
+                     "v9", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",    \
+                     "v25", "v26", "v27", "v28", "v29", "v30", "v31")
 
-// kRows (1, 2, 4 or 8) x 16 columns of C over all of K (a multiple of 8,
-// at least 8); ldc in halves.
+// kRows (1 to 8) x 16 columns of C over all of K (a multiple of 8, at
+// least 8); ldc in halves.
 template <int kRows>
 void Block(size_t k, const Half* a, size_t lda, const Half* b, Half* c, size_t ldc) {
+  static_assert(kRows >= 1 && kRows <= 8, "blocks of 1 to 8 rows");
+  // Rows past kRows point at row 0 and are never loaded.
   const Half* a0 = a;
   const Half* a1 = a + (kRows > 1 ? lda : 0);
   const Half* a2 = a + (kRows > 2 ? 2 * lda : 0);
@@ -53,62 +90,14 @@ void Block(size_t k, const Half* a, size_t lda, const Half* b, Half* c, size_t l
   const Half* a6 = a + (kRows > 6 ? 6 * lda : 0);
   const Half* a7 = a + (kRows > 7 ? 7 * lda : 0);
   const size_t ldc_bytes = ldc * sizeof(Half);
-  if constexpr (kRows == 8) {
-    __asm__ volatile(
-        "movi v16.8h, #0\n movi v17.8h, #0\n movi v18.8h, #0\n movi v19.8h, #0\n"
-        "movi v20.8h, #0\n movi v21.8h, #0\n movi v22.8h, #0\n movi v23.8h, #0\n"
-        "movi v24.8h, #0\n movi v25.8h, #0\n movi v26.8h, #0\n movi v27.8h, #0\n"
-        "movi v28.8h, #0\n movi v29.8h, #0\n movi v30.8h, #0\n movi v31.8h, #0\n"
-        "1:\n"
-        "ldr q0, [%[a0]], #16\n ldr q1, [%[a1]], #16\n ldr q2, [%[a2]], #16\n"
-        "ldr q3, [%[a3]], #16\n ldr q4, [%[a4]], #16\n ldr q5, [%[a5]], #16\n"
-        "ldr q6, [%[a6]], #16\n ldr q7, [%[a7]], #16\n" RVGG_STEPS(8)
-        "subs %[k], %[k], #8\n"
-        "b.ne 1b\n" RVGG_STORE(16, 17) RVGG_STORE(18, 19) RVGG_STORE(20, 21) RVGG_STORE(22, 23)
-            RVGG_STORE(24, 25) RVGG_STORE(26, 27) RVGG_STORE(28, 29) RVGG_STORE(30, 31)
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),
-          [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7), [b] "+r"(b), [c] "+r"(c), [k] "+r"(k)
-        : [ldc] "r"(ldc_bytes)
-        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v16",
-          "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28",
-          "v29", "v30", "v31");
-  } else if constexpr (kRows == 4) {
-    __asm__ volatile(
-        "movi v16.8h, #0\n movi v17.8h, #0\n movi v18.8h, #0\n movi v19.8h, #0\n"
-        "movi v20.8h, #0\n movi v21.8h, #0\n movi v22.8h, #0\n movi v23.8h, #0\n"
-        "1:\n"
-        "ldr q0, [%[a0]], #16\n ldr q1, [%[a1]], #16\n ldr q2, [%[a2]], #16\n"
-        "ldr q3, [%[a3]], #16\n" RVGG_STEPS(4)
-        "subs %[k], %[k], #8\n"
-        "b.ne 1b\n" RVGG_STORE(16, 17) RVGG_STORE(18, 19) RVGG_STORE(20, 21) RVGG_STORE(22, 23)
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b] "+r"(b), [c] "+r"(c),
-          [k] "+r"(k)
-        : [ldc] "r"(ldc_bytes)
-        : "cc", "memory", "v0", "v1", "v2", "v3", "v8", "v9", "v16", "v17", "v18", "v19", "v20",
-          "v21", "v22", "v23");
-  } else if constexpr (kRows == 2) {
-    __asm__ volatile(
-        "movi v16.8h, #0\n movi v17.8h, #0\n movi v18.8h, #0\n movi v19.8h, #0\n"
-        "1:\n"
-        "ldr q0, [%[a0]], #16\n ldr q1, [%[a1]], #16\n" RVGG_STEPS(2)
-        "subs %[k], %[k], #8\n"
-        "b.ne 1b\n" RVGG_STORE(16, 17) RVGG_STORE(18, 19)
-        : [a0] "+r"(a0), [a1] "+r"(a1), [b] "+r"(b), [c] "+r"(c), [k] "+r"(k)
-        : [ldc] "r"(ldc_bytes)
-        : "cc", "memory", "v0", "v1", "v8", "v9", "v16", "v17", "v18", "v19");
-  } else {
-    static_assert(kRows == 1, "blocks of 1, 2, 4 or 8 rows");
-    __asm__ volatile(
-        "movi v16.8h, #0\n movi v17.8h, #0\n"
-        "1:\n"
-        "ldr q0, [%[a0]], #16\n" RVGG_STEPS(1)
-        "subs %[k], %[k], #8\n"
-        "b.ne 1b\n" RVGG_STORE(16, 17)
-        : [a0] "+r"(a0), [b] "+r"(b), [c] "+r"(c), [k] "+r"(k)
-        : [ldc] "r"(ldc_bytes)
-        : "cc", "memory", "v0", "v8", "v9", "v16", "v17");
-  }
-  (void)a1, (void)a2, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7;
+  if constexpr (kRows == 1) RVGG_BLOCK(1);
+  if constexpr (kRows == 2) RVGG_BLOCK(2);
+  if constexpr (kRows == 3) RVGG_BLOCK(3);
+  if constexpr (kRows == 4) RVGG_BLOCK(4);
+  if constexpr (kRows == 5) RVGG_BLOCK(5);
+  if constexpr (kRows == 6) RVGG_BLOCK(6);
+  if constexpr (kRows == 7) RVGG_BLOCK(7);
+  if constexpr (kRows == 8) RVGG_BLOCK(8);
 }
 
 template <int kRows>
@@ -128,6 +117,10 @@ void BlockAt(size_t k, const Half* a, size_t lda, const Half* b, Half* c, size_t
 }
 
 constexpr int kRowsF16 = 8;
+using BlockFn = void (*)(size_t, const Half*, size_t, const Half*, Half*, size_t, size_t);
+// The block for the rows left after whole 8-row blocks, by count.
+constexpr BlockFn kTail[kRowsF16] = {nullptr,    BlockAt<1>, BlockAt<2>, BlockAt<3>,
+                                     BlockAt<4>, BlockAt<5>, BlockAt<6>, BlockAt<7>};
 
 void Gemm(size_t m, size_t n, size_t k, const Half* a, size_t lda, const Half* packed, Half* c,
           size_t ldc) {
@@ -140,16 +133,8 @@ void Gemm(size_t m, size_t n, size_t k, const Half* a, size_t lda, const Half* p
     for (; row + kRowsF16 <= m; row += kRowsF16) {
       BlockAt<kRowsF16>(k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
     }
-    // The last rows exactly, in blocks of 4, 2 and 1.
-    for (size_t rows : {size_t{4}, size_t{2}, size_t{1}}) {
-      if (m - row < rows) continue;
-      const Half* ar = a + row * lda;
-      Half* cr = c + row * ldc + col;
-      if (rows == 4) BlockAt<4>(k, ar, lda, b, cr, ldc, cols);
-      if (rows == 2) BlockAt<2>(k, ar, lda, b, cr, ldc, cols);
-      if (rows == 1) BlockAt<1>(k, ar, lda, b, cr, ldc, cols);
-      row += rows;
-    }
+    // The last rows exactly.
+    if (row < m) kTail[m - row](k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
   }
 }
 
