@@ -219,17 +219,7 @@ int main(int argc, char** argv) {
     return layers_total_ms > 0 ? 100.0 * ms / layers_total_ms : 0.0;
   };
 
-  // The compute types the layers run in ("fp16", "int8+fp32", ...).
-  std::string compute;
-  for (rvgg_dtype type : {RVGG_DTYPE_FLOAT16, RVGG_DTYPE_INT8, RVGG_DTYPE_FLOAT32}) {
-    for (uint32_t i = 0; i < info.num_layers; ++i) {
-      rvgg_layer_info l;
-      rvgg_model_get_layer_info(model.handle, i, &l);
-      if (l.compute_type != type) continue;
-      compute += std::string(compute.empty() ? "" : "+") + rvgg::tools::DTypeName(type);
-      break;
-    }
-  }
+  const std::string compute = rvgg::tools::ComputeTypes(model.handle);
 
   if (json) {
     std::string out = "{";

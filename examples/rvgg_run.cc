@@ -80,10 +80,11 @@ int main(int argc, char** argv) {
   if (!rvgg::tools::WriteNpy(output_path, {n, info.num_outputs}, logits.data(), &error)) {
     cli.Die(error);
   }
-  std::printf("rvgg-run: %llu image%s -> %s [%llu, %u] (%s backend, %u thread%s)\n",
+  std::printf("rvgg-run: %llu image%s -> %s [%llu, %u] (%s backend, %s, %u thread%s)\n",
               static_cast<unsigned long long>(n), n == 1 ? "" : "s", output_path.c_str(),
               static_cast<unsigned long long>(n), info.num_outputs,
               options.backend == RVGG_BACKEND_REFERENCE ? "reference" : "xnnpack",
+              rvgg::tools::ComputeTypes(model.handle).c_str(),
               options.num_threads > 1 ? options.num_threads : 1u,
               options.num_threads > 1 ? "s" : "");
   return 0;

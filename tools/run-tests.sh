@@ -3,7 +3,9 @@
 #
 # Installs what the build needs (Debian packages, only those missing) and runs
 # the CMake workflow presets given, by default host, host-asan (AddressSanitizer
-# + UBSan), aarch64 and armv7, then tsan and fuzz: each workflow configures
+# + UBSan), aarch64 (under qemu's cortex-a53: ARMv8.0), aarch64-a76 (the same
+# build under qemu's cortex-a76: ARMv8.2 with FP16 arithmetic and the dot
+# product) and armv7, then tsan and fuzz: each workflow configures
 # build/<preset>, builds it and runs its tests (the ARM ones under qemu-user,
 # with the sysroot made from Debian's arm64/armhf packages on the first run).
 # "tsan" and "fuzz" are not CMake presets: tsan runs tools/tsan.sh (the
@@ -22,12 +24,12 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 
-presets=${*:-host host-asan aarch64 armv7 tsan fuzz}
+presets=${*:-host host-asan aarch64 aarch64-a76 armv7 tsan fuzz}
 
 # Debian packages (only the missing ones; tools/install-deps.sh has the list).
 if [ "${RVGG_SKIP_APT:-0}" != 1 ]; then
   mode=host
-  case " $presets " in *" aarch64 "* | *" armv7 "*) mode=all ;; esac
+  case " $presets " in *" aarch64 "* | *" aarch64-a76 "* | *" armv7 "*) mode=all ;; esac
   "$root/tools/install-deps.sh" "$mode" || {
     echo "run-tests: error: could not install the Debian packages the build needs" >&2
     exit 1

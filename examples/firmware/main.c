@@ -64,7 +64,7 @@ static size_t read_file(const char* path, aligned_block* block) {
 
 int main(int argc, char** argv) {
   aligned_block model_file, arena, input_file = {NULL, NULL};
-  size_t model_size, arena_size = 0, input_count, i;
+  size_t model_size, arena_size = 0, input_count, i, fp16_layers = 0;
   rvgg_options options;
   rvgg_message message;
   rvgg_model* model = NULL;
@@ -117,6 +117,15 @@ int main(int argc, char** argv) {
          info.architecture[0] ? info.architecture : "(unnamed)", info.input_height,
          info.input_width, info.input_channels, info.num_outputs, info.num_layers,
          (unsigned long)arena_size, rvgg_kernel_isa());
+  /* Half-precision layers: AUTO picks fp16 on CPUs with FP16 arithmetic. */
+  for (i = 0; i < info.num_layers; ++i) {
+    rvgg_layer_info layer;
+    if (rvgg_model_get_layer_info(model, (uint32_t)i, &layer) == RVGG_STATUS_OK &&
+        layer.compute_type == RVGG_DTYPE_FLOAT16) {
+      ++fp16_layers;
+    }
+  }
+  printf("fp16 layers %lu\n", (unsigned long)fp16_layers);
   for (i = 0; i < info.num_outputs; ++i) {
     printf("logit %lu %.9g\n", (unsigned long)i, logits[i]);
     if (logits[i] > logits[best]) best = (uint32_t)i;

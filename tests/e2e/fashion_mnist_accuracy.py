@@ -21,6 +21,7 @@ Exit status: 0 pass, 1 fail, 2 usage or setup error.
 
 import argparse
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -72,6 +73,12 @@ def main():
     ap.add_argument('--max-top1-diff', type=float, default=0.05, help='percentage points')
     ap.add_argument('--min-agreement', type=float, default=99.9, help='percent of images')
     ap.add_argument('--min-png-agree', type=int, default=99, help='of --png-count images')
+    ap.add_argument('--precision', default='', help='passed to the device tool (auto, fp32, fp16)')
+    ap.add_argument('--threads', type=int, default=0, help='passed to the device tool')
+    ap.add_argument('--fp16-max-top1-diff', type=float, default=0.1,
+                    help='--mode run in half precision: top-1 limit, percentage points')
+    ap.add_argument('--fp16-min-agreement', type=float, default=99.8,
+                    help='--mode run in half precision: same class as PyTorch, percent of images')
     args = ap.parse_args()
     dataset = [os.path.join(args.data, f) for f in (
         't10k-images-idx3-ubyte.gz',
@@ -118,10 +125,28 @@ def main():
         convert += ['--labels', args.labels]
     run(convert)
 
+    precision = ['--precision', args.precision] if args.precision else []
+    if args.threads:
+        precision += ['--threads', str(args.threads)]
     if args.mode == 'run':
         np.save(w('test.npy'), x)
-        run(device + [w('model.rvgg'), '--input', w('test.npy'), '--output', w('logits.npy'),
-                      '--backend', args.backend])
+        cmd = device + [w('model.rvgg'), '--input', w('test.npy'), '--output', w('logits.npy'),
+                        '--backend', args.backend] + precision
+        if args.precision == 'fp16':
+            probe = subprocess.run(cmd, capture_output=True, text=True)
+            if probe.returncode != 0 and 'no FP16 arithmetic' in probe.stderr:
+                # Not a missing prerequisite: this CPU (x86, ARMv8.0) runs float32 only.
+                print('SKIPPED: this CPU has no FP16 arithmetic (' + probe.stderr.strip() + ')')
+                sys.exit(77)
+            if probe.returncode != 0:
+                print(f'FAIL: {shlex.join(cmd)} exited with {probe.returncode}:\n{probe.stderr}')
+                sys.exit(1)
+            out = probe.stdout
+        else:
+            out = run(cmd)
+        # rvgg-run names the compute types it ran ("fp16" on CPUs with FP16 arithmetic).
+        if re.search(r'\bfp16\b', out):
+            args.max_top1_diff, args.min_agreement = args.fp16_max_top1_diff, args.fp16_min_agreement
         logits = np.load(w('logits.npy'))
         if logits.shape != torch_logits.shape:
             print(f'FAIL: rvgg-run gave logits of shape {logits.shape}, PyTorch {torch_logits.shape}')
@@ -135,7 +160,7 @@ def main():
               f'PyTorch {torch_top1:.2f}% (difference {diff:.2f} points, limit {args.max_top1_diff}); same class '
               f'on {agree:.2f}% of the images (limit {args.min_agreement}%, {int((pred != torch_pred).sum())} '
               f'differ); max |logit difference| {float(np.abs(logits - torch_logits).max()):.2e}; '
-              f'{args.backend} backend')
+              f'{args.backend} backend; {out.strip()}')
         sys.exit(0 if ok else 1)
 
     # classify
@@ -143,7 +168,7 @@ def main():
     for i, k in enumerate(pick):
         paths.append(w(f'test{k:05d}_{label_names[truth[i]].replace("/", "-").replace(" ", "_")}.png'))
         fm.write_png(paths[-1], images[i])
-    out = run(device + [w('model.rvgg'), '--backend', args.backend] + paths)
+    out = run(device + [w('model.rvgg'), '--backend', args.backend] + precision + paths)
     lines = [line.split('\t') for line in out.splitlines()]
     if len(lines) != len(paths) or any(len(l) != 3 or l[0] != p for l, p in zip(lines, paths)):
         print('FAIL: rvgg-classify did not print one IMAGE<TAB>LABEL<TAB>PROBABILITY line per image:\n' + out)

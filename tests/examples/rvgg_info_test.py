@@ -73,12 +73,34 @@ class Report(unittest.TestCase):
         kernels = [r.group(12) for r in rows(p.stdout)]
         self.assertEqual(len(kernels), NUM_LAYERS)
         self.assertFalse([k for k in kernels if k.startswith("winograd")], kernels)
-        p = info(MODEL, "--winograd", "4")
+        p = info(MODEL, "--winograd", "4", "--precision", "fp32")
         self.assertEqual(p.returncode, 0, p.stderr)
         table = rows(p.stdout)
         for r in table:
             if r.group(3) == "conv" and r.group(5) == "1":
                 self.assertEqual(r.group(12), "winograd-f4", r.group(0))
+
+
+    def test_precision(self):
+        p = info(MODEL, "--precision", "fp32")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual({r.group(7) for r in rows(p.stdout)}, {"fp32"})
+        fp16_cpu = "fp16 arithmetic" in p.stdout  # the kernel ISA line
+        p = info(MODEL, "--precision", "fp16")
+        if fp16_cpu:
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual({r.group(7) for r in rows(p.stdout)}, {"fp16"})
+            # Half-precision activations: a smaller arena than float32's with the same tiles off.
+            a16 = info(MODEL, "--precision", "fp16", "--winograd", "off").stdout
+            a32 = info(MODEL, "--precision", "fp32", "--winograd", "off").stdout
+            arena = lambda out: int(re.search(r"arena\s+(\d+) bytes", out).group(1))  # noqa: E731
+            self.assertLess(arena(a16), arena(a32))
+        else:
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("no FP16 arithmetic", p.stderr)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        p = info(MODEL)  # AUTO: fp16 exactly where the CPU has it
+        self.assertEqual({r.group(7) for r in rows(p.stdout)}, {"fp16" if fp16_cpu else "fp32"})
 
 
 class BadInput(unittest.TestCase):

@@ -60,12 +60,14 @@ namespace rvgg::testing {
 namespace {
 
 long CountRuns(const std::vector<uint8_t>& bytes, rvgg_backend backend, uint32_t threads, int runs,
-               rvgg_winograd winograd = RVGG_WINOGRAD_OFF) {
+               rvgg_winograd winograd = RVGG_WINOGRAD_OFF,
+               rvgg_precision precision = RVGG_PRECISION_FP32) {
   rvgg_options o;
   rvgg_options_default(&o);
   o.backend = backend;
   o.num_threads = threads;
   o.winograd = winograd;
+  o.precision = precision;
   rvgg_model* model = nullptr;
   rvgg_message message;
   REQUIRE(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_OK);
@@ -189,6 +191,18 @@ TEST_CASE("allocation: rvgg_model_run allocates nothing (winograd F4 and F6, 2 t
   const auto bytes = BuildModel(WinogradSpec());
   CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10, RVGG_WINOGRAD_F4) == 0);
   CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10, RVGG_WINOGRAD_F6) == 0);
+}
+
+TEST_CASE("allocation: rvgg_model_run allocates nothing in half precision (1 and 2 threads)") {
+  if (std::string(rvgg_kernel_isa()).find("fp16 arithmetic") == std::string::npos) {
+    MESSAGE("NOT TESTED here: this CPU has no FP16 arithmetic (" << rvgg_kernel_isa() << ")");
+    return;
+  }
+  const auto bytes = BuildModel(WinogradSpec());
+  CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 1, 10, RVGG_WINOGRAD_AUTO, RVGG_PRECISION_FP16) == 0);
+  CHECK(CountRuns(bytes, RVGG_BACKEND_XNNPACK, 2, 10, RVGG_WINOGRAD_AUTO, RVGG_PRECISION_FP16) == 0);
+  const auto se = BuildModel(SmallRepVGGLikeSpec());
+  CHECK(CountRuns(se, RVGG_BACKEND_XNNPACK, 1, 5, RVGG_WINOGRAD_OFF, RVGG_PRECISION_FP16) == 0);
 }
 
 TEST_CASE("allocation: rvgg_model_run allocates nothing (reference)") {

@@ -37,6 +37,7 @@ rvgg_options Options(rvgg_backend backend, uint32_t threads = 1) {
   rvgg_options_default(&o);
   o.backend = backend;
   o.num_threads = threads;
+  o.precision = RVGG_PRECISION_FP32;  // float32 tolerances; runtime_fp16_test: fp16
   return o;
 }
 
@@ -84,11 +85,11 @@ TEST_CASE("api: a caller-supplied arena is used, and one byte too small is refus
   const auto bytes = BuildModel(SmallRepVGGLikeSpec());
   size_t need = 0;
   rvgg_message message;
-  REQUIRE(rvgg_model_arena_size(bytes.data(), bytes.size(), nullptr, &need, &message) == RVGG_STATUS_OK);
+  rvgg_options o = Options(RVGG_BACKEND_XNNPACK);
+  REQUIRE(rvgg_model_arena_size(bytes.data(), bytes.size(), &o, &need, &message) == RVGG_STATUS_OK);
   // Two ping-pong buffers: at least the largest activation (16x16x16 floats).
   CHECK(need >= 16 * 16 * 16 * sizeof(float));
   void* arena = std::aligned_alloc(RVGG_ARENA_ALIGNMENT, need);
-  rvgg_options o = Options(RVGG_BACKEND_XNNPACK);
   o.arena = arena;
   o.arena_size = need - 1;
   rvgg_model* model = nullptr;

@@ -32,6 +32,7 @@ rvgg_options Options(rvgg_backend backend) {
   rvgg_options o;
   rvgg_options_default(&o);
   o.backend = backend;
+  o.precision = RVGG_PRECISION_FP32;  // sizes in float32; runtime_fp16_test: fp16
   return o;
 }
 

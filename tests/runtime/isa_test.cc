@@ -58,6 +58,7 @@ TEST_CASE("isa: XNNPACK initializes here and its operators match the reference k
   rvgg_options_default(&options);
   options.backend = RVGG_BACKEND_XNNPACK;
   options.winograd = RVGG_WINOGRAD_OFF;  // every convolution through XNNPACK
+  options.precision = RVGG_PRECISION_FP32;  // compared within float32's tolerance
   rvgg_model* xnn = nullptr;
   rvgg_message message;
   const rvgg_status status = rvgg_model_load(bytes.data(), bytes.size(), &options, &xnn, &message);

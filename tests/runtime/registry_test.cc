@@ -64,10 +64,12 @@ struct Run {
   std::vector<std::string> kernels;
 };
 
-Run LoadAndRun(const std::vector<uint8_t>& bytes, rvgg_backend backend) {
+Run LoadAndRun(const std::vector<uint8_t>& bytes, rvgg_backend backend,
+               rvgg_precision precision = RVGG_PRECISION_FP32) {
   rvgg_options options;
   rvgg_options_default(&options);
   options.backend = backend;
+  options.precision = precision;
   rvgg_model* model = nullptr;
   rvgg_message message;
   const rvgg_status status =
@@ -134,6 +136,7 @@ TEST_CASE("registry: every row is found by its op code, names are unique, labels
     CHECK(HasImpl(row, RVGG_BACKEND_REFERENCE, RVGG_DTYPE_INT8) == (row.check_int8 != nullptr));
 #if RVGG_WITH_XNNPACK
     CHECK(HasImpl(row, RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32));
+    CHECK(HasImpl(row, RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT16));
     CHECK(HasImpl(row, RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8) == (row.check_int8 != nullptr));
 #endif
     for (size_t k = 0; k < row.num_impls; ++k) CHECK(bool(row.impls[k].create));
@@ -155,6 +158,12 @@ TEST_CASE("registry: a float32 model with every op verifies, describes and runs 
   const Run xnn = LoadAndRun(bytes, RVGG_BACKEND_XNNPACK);
   for (const std::string& k : xnn.kernels) CHECK(k != "reference");
   CHECK(MaxDiff(xnn.logits, ref.logits) <= 1e-4 * std::max(1.0, MaxAbs(ref.logits)));
+  if (std::string(rvgg_kernel_isa()).find("fp16 arithmetic") != std::string::npos) {
+    const Run half = LoadAndRun(bytes, RVGG_BACKEND_XNNPACK, RVGG_PRECISION_FP16);
+    CHECK(MaxDiff(half.logits, ref.logits) <= 1e-2 * std::max(1.0, MaxAbs(ref.logits)));
+  } else {
+    MESSAGE("fp16 kernels NOT TESTED here: this CPU has no FP16 arithmetic");
+  }
 #else
   MESSAGE("built without XNNPACK: the reference backend alone");
 #endif

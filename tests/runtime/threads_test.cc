@@ -89,6 +89,7 @@ std::vector<Job> MakeJobs() {
     job.model = BuildModel(spec);
     rvgg_options_default(&job.options);
     job.options.backend = backends[k % nb];
+    job.options.precision = RVGG_PRECISION_FP32;  // compared with float32 runs
     job.caller_memory = k % 3 != 2;
     if (k == 2 && job.options.backend == RVGG_BACKEND_XNNPACK) job.options.num_threads = 2;
     const size_t n = size_t{spec.channels} * spec.height * spec.width;

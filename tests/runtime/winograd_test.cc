@@ -29,6 +29,7 @@ void PickTiles(const LayerDesc* layers, uint32_t count, rvgg_backend backend,
   rvgg_options_default(&options);
   options.backend = backend;
   options.winograd = setting;
+  options.precision = RVGG_PRECISION_FP32;
   options.winograd_budget_bytes = static_cast<size_t>(budget);
   std::vector<KernelChoice> choices(count);
   winograd::ChooseTiles(layers, count, options, choices.data());
@@ -602,6 +603,7 @@ rvgg_options Options(rvgg_winograd setting, size_t budget = 0, uint32_t threads 
   o.winograd = setting;
   o.winograd_budget_bytes = budget;
   o.num_threads = threads;
+  o.precision = RVGG_PRECISION_FP32;  // float tiles and tolerances; runtime_fp16_test: fp16
   return o;
 }
 

@@ -121,6 +121,23 @@ const char* DTypeName(rvgg_dtype type) {
   return "?";
 }
 
+std::string ComputeTypes(const rvgg_model* model) {
+  rvgg_model_info info;
+  if (rvgg_model_get_info(model, &info) != RVGG_STATUS_OK) return "";
+  std::string types;
+  for (rvgg_dtype type : {RVGG_DTYPE_FLOAT16, RVGG_DTYPE_INT8, RVGG_DTYPE_FLOAT32}) {
+    for (uint32_t i = 0; i < info.num_layers; ++i) {
+      rvgg_layer_info l;
+      if (rvgg_model_get_layer_info(model, i, &l) != RVGG_STATUS_OK || l.compute_type != type) {
+        continue;
+      }
+      types += std::string(types.empty() ? "" : "+") + DTypeName(type);
+      break;
+    }
+  }
+  return types;
+}
+
 void Cli::ParseCommonArgument(int argc, char** argv, int* i, rvgg_options* options,
                               std::string* model_path) const {
   const std::string arg = argv[*i];

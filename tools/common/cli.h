@@ -17,6 +17,10 @@ const char* PrecisionName(rvgg_precision precision);
 // "fp32", "fp16", "int8" (a layer's compute type in tables).
 const char* DTypeName(rvgg_dtype type);
 
+// The compute types a loaded model's layers run in: "fp32", "fp16",
+// "int8+fp32", ... (fp16, int8, fp32 in that order).
+std::string ComputeTypes(const rvgg_model* model);
+
 // A model file loaded and prepared; frees itself.
 struct LoadedModel {
   AlignedBuffer buffer;
