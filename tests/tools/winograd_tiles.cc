@@ -73,8 +73,7 @@ double TimeLayer(const rvgg::LayerDesc& d, uint32_t code, int reps) {
     b.scratch = scratch;
     b.scratch_bytes = scratch_bytes;
     rvgg_message message;
-    if (CreateKernel(d, choice, b, nullptr, &kernel, &message) ==
-        RVGG_STATUS_OK) {
+    if (CreateKernel(d, choice, b, nullptr, &kernel, &message) == RVGG_STATUS_OK) {
       std::vector<double> ms;
       for (int r = 0; r < reps; ++r) {
         Evict();
@@ -117,11 +116,14 @@ void TimeShape(const Shape& s, int reps, bool square) {
     if (ms < 0) continue;
     std::printf(
         "{\"h\": %u, \"w\": %u, \"in_c\": %u, \"out_c\": %u, \"stride\": %u, \"rows\": %d, "
-        "\"cols\": %d, \"ms\": %.4f, \"estimate\": %.6g, \"weight_bytes\": %llu}\n",
+        "\"cols\": %d, \"ms\": %.4f, \"estimate\": %.6g, \"weight_bytes\": %llu, "
+        "\"mr\": %u, \"block\": %u}\n",
         s.h, s.w, s.in_c, s.out_c, s.stride, winograd::TileRows(code), winograd::TileCols(code), ms,
         winograd::EstimatedCost(d, code),
-        static_cast<unsigned long long>(
-            code == winograd::kDirect ? 0 : winograd::WeightBytes(d, code)));
+        static_cast<unsigned long long>(code == winograd::kDirect ? 0
+                                                                  : winograd::WeightBytes(d, code)),
+        winograd::OwnGemm() ? winograd::OwnGemmRows() : 0,
+        code == winograd::kDirect ? 0 : winograd::PlanBlocks(d, code, 1).tiles_per_block);
     std::fflush(stdout);
   }
 }

@@ -2,6 +2,7 @@
 // positions and tiles a layer has, and the memory a tile costs (arena
 // scratch for V and M, transformed weights).
 #include <cstdio>
+#include <cstdlib>
 
 #include "runtime/src/memory.h"
 #include "runtime/src/ops/winograd/gemm.h"
@@ -28,6 +29,26 @@ constexpr uint64_t kOperatorBytes = 4096;
 // Bytes per element of V, M and the GEMM's weights in a layer's precision.
 uint64_t ElementBytes(const LayerDesc& d) { return d.compute_type == RVGG_DTYPE_FLOAT16 ? 2 : 4; }
 
+// V and M of one block of the tile-blocked pass: what stays in a core's L2
+// cache beside the weights streaming through.
+constexpr uint64_t kBlockBytes = 256u << 10;
+
+// Packed weights up to this size are read once per block from a core's L2
+// cache (or close to it); larger ones would come from memory once per block,
+// and the three passes, which read each weight once, win
+// (tools/bench/notes.md has the per-layer measurements).
+constexpr uint64_t kBlockedWeightBytes = 3u << 19;
+
+// Whether the tile-blocked pass runs a layer whose packed weights take
+// `weight_bytes`. RVGG_WINOGRAD_BLOCKED=0 or 1 in the environment forces
+// the choice, for measurements (tools/bench).
+bool BlockedWins(uint64_t weight_bytes) {
+  if (const char* force = std::getenv("RVGG_WINOGRAD_BLOCKED")) {
+    if (force[0] == '0' || force[0] == '1') return force[0] == '1';
+  }
+  return weight_bytes <= kBlockedWeightBytes;
+}
+
 }  // namespace
 
 bool Fp16TileKeepsAccuracy(uint32_t stride, int my, int mx) {
@@ -40,8 +61,8 @@ bool Applies(const LayerDesc& d) {
   const bool float_type =
       d.compute_type == RVGG_DTYPE_FLOAT32 ||
       (d.compute_type == RVGG_DTYPE_FLOAT16 && GetWinogradTransformsF16().isa != nullptr);
-  if (d.op != schema::Op::Conv2D || !float_type || d.kernel_h != 3 ||
-      d.kernel_w != 3 || d.padding != 1 || d.groups == 0 || d.in_c / d.groups < kMinGroupChannels ||
+  if (d.op != schema::Op::Conv2D || !float_type || d.kernel_h != 3 || d.kernel_w != 3 ||
+      d.padding != 1 || d.groups == 0 || d.in_c / d.groups < kMinGroupChannels ||
       d.out_c / d.groups < kMinGroupChannels) {
     return false;
   }
@@ -86,7 +107,43 @@ bool FitsScratch(const LayerDesc& d, uint32_t code) {
   return ValidTile(d, code) && ScratchBytes64(d, code) <= kMaxScratchBytes;
 }
 
-size_t ScratchBytes(const LayerDesc& d, uint32_t code) {
+BlockPlan PlanBlocks(const LayerDesc& d, uint32_t code, uint32_t threads) {
+  BlockPlan plan;
+  if (!FitsScratch(d, code) || !OwnGemmFor(d)) return plan;
+  if (threads < 1) threads = 1;
+  const uint64_t e = ElementBytes(d);
+  const uint64_t positions = PositionCount(d, code);
+  const uint64_t tiles = TileCount(d, code);
+  const uint64_t in_row = positions * PadChannels(d.in_c) * e;
+  const uint64_t out_row = positions * PadChannels(d.out_c) * e;
+  const uint64_t rows = OwnGemmRows(d.compute_type);
+  // The largest block whose V and M stay within kBlockBytes, in whole GEMM
+  // row blocks (at least one).
+  uint64_t cap = kBlockBytes / (in_row + out_row) / rows * rows;
+  if (cap < rows) cap = rows;
+  // As many blocks as that takes, rounded up to a multiple of the threads
+  // so that each takes the same share, then evened out.
+  uint64_t blocks = (tiles + cap - 1) / cap;
+  blocks = (blocks + threads - 1) / threads * threads;
+  if (blocks > tiles) blocks = tiles;
+  const uint64_t per_block = (tiles + blocks - 1) / blocks;
+  blocks = (tiles + per_block - 1) / per_block;
+  // Each block reads all of the layer's packed weights: where they are
+  // large against the block's work they would come from memory once per
+  // block, and the three passes (each weight read once) win.
+  const uint64_t weight_bytes = PanelBytes(d, code);
+  if (!BlockedWins(weight_bytes)) return plan;
+  plan.tiles_per_block = static_cast<uint32_t>(per_block);
+  plan.blocks = static_cast<uint32_t>(blocks);
+  plan.slots = static_cast<uint32_t>(blocks < threads ? blocks : threads);
+  plan.v_bytes = static_cast<size_t>(RoundUp(per_block * in_row, kAlignment));
+  plan.slot_bytes = plan.v_bytes + static_cast<size_t>(RoundUp(per_block * out_row, kAlignment));
+  return plan;
+}
+
+size_t ScratchBytes(const LayerDesc& d, uint32_t code, uint32_t threads) {
+  const BlockPlan plan = PlanBlocks(d, code, threads);
+  if (plan.tiles_per_block != 0) return size_t{plan.slots} * plan.slot_bytes;
   // Callers only plan layers that FitsScratch(); the clamp keeps others
   // from wrapping around.
   const uint64_t bytes = ScratchBytes64(d, code);
@@ -113,8 +170,8 @@ uint64_t WeightBytes(const LayerDesc& d, uint32_t code) {
   const uint64_t positions = PositionCount(d, code);
   const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
   // XNNPACK's packing: per nr-column panel, nr biases then K x nr weights.
-  const uint64_t packed =
-      RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) * (RoundUp(group_in, 4) + 1) * ElementBytes(d);
+  const uint64_t packed = RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) *
+                          (RoundUp(group_in, 4) + 1) * ElementBytes(d);
   return positions * d.groups * (packed + kOperatorBytes) + constants;
 }
 
