@@ -613,6 +613,8 @@ rvgg_options Options(rvgg_winograd setting, size_t budget = 0, uint32_t threads 
   o.winograd = setting;
   o.winograd_budget_bytes = budget;
   o.num_threads = threads;
+  // The float32 kernels (AUTO runs fp16 where the CPU has FP16 arithmetic).
+  o.precision = RVGG_PRECISION_FP32;
   return o;
 }
 
