@@ -126,7 +126,11 @@ BlockPlan PlanBlocks(const LayerDesc& d, uint32_t code, uint32_t threads) {
   uint64_t blocks = (tiles + cap - 1) / cap;
   blocks = (blocks + threads - 1) / threads * threads;
   if (blocks > tiles) blocks = tiles;
-  const uint64_t per_block = (tiles + blocks - 1) / blocks;
+  uint64_t per_block = (tiles + blocks - 1) / blocks;
+  // Whole GEMM row blocks where that keeps the threads' shares equal (on
+  // one thread, always): a partial row block runs a slower tail.
+  const uint64_t whole = (per_block + rows - 1) / rows * rows;
+  if (((tiles + whole - 1) / whole) % threads == 0 || threads == 1) per_block = whole;
   blocks = (tiles + per_block - 1) / per_block;
   // Each block reads all of the layer's packed weights: where they are
   // large against the block's work they would come from memory once per
