@@ -172,5 +172,66 @@ TEST_CASE("threads: one model per thread, all loaded first, then run at the same
   }
 }
 
+#if RVGG_WITH_XNNPACK
+// Logits of `spec`'s model with `options` on `threads` pool threads, and the
+// kernel of each layer.
+std::vector<float> RunOnThreads(const std::vector<uint8_t>& model, rvgg_options options,
+                                uint32_t threads, const std::vector<float>& input,
+                                std::vector<std::string>* kernels) {
+  options.num_threads = threads;
+  rvgg_model* m = nullptr;
+  rvgg_message message;
+  const rvgg_status status = rvgg_model_load(model.data(), model.size(), &options, &m, &message);
+  INFO(message.text);
+  REQUIRE(status == RVGG_STATUS_OK);
+  rvgg_model_info info;
+  rvgg_model_get_info(m, &info);
+  std::vector<float> out(info.num_outputs);
+  // Twice: the second run reuses the scratch slots and the pool.
+  REQUIRE(rvgg_model_run(m, input.data(), RVGG_LAYOUT_NCHW, out.data()) == RVGG_STATUS_OK);
+  std::vector<float> again(info.num_outputs);
+  REQUIRE(rvgg_model_run(m, input.data(), RVGG_LAYOUT_NCHW, again.data()) == RVGG_STATUS_OK);
+  CHECK(again == out);
+  kernels->clear();
+  for (uint32_t i = 0; i < info.num_layers; ++i) {
+    rvgg_layer_info li;
+    REQUIRE(rvgg_model_get_layer_info(m, i, &li) == RVGG_STATUS_OK);
+    kernels->push_back(li.kernel);
+  }
+  rvgg_model_free(m);
+  return out;
+}
+
+TEST_CASE("threads: a model on 2, 3 and 4 pool threads gives the 1-thread logits exactly") {
+  // Every kernel computes each output the same way whatever thread takes it
+  // (the Winograd kernel's tile blocks, its three passes and XNNPACK's
+  // tiles), so more threads change nothing. Winograd forced to F(2) and F(4)
+  // and chosen by AUTO; fp32 and, where the CPU has FP16 arithmetic, fp16.
+  ModelSpec spec = SmallRepVGGLikeSpec();
+  spec.seed = 77;
+  const std::vector<uint8_t> model = BuildModel(spec);
+  const auto input = RandomInput(size_t{spec.channels} * spec.height * spec.width, 78);
+  for (rvgg_precision precision : {RVGG_PRECISION_FP32, RVGG_PRECISION_AUTO}) {
+    for (rvgg_winograd setting : {RVGG_WINOGRAD_F2, RVGG_WINOGRAD_F4, RVGG_WINOGRAD_AUTO}) {
+      rvgg_options o;
+      rvgg_options_default(&o);
+      o.backend = RVGG_BACKEND_XNNPACK;
+      o.winograd = setting;
+      o.precision = precision;
+      std::vector<std::string> kernels_one, kernels;
+      const auto one = RunOnThreads(model, o, 1, input, &kernels_one);
+      for (uint32_t threads = 2; threads <= 4; ++threads) {
+        CAPTURE(threads);
+        CAPTURE(int(setting));
+        CAPTURE(int(precision));
+        const auto got = RunOnThreads(model, o, threads, input, &kernels);
+        CHECK(kernels == kernels_one);
+        CHECK(got == one);
+      }
+    }
+  }
+}
+#endif
+
 }  // namespace
 }  // namespace rvgg::testing

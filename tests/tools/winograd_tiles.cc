@@ -73,8 +73,7 @@ double TimeLayer(const rvgg::LayerDesc& d, uint32_t code, int reps) {
     b.scratch = scratch;
     b.scratch_bytes = scratch_bytes;
     rvgg_message message;
-    if (CreateKernel(d, choice, b, nullptr, &kernel, &message) ==
-        RVGG_STATUS_OK) {
+    if (CreateKernel(d, choice, b, nullptr, &kernel, &message) == RVGG_STATUS_OK) {
       std::vector<double> ms;
       for (int r = 0; r < reps; ++r) {
         Evict();
@@ -117,11 +116,14 @@ void TimeShape(const Shape& s, int reps, bool square) {
     if (ms < 0) continue;
     std::printf(
         "{\"h\": %u, \"w\": %u, \"in_c\": %u, \"out_c\": %u, \"stride\": %u, \"rows\": %d, "
-        "\"cols\": %d, \"ms\": %.4f, \"estimate\": %.6g, \"weight_bytes\": %llu}\n",
+        "\"cols\": %d, \"ms\": %.4f, \"estimate\": %.6g, \"weight_bytes\": %llu, "
+        "\"mr\": %u, \"block\": %u}\n",
         s.h, s.w, s.in_c, s.out_c, s.stride, winograd::TileRows(code), winograd::TileCols(code), ms,
         winograd::EstimatedCost(d, code),
-        static_cast<unsigned long long>(
-            code == winograd::kDirect ? 0 : winograd::WeightBytes(d, code)));
+        static_cast<unsigned long long>(code == winograd::kDirect ? 0
+                                                                  : winograd::WeightBytes(d, code)),
+        winograd::OwnGemm() ? winograd::OwnGemmRows() : 0,
+        code == winograd::kDirect ? 0 : winograd::PlanBlocks(d, code, 1).tiles_per_block);
     std::fflush(stdout);
   }
 }
@@ -129,7 +131,7 @@ void TimeShape(const Shape& s, int reps, bool square) {
 [[noreturn]] void Usage(const char* problem) {
   std::fprintf(stderr,
                "rvgg-winograd-tiles: %s\nusage: rvgg-winograd-tiles "
-               "[--shape H,W,CIN,COUT,STRIDE]... [--reps N] [--square]\n"
+               "[--shape H,W,CIN,COUT,STRIDE]... [--reps N] [--square] [--blocked 0|1]\n"
                "       rvgg-winograd-tiles --gemm M,K,N,P [--reps N]\n",
                problem);
   std::exit(2);
@@ -212,6 +214,10 @@ int main(int argc, char** argv) {
           gemm[1] > 8192 || gemm[2] > 8192 || gemm[3] > 1024) {
         Usage("--gemm wants M,K,N,P (M <= 100000, K and N <= 8192, P <= 1024)");
       }
+    } else if (arg == "--blocked" && i + 1 < argc) {
+      const std::string mode = argv[++i];
+      if (mode != "0" && mode != "1") Usage("--blocked wants 0 (three passes) or 1 (blocked)");
+      rvgg::winograd::ForceBlockedPass(mode == "1" ? 1 : 0);
     } else if (arg == "--square") {
       square = true;
     } else {

@@ -508,6 +508,13 @@ def write_report(path, plot, args, info, peaks, results, variants, thread_list, 
         add(c)
     add("```")
     add("")
+    # The multi-core scaling section (tools/bench/scaling.py) is measured by
+    # its own run: keep it.
+    begin, end = "<!-- scaling:begin -->", "<!-- scaling:end -->"
+    old = open(path).read() if os.path.exists(path) else ""
+    if begin in old and end in old:
+        add(old[old.index(begin):old.index(end) + len(end)])
+        add("")
     with open(path, "w") as fh:
         fh.write("\n".join(L))
 

@@ -42,8 +42,21 @@ def features(r):
     oh, ow = (r["h"] - 1) // s + 1, (r["w"] - 1) // s + 1
     tiles = ((oh + r["rows"] - 1) // r["rows"]) * ((ow + r["cols"] - 1) // r["cols"])
     p = positions(s, r["rows"]) * positions(s, r["cols"])
-    rest = tiles % 6
-    rows = tiles - rest + (max(rest, 3) if rest else 0)
+    # Rows as the kernel runs them: its register block (mr rows, a partial
+    # last block costing at least a third of it), per block of the
+    # tile-blocked pass when the layer runs it.
+    mr = r.get("mr", 6) or 6
+    low = {6: 3, 12: 4}.get(mr, 1)
+
+    def rounded(m):
+        rest = m % mr
+        return m - rest + (max(rest, low) if rest else 0)
+
+    block = r.get("block", 0)
+    if block:
+        rows = tiles // block * rounded(block) + (rounded(tiles % block) if tiles % block else 0)
+    else:
+        rows = rounded(tiles)
     n = round_up(r["out_c"], 16)
     gemm = rows * p * r["in_c"] * n
     transform = tiles * p * (5 * round_up(r["in_c"], 16) + 4 * n)

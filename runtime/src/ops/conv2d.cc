@@ -132,8 +132,8 @@ rvgg_status CreateReferenceInt8(const LayerDesc& desc, uint32_t, const Bindings&
 
 #if RVGG_WITH_XNNPACK
 bool WinogradApplies(const LayerDesc&, uint32_t tile) { return tile != winograd::kDirect; }
-size_t WinogradScratch(const LayerDesc& desc, uint32_t tile, uint32_t) {
-  return winograd::ScratchBytes(desc, tile);
+size_t WinogradScratch(const LayerDesc& desc, uint32_t tile, uint32_t threads) {
+  return winograd::ScratchBytes(desc, tile, threads);
 }
 #endif
 

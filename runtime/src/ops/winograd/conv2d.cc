@@ -1,8 +1,10 @@
 // The Winograd convolution kernel: per tile, two passes of line transforms
 // (ours) around positions x groups GEMMs, all created and set up at load:
-// XNNPACK fully-connected operators, or on AVX2 CPUs rvgg's own GEMM over
-// weights packed here (gemm.h says why). One template over the element type:
-// float, and Half for fp16 layers (fp16 lines and XNNPACK's f16 GEMMs).
+// XNNPACK fully-connected operators, or rvgg's own GEMM over weights packed
+// here (gemm.h says why). With rvgg's GEMM most layers run tile-blocked on
+// the pool (winograd.h, BlockPlan), the others three passes. One template
+// over the element type: float, and Half for fp16 layers (fp16 lines and
+// rvgg's or XNNPACK's f16 GEMMs).
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
@@ -97,14 +99,14 @@ struct Staging {
   alignas(64) E line[kMaxPositions][kChannelBlock];
 };
 
+// Tile t's input transform into v (its row of position 0; positions
+// `position_stride` elements apart).
 template <class E>
-void InputTile(const Geometry<E>& g, size_t t, Staging<E>* staging) {
+void InputTile(const Geometry<E>& g, size_t t, E* v, size_t position_stride, Staging<E>* staging) {
   const Axis<E>& ay = g.y;
   const Axis<E>& ax = g.x;
   const int ty = static_cast<int>(t / g.tiles_x), tx = static_cast<int>(t % g.tiles_x);
   const int y0 = ty * ay.step - 1, x0 = tx * ax.step - 1;
-  const size_t position_stride = g.tiles * g.in_cp;
-  E* v = g.v + t * g.in_cp;
   const uint32_t full = g.in_c / kChannelBlock * kChannelBlock;
   const uint32_t rest = g.in_c - full;
   const E* src[kMaxPositions];
@@ -151,16 +153,17 @@ void InputTile(const Geometry<E>& g, size_t t, Staging<E>* staging) {
   }
 }
 
+// Tile t's output transform from mm (its row of position 0; positions
+// `position_stride` elements apart, overwritten).
 template <class E>
-void OutputTile(const Geometry<E>& g, size_t t, Staging<E>* staging) {
+void OutputTile(const Geometry<E>& g, size_t t, E* mm, size_t position_stride,
+                Staging<E>* staging) {
   const Axis<E>& ay = g.y;
   const Axis<E>& ax = g.x;
   const int ty = static_cast<int>(t / g.tiles_x), tx = static_cast<int>(t % g.tiles_x);
   const int y0 = ty * ay.m, x0 = tx * ax.m;
   const int rows = std::min(ay.m, static_cast<int>(g.out_h) - y0);
   const int cols = std::min(ax.m, static_cast<int>(g.out_w) - x0);
-  const size_t position_stride = g.tiles * g.out_cp;
-  E* mm = g.m + t * g.out_cp;
   const E* src[kMaxPositions];
   E* dst[kMaxPositions];
   // Pass 1, along x, in place: M(a, j) for j < mx.
@@ -221,6 +224,18 @@ class WinogradConv2DKernel final : public Kernel {
   }
 
   rvgg_status Run() override {
+    if (plan_.tiles_per_block != 0) {
+      // The tile-blocked pass: one hand-off; the workers take blocks in
+      // turn, each with its own slot of the scratch.
+      next_block_.store(0, std::memory_order_relaxed);
+      const PassEdges edges(this);
+      if (plan_.slots == 1) {
+        BlockTask(this, 0);
+      } else {
+        pthreadpool_parallelize_1d(threadpool_, BlockTask, this, plan_.slots, 0);
+      }
+      return RVGG_STATUS_OK;
+    }
     // With a null pool pthreadpool runs the chunks on this thread.
     {
       const PassEdges edges(this);
@@ -259,13 +274,55 @@ class WinogradConv2DKernel final : public Kernel {
   uint32_t groups_ = 1, group_in_ = 0, group_out_ = 0;
   size_t owned_bytes_ = 0;
   std::atomic<bool> failed_{false};
+  // The tile-blocked pass (plan_.tiles_per_block != 0): slots of V and M in
+  // the scratch, and the next block a worker takes.
+  BlockPlan plan_{};
+  uint8_t* slots_ = nullptr;
+  uint32_t positions_ = 0;
+  std::atomic<size_t> next_block_{0};
 
  private:
+  // One worker of the tile-blocked pass: blocks of tiles until none is left,
+  // in its own slot (`slot` < plan_.slots, one task per slot).
+  static void BlockTask(void* context, size_t slot) {
+    const TaskEdges edges(context);
+    auto* k = static_cast<WinogradConv2DKernel*>(context);
+    const Geometry<E>& g = k->geometry_;
+    const BlockPlan& plan = k->plan_;
+    E* v = reinterpret_cast<E*>(k->slots_ + slot * plan.slot_bytes);
+    E* m = reinterpret_cast<E*>(k->slots_ + slot * plan.slot_bytes + plan.v_bytes);
+    const size_t per_block = plan.tiles_per_block;
+    const size_t v_stride = per_block * g.in_cp, m_stride = per_block * g.out_cp;
+    Staging<E> staging;
+    for (;;) {
+      const size_t block = k->next_block_.fetch_add(1, std::memory_order_relaxed);
+      if (block >= plan.blocks) break;
+      const size_t first = block * per_block;
+      const size_t count = std::min(per_block, g.tiles - first);
+      for (size_t i = 0; i < count; ++i) {
+        InputTile(g, first + i, v + i * g.in_cp, v_stride, &staging);
+      }
+      const E* packed = k->packed_;
+      for (uint32_t p = 0; p < k->positions_; ++p) {
+        for (uint32_t group = 0; group < k->groups_; ++group) {
+          k->gemm_(count, k->group_out_, k->group_in_, v + p * v_stride + group * k->group_in_,
+                   g.in_cp, packed, m + p * m_stride + group * k->group_out_, g.out_cp);
+          packed += k->packed_floats_;
+        }
+      }
+      for (size_t i = 0; i < count; ++i) {
+        OutputTile(g, first + i, m + i * g.out_cp, m_stride, &staging);
+      }
+    }
+  }
   static void InputTask(void* context, size_t start, size_t count) {
     const TaskEdges edges(context);
     auto* k = static_cast<WinogradConv2DKernel*>(context);
     Staging<E> staging;
-    for (size_t t = start; t < start + count; ++t) InputTile(k->geometry_, t, &staging);
+    const Geometry<E>& g = k->geometry_;
+    for (size_t t = start; t < start + count; ++t) {
+      InputTile(g, t, g.v + t * g.in_cp, g.tiles * g.in_cp, &staging);
+    }
   }
   static void GemmTask(void* context, size_t index) {
     const TaskEdges edges(context);
@@ -287,7 +344,10 @@ class WinogradConv2DKernel final : public Kernel {
     const TaskEdges edges(context);
     auto* k = static_cast<WinogradConv2DKernel*>(context);
     Staging<E> staging;
-    for (size_t t = start; t < start + count; ++t) OutputTile(k->geometry_, t, &staging);
+    const Geometry<E>& g = k->geometry_;
+    for (size_t t = start; t < start + count; ++t) {
+      OutputTile(g, t, g.m + t * g.out_cp, g.tiles * g.out_cp, &staging);
+    }
   }
 };
 
@@ -300,18 +360,17 @@ rvgg_status CreateGemmOperator(const LayerDesc& d, const float* u, uint32_t grou
                                const float* v, float* m, xnn_operator_t* op,
                                rvgg_message* message) {
   const float inf = std::numeric_limits<float>::infinity();
-  RVGG_RETURN_IF_ERROR(xnn::Check(xnn_create_fully_connected_nc_f32(group_in, group_out, in_cp,
-                                                                    out_cp, u, /*bias=*/nullptr,
-                                                                    -inf, inf, /*flags=*/0, op),
-                                  d, "xnn_create_fully_connected_nc_f32", message));
+  RVGG_RETURN_IF_ERROR(
+      xnn::Check(xnn_create_fully_connected_nc_f32(group_in, group_out, in_cp, out_cp, u,
+                                                   /*bias=*/nullptr, -inf, inf, /*flags=*/0, op),
+                 d, "xnn_create_fully_connected_nc_f32", message));
   return xnn::Check(xnn_setup_fully_connected_nc_f32(*op, tiles, v, m, /*threadpool=*/nullptr), d,
                     "xnn_setup_fully_connected_nc_f32", message);
 }
 
 rvgg_status CreateGemmOperator(const LayerDesc& d, const float* u, uint32_t group_in,
                                uint32_t group_out, uint32_t in_cp, uint32_t out_cp, size_t tiles,
-                               const Half* v, Half* m, xnn_operator_t* op,
-                               rvgg_message* message) {
+                               const Half* v, Half* m, xnn_operator_t* op, rvgg_message* message) {
   const float inf = std::numeric_limits<float>::infinity();
   RVGG_RETURN_IF_ERROR(
       xnn::Check(xnn_create_fully_connected_nc_f16(group_in, group_out, in_cp, out_cp, u,
@@ -335,7 +394,9 @@ auto TransformsFor() {
 void StoreConstant(const float* values, size_t count, float* out) {
   std::memcpy(out, values, count * sizeof(float));
 }
-void StoreConstant(const float* values, size_t count, Half* out) { FloatToHalf(values, count, out); }
+void StoreConstant(const float* values, size_t count, Half* out) {
+  FloatToHalf(values, count, out);
+}
 
 template <class E>
 rvgg_status CreateKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
@@ -347,10 +408,21 @@ rvgg_status CreateKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
                 "layer %u (%s '%.80s'): Winograd tile %dx%d cannot run this layer", d.index,
                 d.label(), d.name, TileRows(code), TileCols(code));
   }
-  if (b.scratch == nullptr || b.scratch_bytes < ScratchBytes(d, code)) {
+  const uint32_t threads =
+      threadpool != nullptr ? static_cast<uint32_t>(pthreadpool_get_threads_count(threadpool)) : 1;
+  BlockPlan plan = PlanBlocks(d, code, threads);
+  if (plan.tiles_per_block != 0 && b.scratch != nullptr &&
+      b.scratch_bytes < size_t{plan.slots} * plan.slot_bytes) {
+    // Scratch planned for fewer threads: as many workers as it has slots.
+    plan.slots = static_cast<uint32_t>(b.scratch_bytes / plan.slot_bytes);
+  }
+  const size_t needed =
+      plan.tiles_per_block != 0 ? plan.slot_bytes : ScratchBytes(d, code, threads);
+  if (b.scratch == nullptr || b.scratch_bytes < needed ||
+      (plan.tiles_per_block != 0 && plan.slots == 0)) {
     return Fail(message, RVGG_STATUS_INVALID_ARGUMENT,
                 "layer %u (%s '%.80s'): Winograd needs %zu scratch bytes, the plan gives %zu",
-                d.index, d.label(), d.name, ScratchBytes(d, code), b.scratch_bytes);
+                d.index, d.label(), d.name, needed, b.scratch_bytes);
   }
   const int s = static_cast<int>(d.stride);
   const int my = TileRows(code), mx = TileCols(code);
@@ -364,8 +436,7 @@ rvgg_status CreateKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
                                AlignUp(positions * tiles * in_cp * sizeof(E), kAlignment));
 
   Kernel* made = nullptr;
-  RVGG_RETURN_IF_ERROR(
-      MakeKernel<WinogradConv2DKernel<E>>(d, &made, message, d, code, threadpool));
+  RVGG_RETURN_IF_ERROR(MakeKernel<WinogradConv2DKernel<E>>(d, &made, message, d, code, threadpool));
   auto* k = static_cast<WinogradConv2DKernel<E>*>(made);
   const size_t num_operators = size_t{positions} * d.groups;
   if (OwnGemmFor(d)) k->gemm_ = transforms.gemm;
@@ -398,6 +469,11 @@ rvgg_status CreateKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
     std::memset(k->operators_, 0, num_operators * sizeof(xnn_operator_t));
   }
   k->num_operators_ = num_operators;
+  k->positions_ = positions;
+  if (k->gemm_ != nullptr && plan.tiles_per_block != 0) {
+    k->plan_ = plan;
+    k->slots_ = static_cast<uint8_t*>(b.scratch);
+  }
   E* zeros = k->constants_;
   E* bias = k->constants_ + in_cp;
   std::memset(k->constants_, 0, (size_t{in_cp} + out_cp) * sizeof(E));
@@ -418,8 +494,9 @@ rvgg_status CreateKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
   g.tiles = tiles;
   g.input = static_cast<const E*>(b.input);
   g.output = static_cast<E*>(b.output);
-  g.v = v;
-  g.m = mm;
+  // The blocked pass keeps V and M in its slots instead.
+  g.v = k->plan_.tiles_per_block == 0 ? v : nullptr;
+  g.m = k->plan_.tiles_per_block == 0 ? mm : nullptr;
   g.zeros = zeros;
   g.bias = bias;
   g.lo = d.relu ? 0.0f : -std::numeric_limits<float>::infinity();

@@ -24,6 +24,9 @@ struct CostModel {
   double weight_byte;   // streaming one byte of transformed weights from memory
 };
 
+constexpr double kAvx512Direct = 1.31, kAvx512Input = 40.0, kAvx512Output = 32.0,
+                 kAvx512Weight = 4.07;
+
 CostModel GetCostModel(const LayerDesc& d) {
   const rvgg_dtype type = d.compute_type;
   if (type == RVGG_DTYPE_FLOAT16) {
@@ -36,6 +39,12 @@ CostModel GetCostModel(const LayerDesc& d) {
     if (OwnGemmFor(d)) return {{1, kGemmPanel}, 1, 1.75, 11.0, 8.5, 0.0, 0.0};
     const GemmShape gemm = XnnpackGemmShape(type);
     return {gemm, gemm.mr, 1.0, 5.0, 4.0, 3000.0, 0.0};
+  }
+  if (OwnGemm() && OwnGemmRows() == 12) {
+    // gemm_avx512.cc's 12x32 kernel, fitted by tools/bench/winograd_fit.py
+    // like the AVX2 one below (AVX-512 EPYC; tools/bench/notes.md); partial
+    // row blocks below 4 rows are bound by FMA latency.
+    return {{12, kGemmPanel}, 4, kAvx512Direct, kAvx512Input, kAvx512Output, 0.0, kAvx512Weight};
   }
   if (OwnGemm()) {
     // gemm.h's 6x16 kernel, fitted by tools/bench/winograd_fit.py to the
@@ -80,9 +89,19 @@ double EstimatedCost(const LayerDesc& d, uint32_t code) {
   }
   const double group_out_padded = double(RoundUp(d.out_c / d.groups, model.gemm.nr));
   const uint32_t tiles = TileCount(d, code);
-  const uint32_t rest = tiles % model.gemm.mr;
-  const double rows = double(tiles - rest) +
-                      (rest == 0 ? 0.0 : double(rest > model.min_rows ? rest : model.min_rows));
+  // GEMM rows as the kernel runs them: per block of the tile-blocked pass
+  // (as on one thread), or all tiles at once.
+  const auto rounded = [&model](uint32_t m) {
+    const uint32_t rest = m % model.gemm.mr;
+    return double(m - rest) +
+           (rest == 0 ? 0.0 : double(rest > model.min_rows ? rest : model.min_rows));
+  };
+  const BlockPlan plan = PlanBlocks(d, code, 1);
+  double rows = rounded(tiles);
+  if (plan.tiles_per_block != 0) {
+    const uint32_t full = tiles / plan.tiles_per_block, last = tiles % plan.tiles_per_block;
+    rows = full * rounded(plan.tiles_per_block) + (last != 0 ? rounded(last) : 0.0);
+  }
   const double positions = PositionCount(d, code);
   const double gemms = rows * positions * group_in * group_out_padded * d.groups;
   const double transforms =

@@ -31,6 +31,14 @@ bool OwnGemm(rvgg_dtype type) {
   return type == RVGG_DTYPE_FLOAT16 ? own_f16 : own;
 }
 
+uint32_t OwnGemmRows(rvgg_dtype type) {
+  if (type == RVGG_DTYPE_FLOAT16) return 8;
+#if defined(__x86_64__) || defined(__i386__)
+  if (cpuinfo_initialize() && cpuinfo_has_x86_avx512f()) return 12;
+#endif
+  return kGemmRows;
+}
+
 void PackGemmWeights(const float* w, size_t k, size_t n, float* packed) {
   for (size_t col = 0; col < n; col += kGemmPanel) {
     float* panel = packed + col * k;

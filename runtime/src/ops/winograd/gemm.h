@@ -8,8 +8,12 @@
 // same broadcast scheme with six rows (twelve ymm accumulators, two weight
 // vectors and one broadcast: fifteen registers, no spill); its speed against
 // XNNPACK's is measured in tools/bench/notes.md (`rvgg-winograd-tiles
-// --gemm`). It runs on AVX2 CPUs without AVX-512; those with it keep
-// XNNPACK's 512-bit kernels, and ARM keeps XNNPACK's hand-written NEON ones.
+// --gemm`). AVX-512 CPUs run a 12x32 form of it (gemm_avx512.cc), faster
+// than XNNPACK's 7x16 kernel on the Winograd shapes; ARM keeps XNNPACK's
+// hand-written NEON ones for fp32 (fp16 has its own, gemm_neon_fp16.cc).
+// Owning the GEMM is also what lets the kernel run a layer tile block by
+// tile block on any thread (winograd.h, BlockPlan): XNNPACK's operators are
+// bound to fixed V and M at load.
 //
 // Layout: C[M x N] (row stride ldc) = A[M x K] (row stride lda) x B, with B
 // packed at load into panels of kGemmPanel columns, each K rows of
@@ -50,6 +54,11 @@ using GemmFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda
 // when cpuinfo reports both.
 GemmFn Avx2Gemm();
 
+// The AVX-512F kernel (gemm_avx512.cc; same packing, 12 x 32 blocks over
+// panel pairs); nullptr where the build has none; only call it when cpuinfo
+// reports AVX-512F.
+GemmFn Avx512Gemm();
+
 // The fp16 GEMM (same layout, in halves; K a multiple of 8) for ARMv8.2
 // FP16 arithmetic: nullptr where the build has none; only call it where
 // GetWinogradTransformsF16() finds the instructions.
@@ -71,9 +80,13 @@ struct GemmShape {
 // init.c). A heuristic only: it steers the choice, never correctness.
 GemmShape XnnpackGemmShape(rvgg_dtype type = RVGG_DTYPE_FLOAT32);
 
+// Rows of the register block of rvgg's own GEMM for `type` on this CPU
+// (12 with AVX-512F, 6 with AVX2, 8 for fp16 on ARMv8.2).
+uint32_t OwnGemmRows(rvgg_dtype type = RVGG_DTYPE_FLOAT32);
+
 // Whether rvgg's own GEMM runs the positions of `type` layers on this CPU
-// (fixed per process): float on AVX2 CPUs without AVX-512, fp16 where the
-// CPU has FP16 arithmetic.
+// (fixed per process): float on AVX2 and AVX-512 CPUs, fp16 where the CPU
+// has FP16 arithmetic.
 bool OwnGemm(rvgg_dtype type = RVGG_DTYPE_FLOAT32);
 
 }  // namespace rvgg::winograd

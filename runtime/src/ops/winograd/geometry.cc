@@ -28,6 +28,26 @@ constexpr uint64_t kOperatorBytes = 4096;
 // Bytes per element of V, M and the GEMM's weights in a layer's precision.
 uint64_t ElementBytes(const LayerDesc& d) { return d.compute_type == RVGG_DTYPE_FLOAT16 ? 2 : 4; }
 
+// V and M of one block of the tile-blocked pass: what stays in a core's L2
+// cache beside the weights streaming through.
+constexpr uint64_t kBlockBytes = 256u << 10;
+
+// Packed weights up to this size are read once per block from a core's L2
+// cache (or close to it); larger ones would come from memory once per block,
+// and the three passes, which read each weight once, win
+// (tools/bench/notes.md has the per-layer measurements).
+constexpr uint64_t kBlockedWeightBytes = 3u << 19;
+
+// Set by ForceBlockedPass() for measurements; -1: the rule below decides.
+int g_blocked_override = -1;
+
+// Whether the tile-blocked pass runs a layer whose packed weights take
+// `weight_bytes`.
+bool BlockedWins(uint64_t weight_bytes) {
+  if (g_blocked_override >= 0) return g_blocked_override == 1;
+  return weight_bytes <= kBlockedWeightBytes;
+}
+
 }  // namespace
 
 bool Fp16TileKeepsAccuracy(uint32_t stride, int my, int mx) {
@@ -40,8 +60,8 @@ bool Applies(const LayerDesc& d) {
   const bool float_type =
       d.compute_type == RVGG_DTYPE_FLOAT32 ||
       (d.compute_type == RVGG_DTYPE_FLOAT16 && GetWinogradTransformsF16().isa != nullptr);
-  if (d.op != schema::Op::Conv2D || !float_type || d.kernel_h != 3 ||
-      d.kernel_w != 3 || d.padding != 1 || d.groups == 0 || d.in_c / d.groups < kMinGroupChannels ||
+  if (d.op != schema::Op::Conv2D || !float_type || d.kernel_h != 3 || d.kernel_w != 3 ||
+      d.padding != 1 || d.groups == 0 || d.in_c / d.groups < kMinGroupChannels ||
       d.out_c / d.groups < kMinGroupChannels) {
     return false;
   }
@@ -86,7 +106,49 @@ bool FitsScratch(const LayerDesc& d, uint32_t code) {
   return ValidTile(d, code) && ScratchBytes64(d, code) <= kMaxScratchBytes;
 }
 
-size_t ScratchBytes(const LayerDesc& d, uint32_t code) {
+void ForceBlockedPass(int mode) { g_blocked_override = mode < 0 ? -1 : (mode ? 1 : 0); }
+
+BlockPlan PlanBlocks(const LayerDesc& d, uint32_t code, uint32_t threads) {
+  BlockPlan plan;
+  if (!FitsScratch(d, code) || !OwnGemmFor(d)) return plan;
+  if (threads < 1) threads = 1;
+  const uint64_t e = ElementBytes(d);
+  const uint64_t positions = PositionCount(d, code);
+  const uint64_t tiles = TileCount(d, code);
+  const uint64_t in_row = positions * PadChannels(d.in_c) * e;
+  const uint64_t out_row = positions * PadChannels(d.out_c) * e;
+  const uint64_t rows = OwnGemmRows(d.compute_type);
+  // The largest block whose V and M stay within kBlockBytes, in whole GEMM
+  // row blocks (at least one).
+  uint64_t cap = kBlockBytes / (in_row + out_row) / rows * rows;
+  if (cap < rows) cap = rows;
+  // As many blocks as that takes, rounded up to a multiple of the threads
+  // so that each takes the same share, then evened out.
+  uint64_t blocks = (tiles + cap - 1) / cap;
+  blocks = (blocks + threads - 1) / threads * threads;
+  if (blocks > tiles) blocks = tiles;
+  uint64_t per_block = (tiles + blocks - 1) / blocks;
+  // Whole GEMM row blocks where that keeps the threads' shares equal (on
+  // one thread, always): a partial row block runs a slower tail.
+  const uint64_t whole = (per_block + rows - 1) / rows * rows;
+  if (((tiles + whole - 1) / whole) % threads == 0 || threads == 1) per_block = whole;
+  blocks = (tiles + per_block - 1) / per_block;
+  // Each block reads all of the layer's packed weights: where they are
+  // large against the block's work they would come from memory once per
+  // block, and the three passes (each weight read once) win.
+  const uint64_t weight_bytes = PanelBytes(d, code);
+  if (!BlockedWins(weight_bytes)) return plan;
+  plan.tiles_per_block = static_cast<uint32_t>(per_block);
+  plan.blocks = static_cast<uint32_t>(blocks);
+  plan.slots = static_cast<uint32_t>(blocks < threads ? blocks : threads);
+  plan.v_bytes = static_cast<size_t>(RoundUp(per_block * in_row, kAlignment));
+  plan.slot_bytes = plan.v_bytes + static_cast<size_t>(RoundUp(per_block * out_row, kAlignment));
+  return plan;
+}
+
+size_t ScratchBytes(const LayerDesc& d, uint32_t code, uint32_t threads) {
+  const BlockPlan plan = PlanBlocks(d, code, threads);
+  if (plan.tiles_per_block != 0) return size_t{plan.slots} * plan.slot_bytes;
   // Callers only plan layers that FitsScratch(); the clamp keeps others
   // from wrapping around.
   const uint64_t bytes = ScratchBytes64(d, code);
@@ -113,8 +175,8 @@ uint64_t WeightBytes(const LayerDesc& d, uint32_t code) {
   const uint64_t positions = PositionCount(d, code);
   const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
   // XNNPACK's packing: per nr-column panel, nr biases then K x nr weights.
-  const uint64_t packed =
-      RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) * (RoundUp(group_in, 4) + 1) * ElementBytes(d);
+  const uint64_t packed = RoundUp(group_out, 16 > gemm.nr ? 16 : gemm.nr) *
+                          (RoundUp(group_in, 4) + 1) * ElementBytes(d);
   return positions * d.groups * (packed + kOperatorBytes) + constants;
 }
 

@@ -20,7 +20,12 @@ int AvailableWinogradTransforms(TransformSet* sets, int capacity) {
 #if defined(__x86_64__) || defined(__i386__)
   add(Sse2Transforms());
   if (cpuinfo_ok && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) add(Avx2Transforms());
-  if (cpuinfo_ok && cpuinfo_has_x86_avx512f()) add(Avx512Transforms());
+  if (cpuinfo_ok && cpuinfo_has_x86_avx512f()) {
+    // rvgg's 512-bit GEMM runs the positions (gemm.h).
+    TransformSet set = Avx512Transforms();
+    set.gemm = Avx512Gemm();
+    add(set);
+  }
 #elif defined(__aarch64__)
   (void)cpuinfo_ok;
   add(NeonTransforms());

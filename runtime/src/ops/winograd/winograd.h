@@ -5,8 +5,18 @@
 //         --(positions x groups GEMMs)--> M[positions][tiles][out_c]
 //         --(output transform + bias + ReLU, ours)--> output
 //
-// The GEMMs are XNNPACK fully-connected operators (its NEON kernels on ARM),
-// or on AVX2 CPUs without AVX-512 rvgg's own kernel (gemm.h says why).
+// The GEMMs are XNNPACK fully-connected operators (its NEON kernels on ARM
+// fp32), or rvgg's own kernels on AVX2 and AVX-512 CPUs and for fp16 on
+// ARMv8.2 (gemm.h says why).
+//
+// Threads: with rvgg's own GEMM, a layer whose packed weights are small
+// enough runs tile-blocked (BlockPlan below): one pool dispatch, each worker
+// taking blocks of tiles and running their input transform, GEMMs and
+// output transform back to back in its own slot of the scratch, so V and M
+// never leave the core. Other layers run three passes over V and M of all
+// tiles (input transform over tiles, GEMMs over positions, output transform
+// over tiles), with the pool's barrier between them. Caller-memory loads
+// stay single-threaded (rvgg.h), so the scratch there is one slot.
 //
 // Tiles are rectangular: my output rows by mx output columns, each dimension
 // with its own one-dimensional transform (transforms.h), so a layer can pick
@@ -36,8 +46,9 @@
 // panels), and the temporary freed; only the packed copy stays.
 //
 // V and M live in the arena scratch (planned at load through
-// the registry's ScratchBytes), their channel rows padded to kChannelBlock floats;
-// running allocates nothing.
+// the registry's ScratchBytes, which depends on the threads for blocked
+// layers), their channel rows padded to kChannelBlock floats; running
+// allocates nothing.
 #ifndef RVGG_RUNTIME_SRC_OPS_WINOGRAD_WINOGRAD_H_
 #define RVGG_RUNTIME_SRC_OPS_WINOGRAD_WINOGRAD_H_
 
@@ -93,7 +104,32 @@ uint32_t TileCount(const LayerDesc& desc, uint32_t code);
 constexpr uint64_t kMaxScratchBytes =
     SIZE_MAX / 4 < (uint64_t{1} << 40) ? SIZE_MAX / 4 : (uint64_t{1} << 40);
 bool FitsScratch(const LayerDesc& desc, uint32_t code);
-size_t ScratchBytes(const LayerDesc& desc, uint32_t code);
+
+// The tile-blocked pass (where rvgg's own GEMM runs the positions): the
+// layer's tiles in blocks, each block's input transform, GEMMs and output
+// transform one after another on one thread, so V and M of a block stay in
+// that core's cache and a layer is one hand-off to the pool instead of three.
+// Each of `slots` workers has its own V and M in the scratch (slot_bytes
+// each, V first, v_bytes). tiles_per_block == 0: the layer runs three passes
+// over V and M of all tiles instead (XNNPACK's GEMMs, or weights too large
+// to read once per block).
+struct BlockPlan {
+  uint32_t tiles_per_block = 0;
+  uint32_t blocks = 0;
+  uint32_t slots = 0;
+  size_t v_bytes = 0;
+  size_t slot_bytes = 0;
+};
+BlockPlan PlanBlocks(const LayerDesc& desc, uint32_t code, uint32_t threads);
+
+// For measurements only (rvgg-winograd-tiles --blocked): 1 plans every layer
+// that can run blocked that way, 0 none, -1 restores the rule. Not
+// thread-safe; set it before any model is loaded.
+void ForceBlockedPass(int mode);
+
+// Arena scratch of a layer run on `threads` threads (the blocked pass's
+// slots, or V and M of all tiles).
+size_t ScratchBytes(const LayerDesc& desc, uint32_t code, uint32_t threads = 1);
 
 // Upper estimate of the memory the layer's GEMMs hold (the packed
 // transformed weights, padded to the kernel's register tiles, XNNPACK's
