@@ -14,7 +14,7 @@ qemu-aarch64 with -cpu cortex-a53 (ARMv8.0: Raspberry Pi 3, most cheap boards) a
   3. the golden A0 (official train checkpoint saved by PyTorch, float64 PyTorch logits,
      tests/golden/) through rvgg-run in each precision: max logit error and top-1.
 ncnn's figures are the project's reference measurements (../shared/REFERENCE.md).
-Build the host and aarch64 presets first. Models and logs go to BUILD/bench/arm.
+Build the host and aarch64 presets first. Models and logs go to BUILD/bench/arm (about 7 minutes).
 """
 
 import argparse
@@ -95,8 +95,14 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--calibration-images", type=int, default=16)
     ap.add_argument("--output", default=os.path.join(HERE, "arm.md"))
+    ap.add_argument("--render-only", action="store_true",
+                    help="write the table from the last run's BUILD/bench/arm/arm.json")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
+    if args.render_only:
+        with open(os.path.join(build, "bench", "arm", "arm.json")) as f:
+            render(json.load(f), args.output)
+        return
     host, arm = os.path.join(build, "host", "bin"), os.path.join(build, "aarch64")
     for path in (os.path.join(host, "rvgg-convert"), os.path.join(arm, "bin", "rvgg-bench")):
         if not os.path.exists(path):
@@ -142,9 +148,13 @@ def main():
             results["%s %s" % (cpu, name)] = r
     with open(os.path.join(work, "arm.json"), "w") as f:
         json.dump(results, f, indent=1)
+    render(results, args.output)
 
+
+def render(results, output):
     mib = lambda n: "%.1f" % (n / 2**20)  # noqa: E731
-    lines = ["Guest instructions per RepVGG-A0 inference at 224 (1 thread), counted under qemu-aarch64 "
+    lines = ["## ARM: per CPU class and precision", "",
+             "Guest instructions per RepVGG-A0 inference at 224 (1 thread), counted under qemu-aarch64 "
              "(`/usr/bin/python3 tools/bench/arm_report.py`); ncnn's from the project's reference "
              "measurements (snapshot a4d2ea1, its own toolchain, default options). Memory: what "
              "`rvgg_model_memory_size()` asks for on that CPU (`rvgg-info`). Golden: the official A0 "
@@ -170,9 +180,13 @@ def main():
                 mib(mem["total"]), mib(mem["arena"]), mib(mem["weights"]),
                 "%.2e (%.2e), top-1 %s" % (g["max"], g["rel"], g["top1"]) if g else ""))
         lines.append("")
-    with open(args.output, "w") as f:
+    lines += ["ncnn's own max logit errors against PyTorch fp32 (reference notes, its model and input): fp32 5e-7, "
+              "fp16 2.5e-3, int8 4.9e-2. Per layer, rvgg's fp16 tiles (2 x k, k <= 5; stride 2: one side <= 3) "
+              "have a third of the error of ncnn's fp16 Winograd F(4x4) tile, measured by rvgg's own tool "
+              "(docs/winograd_fp16.md: 4x4 against 2x5 on A0's stride-1 layers).", ""]
+    with open(output, "w") as f:
         f.write("\n".join(lines))
-    print("wrote " + os.path.relpath(args.output, ROOT), file=sys.stderr)
+    print("wrote " + os.path.relpath(output, ROOT), file=sys.stderr)
 
 
 if __name__ == "__main__":

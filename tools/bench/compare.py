@@ -542,8 +542,9 @@ def main():
     ap.add_argument("--notes", default=os.path.join(HERE, "notes.md"),
                     help="hand-written analysis included in the report ('' for none)")
     ap.add_argument("--include", action="append",
-                    default=[os.path.join(HERE, "winograd.md")],
-                    help="markdown written elsewhere (tools/bench/winograd_report.py) to include")
+                    default=[os.path.join(HERE, "winograd.md"), os.path.join(HERE, "arm.md")],
+                    help="markdown written elsewhere (tools/bench/winograd_report.py, arm_report.py) "
+                    "to include")
     ap.add_argument("--json", default=None, help="also write the raw results here "
                     "(default BUILD/bench/results.json)")
     args = ap.parse_args()
