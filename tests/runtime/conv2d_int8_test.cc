@@ -5,32 +5,16 @@
 #include <doctest/doctest.h>
 
 #include "runtime/reference/reference.h"
+#include "tests/runtime/conv_case.h"
 #include "tests/runtime/int8_harness.h"
 
 namespace rvgg::testing {
 namespace {
 
-struct ConvCase {
-  uint32_t h, w, in_c, out_c, kernel, stride, padding, groups;
-  bool relu;
-};
-
 LayerDesc MakeConv(const ConvCase& c, Int8Data* data, uint32_t seed = 21) {
-  LayerDesc d;
-  d.op = schema::Op::Conv2D;
+  LayerDesc d = ConvCaseDesc(c);
   d.compute_type = RVGG_DTYPE_INT8;
   d.input_type = d.output_type = RVGG_DTYPE_INT8;
-  d.in_h = c.h;
-  d.in_w = c.w;
-  d.in_c = c.in_c;
-  d.out_c = c.out_c;
-  d.kernel_h = d.kernel_w = c.kernel;
-  d.stride = c.stride;
-  d.padding = c.padding;
-  d.groups = c.groups;
-  d.relu = c.relu;
-  d.out_h = (c.h + 2 * c.padding - c.kernel) / c.stride + 1;
-  d.out_w = (c.w + 2 * c.padding - c.kernel) / c.stride + 1;
   const uint32_t taps = c.kernel * c.kernel * (c.in_c / c.groups);
   FillInt8Layer(&d, data, size_t{c.out_c} * taps, taps, seed);
   return d;

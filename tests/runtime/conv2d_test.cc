@@ -1,31 +1,15 @@
 // runtime/src/ops/conv2d.cc (reference) and ops/xnnpack/conv2d.cc.
 #include <doctest/doctest.h>
 
+#include "tests/runtime/conv_case.h"
 #include "tests/runtime/layer_harness.h"
 #include "tests/runtime/test_models.h"
 
 namespace rvgg::testing {
 namespace {
 
-struct ConvCase {
-  uint32_t h, w, in_c, out_c, kernel, stride, padding, groups;
-  bool relu;
-};
-
 LayerDesc MakeConv(const ConvCase& c, LayerData* data) {
-  LayerDesc d;
-  d.op = schema::Op::Conv2D;
-  d.in_h = c.h;
-  d.in_w = c.w;
-  d.in_c = c.in_c;
-  d.out_c = c.out_c;
-  d.kernel_h = d.kernel_w = c.kernel;
-  d.stride = c.stride;
-  d.padding = c.padding;
-  d.groups = c.groups;
-  d.relu = c.relu;
-  d.out_h = (c.h + 2 * c.padding - c.kernel) / c.stride + 1;
-  d.out_w = (c.w + 2 * c.padding - c.kernel) / c.stride + 1;
+  LayerDesc d = ConvCaseDesc(c);
   data->weights = RandomInput(size_t{c.out_c} * c.kernel * c.kernel * (c.in_c / c.groups), 11);
   data->bias = RandomInput(c.out_c, 12);
   d.weights = data->weights.data();

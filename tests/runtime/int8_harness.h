@@ -18,11 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/src/memory.h"
 #include "runtime/src/model.h"
-#include "runtime/src/ops/kernel.h"
 #include "runtime/src/ops/registry.h"
-#include "runtime/src/plan.h"
+#include "tests/runtime/layer_harness.h"
 
 namespace rvgg::testing {
 
@@ -85,10 +83,7 @@ template <typename Out, typename In>
 std::vector<Out> RunTypedLayer(const LayerDesc& desc, const KernelImpl* impl,
                                const std::vector<In>& input, pthreadpool_t threadpool = nullptr,
                                std::string* name = nullptr) {
-  REQUIRE(impl != nullptr);
   REQUIRE(input.size() == desc.input_elements());
-  const size_t in_bytes = input.size() * sizeof(In) + kTensorTailBytes;
-  const size_t out_bytes = desc.output_elements() * sizeof(Out) + kTensorTailBytes;
   KernelChoice choice{impl, 0, 1};
 #if RVGG_WITH_XNNPACK
   // Kernels that keep per-thread scratch size it for the pool they run on.
@@ -96,29 +91,7 @@ std::vector<Out> RunTypedLayer(const LayerDesc& desc, const KernelImpl* impl,
     choice.threads = static_cast<uint32_t>(pthreadpool_get_threads_count(threadpool));
   }
 #endif
-  const size_t scratch_bytes = ScratchBytes(desc, choice) + kTensorTailBytes;
-  auto* in = static_cast<In*>(AllocateAligned(in_bytes, kAlignment));
-  auto* out = static_cast<Out*>(AllocateAligned(out_bytes, kAlignment));
-  auto* scratch = AllocateAligned(scratch_bytes, kAlignment);
-  std::copy(input.begin(), input.end(), in);
-  Bindings b;
-  b.input = in;
-  b.output = out;
-  b.scratch = scratch;
-  b.scratch_bytes = scratch_bytes;
-  Kernel* kernel = nullptr;
-  rvgg_message message;
-  const rvgg_status status = CreateKernel(desc, choice, b, threadpool, &kernel, &message);
-  INFO(message.text);
-  REQUIRE(status == RVGG_STATUS_OK);
-  if (name != nullptr) *name = kernel->name();
-  REQUIRE(kernel->Run() == RVGG_STATUS_OK);
-  std::vector<Out> result(out, out + desc.output_elements());
-  DestroyKernel(kernel);
-  FreeAligned(out);
-  FreeAligned(in);
-  FreeAligned(scratch);
-  return result;
+  return RunKernel<Out>(desc, choice, input, threadpool, name);
 }
 
 // Runs `desc` on what a load with `backend` would pick for it.

@@ -10,77 +10,21 @@
 #include <doctest/doctest.h>
 #include <pthreadpool.h>
 
-#include <atomic>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <random>
 #include <vector>
 
 #include "runtime/reference/reference.h"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}
-
-// Counting allocator (glibc's own entry points underneath), read around run;
-// not under AddressSanitizer, which replaces malloc itself.
-#if !defined(__SANITIZE_ADDRESS__)
-constexpr bool kCountsAllocations = true;
-extern "C" void* __libc_malloc(size_t);
-extern "C" void* __libc_calloc(size_t, size_t);
-extern "C" void* __libc_realloc(void*, size_t);
-extern "C" void* __libc_memalign(size_t, size_t);
-extern "C" void __libc_free(void*);
-
-extern "C" {
-void* malloc(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-void* calloc(size_t n, size_t m) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, m);
-}
-void* realloc(void* p, size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-void free(void* p) {
-  if (p != nullptr) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  __libc_free(p);
-}
-int posix_memalign(void** out, size_t alignment, size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  void* p = __libc_memalign(alignment, n);
-  if (p == nullptr) return ENOMEM;
-  *out = p;
-  return 0;
-}
-void* aligned_alloc(size_t alignment, size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, n);
-}
-void* memalign(size_t alignment, size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, n);
-}
-}
-#else
-constexpr bool kCountsAllocations = false;
-#endif
+#include "tests/runtime/qconv_harness.h"
 
 namespace rvgg::testing {
 namespace {
 
 using kernels::kQConvNeonDot;
 using kernels::QConvParams;
-
-constexpr uint8_t kGuard = 0xA5;
-constexpr size_t kGuardBytes = 64;
 
 bool HasDot() { return cpuinfo_initialize() && cpuinfo_has_arm_neon_dot(); }
 
@@ -91,29 +35,6 @@ bool SkipWithoutDot() {
       "false and nothing ran. Run under QEMU_CPU=cortex-a76 to test the kernels.");
   return true;
 }
-
-// A 64-byte aligned buffer followed by kGuardBytes of kGuard.
-class Buffer {
- public:
-  explicit Buffer(size_t bytes, uint8_t fill = 0)
-      : bytes_(bytes), storage_(bytes + kGuardBytes + 64, fill) {
-    const uintptr_t raw = reinterpret_cast<uintptr_t>(storage_.data());
-    data_ = storage_.data() + ((64 - raw % 64) % 64);
-    for (size_t i = 0; i < kGuardBytes; ++i) data_[bytes_ + i] = kGuard;
-  }
-  uint8_t* data() { return data_; }
-  bool GuardIntact() const {
-    for (size_t i = 0; i < kGuardBytes; ++i) {
-      if (data_[bytes_ + i] != kGuard) return false;
-    }
-    return true;
-  }
-
- private:
-  size_t bytes_;
-  std::vector<uint8_t> storage_;
-  uint8_t* data_;
-};
 
 struct Case {
   uint32_t h, w, in_c, out_c, kernel, stride, padding;
@@ -161,7 +82,7 @@ size_t CheckCase(const Case& c, const Quant& q, uint32_t threads, uint32_t seed)
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> byte(-128, 127), weight(-127, 127);
   std::uniform_real_distribution<float> unit(0.5f, 1.5f);
-  Buffer input(in_count + 16);
+  Buffer input(in_count + 16, 0);
   int8_t* in = reinterpret_cast<int8_t*>(input.data());
   for (size_t i = 0; i < in_count; ++i) in[i] = static_cast<int8_t>(byte(rng));
   std::vector<int8_t> weights(c.out_c * k);
@@ -200,33 +121,12 @@ size_t CheckCase(const Case& c, const Quant& q, uint32_t threads, uint32_t seed)
   p.output_min = q.relu ? q.output_zero_point : -128;
   p.output_max = 127;
   p.requant_scale = requant.data();
-  REQUIRE(kQConvNeonDot.applies(p));
-
-  Buffer packed(kQConvNeonDot.packed_bytes(p));
-  REQUIRE(kQConvNeonDot.pack(p, weights.data(), bias.data(), packed.data()));
   pthreadpool_t pool = threads > 1 ? pthreadpool_create(threads) : nullptr;
-  Buffer scratch(kQConvNeonDot.scratch_bytes(p, threads), 0x5A);
-  Buffer output(out_count, 0x77);
-  int8_t* out = reinterpret_cast<int8_t*>(output.data());
   // Twice, the second time over stale scratch and output.
-  for (int run = 0; run < 2; ++run) {
-    const long before = g_allocations.load();
-    kQConvNeonDot.run(p, packed.data(), in, out, scratch.data(), pool);
-    CHECK(g_allocations.load() == before);
-  }
+  const std::vector<int8_t> out =
+      RunFamily(kQConvNeonDot, p, weights.data(), bias.data(), in, threads, pool, 2);
   if (pool != nullptr) pthreadpool_destroy(pool);
-
-  size_t mismatches = 0, first = out_count;
-  for (size_t i = 0; i < out_count; ++i) {
-    if (out[i] != expected[i]) {
-      if (mismatches++ == 0) first = i;
-    }
-  }
-  CAPTURE(first);
-  CHECK(mismatches == 0);
-  CHECK(packed.GuardIntact());
-  CHECK(scratch.GuardIntact());
-  CHECK(output.GuardIntact());
+  CheckSameOutput(out, expected, c.out_c);
 
   size_t inside = 0;
   for (int8_t v : expected) inside += v > p.output_min && v < p.output_max;
@@ -250,11 +150,7 @@ void CheckAllQuants(const Case& c, uint32_t seed) {
 }
 
 TEST_CASE("qconv sdot: the allocation counter around run counts allocations") {
-  if (!kCountsAllocations) return;
-  const long before = g_allocations.load();
-  void* volatile p = std::malloc(16);
-  std::free(p);
-  CHECK(g_allocations.load() == before + 2);
+  CheckAllocationCounter();
 }
 
 TEST_CASE("qconv sdot: applies exactly when the CPU has the dot product") {

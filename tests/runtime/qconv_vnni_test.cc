@@ -9,12 +9,8 @@
 #include <pthreadpool.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <random>
 #include <set>
 #include <sstream>
@@ -22,64 +18,7 @@
 #include <vector>
 
 #include "runtime/reference/reference.h"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}
-
-// Counting allocator (glibc's entry points underneath), read around run;
-// not under a sanitizer, which replaces malloc itself.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define RVGG_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define RVGG_TEST_SANITIZED 1
-#endif
-#endif
-#if !RVGG_TEST_SANITIZED
-constexpr bool kCountsAllocations = true;
-extern "C" void* __libc_malloc(size_t);
-extern "C" void* __libc_calloc(size_t, size_t);
-extern "C" void* __libc_realloc(void*, size_t);
-extern "C" void* __libc_memalign(size_t, size_t);
-extern "C" void __libc_free(void*);
-
-extern "C" {
-void* malloc(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-void* calloc(size_t n, size_t m) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, m);
-}
-void* realloc(void* p, size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
-void free(void* p) {
-  if (p != nullptr) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  __libc_free(p);
-}
-int posix_memalign(void** out, size_t alignment, size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  void* p = __libc_memalign(alignment, n);
-  if (p == nullptr) return ENOMEM;
-  *out = p;
-  return 0;
-}
-void* aligned_alloc(size_t alignment, size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, n);
-}
-void* memalign(size_t alignment, size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_memalign(alignment, n);
-}
-}
-#else
-constexpr bool kCountsAllocations = false;
-#endif
+#include "tests/runtime/qconv_harness.h"
 
 namespace rvgg::testing {
 namespace {
@@ -88,32 +27,6 @@ using kernels::QConvFamily;
 using kernels::QConvParams;
 
 const QConvFamily* const kFamilies[] = {&kernels::kQConvAvx512Vnni, &kernels::kQConvAvxVnni};
-
-// 64-byte aligned bytes with a guard band behind them that must stay intact.
-class Buffer {
- public:
-  static constexpr size_t kGuard = 64;
-  static constexpr uint8_t kCanary = 0xA5;
-  explicit Buffer(size_t bytes) : bytes_(bytes) {
-    data_ = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + kGuard + 63) / 64 * 64));
-    std::memset(data_, 0x3C, bytes);
-    std::memset(data_ + bytes, kCanary, kGuard);
-  }
-  ~Buffer() { std::free(data_); }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  uint8_t* data() { return data_; }
-  bool GuardIntact() const {
-    for (size_t i = 0; i < kGuard; ++i) {
-      if (data_[bytes_ + i] != kCanary) return false;
-    }
-    return true;
-  }
-
- private:
-  uint8_t* data_;
-  size_t bytes_;
-};
 
 pthreadpool_t Pool(uint32_t threads) {
   static pthreadpool_t pools[5] = {};
@@ -241,30 +154,9 @@ Outcome CheckCase(const Case& c, const std::vector<const QConvFamily*>& families
   int ran = 0;
   for (const QConvFamily* f : families) {
     INFO(std::string(f->name) << ": " << Describe(c));
-    REQUIRE(f->applies(p));
-    Buffer packed(f->packed_bytes(p));
-    Buffer scratch(f->scratch_bytes(p, c.threads));
-    Buffer output(out_elements);
-    REQUIRE(f->pack(p, weights.data(), bias.data(), packed.data()));
-    pthreadpool_t pool = Pool(c.threads);
-    const long allocations = g_allocations.load();
-    f->run(p, packed.data(), input.data(), reinterpret_cast<int8_t*>(output.data()), scratch.data(),
-           pool);
-    CHECK(g_allocations.load() == allocations);
-    CHECK(packed.GuardIntact());
-    CHECK(scratch.GuardIntact());
-    CHECK(output.GuardIntact());
-    size_t mismatches = 0, first = 0;
-    for (size_t i = 0; i < out_elements; ++i) {
-      if (int8_t(output.data()[i]) != expected[i]) {
-        if (mismatches++ == 0) first = i;
-      }
-    }
-    CHECK_MESSAGE(mismatches == 0, mismatches << " of " << out_elements
-                                              << " outputs differ; first at pixel "
-                                              << first / c.out_c << " channel " << first % c.out_c
-                                              << ": " << int(int8_t(output.data()[first])) << " vs "
-                                              << int(expected[first]));
+    CheckSameOutput(
+        RunFamily(*f, p, weights.data(), bias.data(), input.data(), c.threads, Pool(c.threads)),
+        expected, c.out_c);
     ++ran;
   }
   return Outcome{ran, spread};
@@ -414,11 +306,7 @@ TEST_CASE("qconv vnni: sizes are 64-byte multiples, scratch one equal part per t
 }
 
 TEST_CASE("qconv vnni: the allocation counter around run counts allocations") {
-  if (!kCountsAllocations) return;
-  const long before = g_allocations.load();
-  void* volatile p = std::malloc(16);
-  std::free(p);
-  CHECK(g_allocations.load() == before + 2);
+  CheckAllocationCounter();
 }
 
 TEST_CASE("qconv vnni: applies refuses empty shapes, bad zero points and clamps, no scales") {

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "runtime/src/kernels/qconv_vnni.h"
+#include "runtime/src/kernels/qconv_vnni_tile.h"
 
 namespace rvgg::kernels::vnni {
 namespace {
@@ -28,40 +29,18 @@ inline __mmask16 LaneMask(uint32_t valid) {
   return valid >= kLanes ? __mmask16(0xFFFF) : __mmask16((1u << valid) - 1);
 }
 
+struct Avx512 {
+  using Int = __m512i;
+  static constexpr uint32_t kLanes = 16;
+  static Int Load(const void* p) { return _mm512_load_si512(p); }
+  static Int Broadcast(int32_t x) { return _mm512_set1_epi32(x); }
+  static Int DotAdd(Int acc, Int x, Int w) { return _mm512_dpbusd_epi32(acc, x, w); }
+};
+
 template <uint32_t kPixels, uint32_t kVectors>
 void Tile(const TileArgs& a) {
   __m512i acc[kPixels][kVectors];
-#pragma GCC unroll 4
-  for (uint32_t v = 0; v < kVectors; ++v) {
-    const __m512i b = _mm512_load_si512(a.bias + v * kLanes);
-#pragma GCC unroll 8
-    for (uint32_t m = 0; m < kPixels; ++m) acc[m][v] = b;
-  }
-  const uint8_t* in[kPixels];
-#pragma GCC unroll 8
-  for (uint32_t m = 0; m < kPixels; ++m) in[m] = a.inputs[m];
-  const int8_t* w = a.weights;
-  const size_t tap_bytes = a.channel_bytes;
-  for (uint32_t ky = 0; ky < a.kernel_h; ++ky) {
-    for (uint32_t kx = 0; kx < a.kernel_w; ++kx) {
-      const size_t tap = ky * a.row_bytes + kx * tap_bytes;
-      for (size_t c = tap; c < tap + tap_bytes; c += 4) {
-        __m512i wv[kVectors];
-#pragma GCC unroll 4
-        for (uint32_t v = 0; v < kVectors; ++v) wv[v] = _mm512_load_si512(w + v * 64);
-        w += kVectors * 64;
-#pragma GCC unroll 8
-        for (uint32_t m = 0; m < kPixels; ++m) {
-          int32_t word;
-          std::memcpy(&word, in[m] + c, 4);
-          const __m512i x = _mm512_set1_epi32(word);
-#pragma GCC unroll 4
-          for (uint32_t v = 0; v < kVectors; ++v)
-            acc[m][v] = _mm512_dpbusd_epi32(acc[m][v], x, wv[v]);
-        }
-      }
-    }
-  }
+  Accumulate<Avx512>(a, acc);
   const __m512 lo = _mm512_set1_ps(a.lo);
   const __m512 hi = _mm512_set1_ps(a.hi);
   const __m512i zero_point = _mm512_set1_epi32(a.zero_point);

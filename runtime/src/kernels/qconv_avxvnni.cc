@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "runtime/src/kernels/qconv_vnni.h"
+#include "runtime/src/kernels/qconv_vnni_tile.h"
 
 namespace rvgg::kernels::vnni {
 namespace {
@@ -15,43 +16,18 @@ constexpr uint32_t kLanes = 8;
 constexpr uint32_t kMaxVectors = 2;
 constexpr uint32_t kMaxPixels = 6;
 
+struct Avx {
+  using Int = __m256i;
+  static constexpr uint32_t kLanes = 8;
+  static Int Load(const void* p) { return _mm256_load_si256(static_cast<const __m256i*>(p)); }
+  static Int Broadcast(int32_t x) { return _mm256_set1_epi32(x); }
+  static Int DotAdd(Int acc, Int x, Int w) { return _mm256_dpbusd_avx_epi32(acc, x, w); }
+};
+
 template <uint32_t kPixels, uint32_t kVectors>
 void Tile(const TileArgs& a) {
   __m256i acc[kPixels][kVectors];
-#pragma GCC unroll 2
-  for (uint32_t v = 0; v < kVectors; ++v) {
-    const __m256i b = _mm256_load_si256(reinterpret_cast<const __m256i*>(a.bias + v * kLanes));
-#pragma GCC unroll 6
-    for (uint32_t m = 0; m < kPixels; ++m) acc[m][v] = b;
-  }
-  const uint8_t* in[kPixels];
-#pragma GCC unroll 6
-  for (uint32_t m = 0; m < kPixels; ++m) in[m] = a.inputs[m];
-  const int8_t* w = a.weights;
-  const size_t tap_bytes = a.channel_bytes;
-  for (uint32_t ky = 0; ky < a.kernel_h; ++ky) {
-    for (uint32_t kx = 0; kx < a.kernel_w; ++kx) {
-      const size_t tap = ky * a.row_bytes + kx * tap_bytes;
-      for (size_t c = tap; c < tap + tap_bytes; c += 4) {
-        __m256i wv[kVectors];
-#pragma GCC unroll 2
-        for (uint32_t v = 0; v < kVectors; ++v) {
-          wv[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + v * 32));
-        }
-        w += kVectors * 32;
-#pragma GCC unroll 6
-        for (uint32_t m = 0; m < kPixels; ++m) {
-          int32_t word;
-          std::memcpy(&word, in[m] + c, 4);
-          const __m256i x = _mm256_set1_epi32(word);
-#pragma GCC unroll 2
-          for (uint32_t v = 0; v < kVectors; ++v) {
-            acc[m][v] = _mm256_dpbusd_avx_epi32(acc[m][v], x, wv[v]);
-          }
-        }
-      }
-    }
-  }
+  Accumulate<Avx>(a, acc);
   const __m256 lo = _mm256_set1_ps(a.lo);
   const __m256 hi = _mm256_set1_ps(a.hi);
   const __m256i zero_point = _mm256_set1_epi32(a.zero_point);

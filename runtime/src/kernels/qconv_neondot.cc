@@ -124,6 +124,34 @@ inline void Copy16(int8_t* dst, const int8_t* src, size_t n) {
   for (size_t i = 0; i < n; i += 16) std::memcpy(dst + i, src + i, 16);
 }
 
+// Copies `runs` runs of `segment` bytes with Copy16, run i from
+// src + i * src_step to dst + i * dst_step; one 16-byte copy per run when
+// the segment fits.
+inline void CopyRuns(int8_t* dst, size_t dst_step, const int8_t* src, size_t src_step,
+                     uint32_t runs, size_t segment) {
+  if (segment <= 16) {
+    for (uint32_t i = 0; i < runs; ++i, src += src_step, dst += dst_step) {
+      std::memcpy(dst, src, 16);
+    }
+  } else {
+    for (uint32_t i = 0; i < runs; ++i, src += src_step, dst += dst_step) {
+      Copy16(dst, src, segment);
+    }
+  }
+}
+
+// Interleaves `width` im2col rows (row_bytes long, row_pitch apart) into
+// the activation block, four pixels at a time.
+inline void InterleaveRows(const int8_t* rows, size_t row_pitch, uint32_t row_bytes, uint32_t width,
+                           int8_t* block) {
+  const size_t no_skip[4] = {0, 0, 0, 0};
+  for (uint32_t q = 0; q < width; q += 4) {
+    const int8_t* r = rows + q * row_pitch;
+    const int8_t* src[4] = {r, r + row_pitch, r + 2 * row_pitch, r + 3 * row_pitch};
+    InterleaveQuad(src, no_skip, row_bytes / 16, 1, block + q * 4, size_t{width} * 4);
+  }
+}
+
 struct PixelOrigin {
   int64_t iy0, ix0;  // input coordinates of the kernel's top-left tap
   // That tap in the input when the whole window is inside the image, else
@@ -222,16 +250,7 @@ void GatherRows(const QConvParams& p, const Geometry& g, const int8_t* input,
   for (uint32_t j = 0; j < width; ++j) {
     int8_t* r = rows + j * row_pitch;
     if (origins[j].interior != nullptr) {
-      const int8_t* s = origins[j].interior;
-      if (segment <= 16) {
-        for (uint32_t ky = 0; ky < kernel_h; ++ky, s += row_stride, r += segment) {
-          std::memcpy(r, s, 16);
-        }
-      } else {
-        for (uint32_t ky = 0; ky < kernel_h; ++ky, s += row_stride, r += segment) {
-          Copy16(r, s, segment);
-        }
-      }
+      CopyRuns(r, segment, origins[j].interior, row_stride, kernel_h, segment);
       continue;
     }
     const int64_t iy0 = origins[j].iy0, ix0 = origins[j].ix0;
@@ -379,118 +398,88 @@ void GatherRows(const QConvParams& p, const Geometry& g, const int8_t* input,
   "ld1 {v0.16b, v1.16b}, [%[w]], #32\n\t"                                        \
   "ld1 {v24.s}[0], [%[a]], #4\n\t"                                               \
   RVGG_SD(v16, v0, v24, 0) RVGG_SD(v17, v1, v24, 0)
+
+// Accumulator banks: 8 registers, four pixels' 8 channels each. Seeding
+// loads the bias block (the 8 folded biases twice) once per pixel pair.
+#define RVGG_SEED_08 "ld1 {v8.4s-v11.4s}, [%[bias]]\n\t" "ld1 {v12.4s-v15.4s}, [%[bias]]\n\t"
+#define RVGG_SEED_16 "ld1 {v16.4s-v19.4s}, [%[bias]]\n\t" "ld1 {v20.4s-v23.4s}, [%[bias]]\n\t"
+#define RVGG_SEED_24 "ld1 {v24.4s-v27.4s}, [%[bias]]\n\t" "ld1 {v28.4s-v31.4s}, [%[bias]]\n\t"
+#define RVGG_EPILOGUE_08 RVGG_EPILOGUE_PAIR(v8, v9, v10, v11) RVGG_EPILOGUE_PAIR(v12, v13, v14, v15)
+#define RVGG_EPILOGUE_16 RVGG_EPILOGUE_PAIR(v16, v17, v18, v19) RVGG_EPILOGUE_PAIR(v20, v21, v22, v23)
+#define RVGG_EPILOGUE_24 RVGG_EPILOGUE_PAIR(v24, v25, v26, v27) RVGG_EPILOGUE_PAIR(v28, v29, v30, v31)
+#define RVGG_BANK_08 "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15"
+#define RVGG_BANK_16 "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23"
+#define RVGG_BANK_24 "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31"
 // clang-format on
 
 template <uint32_t kPx>
 void Tile(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
-          const float* scale, const RequantConsts* rq, int8_t* out, size_t stride, uint32_t blocks);
-
-template <>
-void Tile<12>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
-              const float* scale, const RequantConsts* rq, int8_t* out, size_t stride,
-              uint32_t blocks) {
+          const float* scale, const RequantConsts* rq, int8_t* out, size_t stride,
+          uint32_t blocks) {
+  static_assert(kPx == 12 || kPx == 8 || kPx == 4 || kPx == 1, "tile widths are 12, 8, 4, 1");
   for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
     const int8_t* a_ = a;
     int8_t* out_ = out;
     uint32_t iterations = ksteps / 16;
     // clang-format off
-    __asm__ volatile(
-        "ld1 {v8.4s-v11.4s}, [%[bias]]\n\t"
-        "ld1 {v12.4s-v15.4s}, [%[bias]]\n\t"
-        "ld1 {v16.4s-v19.4s}, [%[bias]]\n\t"
-        "ld1 {v20.4s-v23.4s}, [%[bias]]\n\t"
-        "ld1 {v24.4s-v27.4s}, [%[bias]]\n\t"
-        "ld1 {v28.4s-v31.4s}, [%[bias]]\n\t"
-        RVGG_K_LOOP(RVGG_12_BODY4, RVGG_12_BODY2, RVGG_12_BODY1)
-        RVGG_EPILOGUE_PAIR(v8, v9, v10, v11) RVGG_EPILOGUE_PAIR(v12, v13, v14, v15)
-        RVGG_EPILOGUE_PAIR(v16, v17, v18, v19) RVGG_EPILOGUE_PAIR(v20, v21, v22, v23)
-        RVGG_EPILOGUE_PAIR(v24, v25, v26, v27) RVGG_EPILOGUE_PAIR(v28, v29, v30, v31)
-        RVGG_TILE_OPERANDS
-        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v8", "v9", "v10", "v11",
-          "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23",
-          "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
+    if constexpr (kPx == 12) {
+      __asm__ volatile(
+          RVGG_SEED_08 RVGG_SEED_16 RVGG_SEED_24
+          RVGG_K_LOOP(RVGG_12_BODY4, RVGG_12_BODY2, RVGG_12_BODY1)
+          RVGG_EPILOGUE_08 RVGG_EPILOGUE_16 RVGG_EPILOGUE_24
+          RVGG_TILE_OPERANDS
+          : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", RVGG_BANK_08, RVGG_BANK_16,
+            RVGG_BANK_24);
+    } else if constexpr (kPx == 8) {
+      __asm__ volatile(
+          RVGG_SEED_16 RVGG_SEED_24
+          RVGG_K_LOOP(RVGG_8_BODY4, RVGG_8_BODY2, RVGG_8_BODY1)
+          RVGG_EPILOGUE_16 RVGG_EPILOGUE_24
+          RVGG_TILE_OPERANDS
+          : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", RVGG_BANK_16,
+            RVGG_BANK_24);
+    } else if constexpr (kPx == 4) {
+      __asm__ volatile(
+          RVGG_SEED_16
+          RVGG_K_LOOP(RVGG_4_BODY4, RVGG_4_BODY2, RVGG_4_BODY1)
+          RVGG_EPILOGUE_16
+          RVGG_TILE_OPERANDS
+          : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", RVGG_BANK_16);
+    } else {
+      // One pixel: the four accumulator pairs summed, then the epilogue on
+      // 8 bytes.
+      __asm__ volatile(
+          "ld1 {v16.4s, v17.4s}, [%[bias]]\n\t"
+          "movi v18.4s, #0\n\t" "movi v19.4s, #0\n\t" "movi v20.4s, #0\n\t"
+          "movi v21.4s, #0\n\t" "movi v22.4s, #0\n\t" "movi v23.4s, #0\n\t"
+          RVGG_K_LOOP(RVGG_1_BODY4, RVGG_1_BODY2, RVGG_1_BODY1)
+          "add v16.4s, v16.4s, v18.4s\n\t" "add v17.4s, v17.4s, v19.4s\n\t"
+          "add v20.4s, v20.4s, v22.4s\n\t" "add v21.4s, v21.4s, v23.4s\n\t"
+          "add v16.4s, v16.4s, v20.4s\n\t" "add v17.4s, v17.4s, v21.4s\n\t"
+          "scvtf v16.4s, v16.4s\n\t" "scvtf v17.4s, v17.4s\n\t"
+          "fmul v16.4s, v16.4s, v0.4s\n\t" "fmul v17.4s, v17.4s, v1.4s\n\t"
+          "fcvtns v16.4s, v16.4s\n\t" "fcvtns v17.4s, v17.4s\n\t"
+          "sqxtn v5.4h, v16.4s\n\t" "sqxtn2 v5.8h, v17.4s\n\t"
+          "sqadd v5.8h, v5.8h, v2.8h\n\t"
+          "sqxtn v5.8b, v5.8h\n\t"
+          "smax v5.8b, v5.8b, v3.8b\n\t" "smin v5.8b, v5.8b, v4.8b\n\t"
+          "st1 {v5.8b}, [%[out]]\n\t"
+          RVGG_TILE_OPERANDS
+          : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", RVGG_BANK_16, "v24");
+    }
     // clang-format on
   }
 }
 
-template <>
-void Tile<8>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
-             const float* scale, const RequantConsts* rq, int8_t* out, size_t stride,
-             uint32_t blocks) {
-  for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
-    const int8_t* a_ = a;
-    int8_t* out_ = out;
-    uint32_t iterations = ksteps / 16;
-    // clang-format off
-    __asm__ volatile(
-        "ld1 {v16.4s-v19.4s}, [%[bias]]\n\t"
-        "ld1 {v20.4s-v23.4s}, [%[bias]]\n\t"
-        "ld1 {v24.4s-v27.4s}, [%[bias]]\n\t"
-        "ld1 {v28.4s-v31.4s}, [%[bias]]\n\t"
-        RVGG_K_LOOP(RVGG_8_BODY4, RVGG_8_BODY2, RVGG_8_BODY1)
-        RVGG_EPILOGUE_PAIR(v16, v17, v18, v19) RVGG_EPILOGUE_PAIR(v20, v21, v22, v23)
-        RVGG_EPILOGUE_PAIR(v24, v25, v26, v27) RVGG_EPILOGUE_PAIR(v28, v29, v30, v31)
-        RVGG_TILE_OPERANDS
-        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18",
-          "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30",
-          "v31");
-    // clang-format on
-  }
-}
-
-template <>
-void Tile<4>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
-             const float* scale, const RequantConsts* rq, int8_t* out, size_t stride,
-             uint32_t blocks) {
-  for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
-    const int8_t* a_ = a;
-    int8_t* out_ = out;
-    uint32_t iterations = ksteps / 16;
-    // clang-format off
-    __asm__ volatile(
-        "ld1 {v16.4s-v19.4s}, [%[bias]]\n\t"
-        "ld1 {v20.4s-v23.4s}, [%[bias]]\n\t"
-        RVGG_K_LOOP(RVGG_4_BODY4, RVGG_4_BODY2, RVGG_4_BODY1)
-        RVGG_EPILOGUE_PAIR(v16, v17, v18, v19) RVGG_EPILOGUE_PAIR(v20, v21, v22, v23)
-        RVGG_TILE_OPERANDS
-        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18",
-          "v19", "v20", "v21", "v22", "v23");
-    // clang-format on
-  }
-}
-
-template <>
-void Tile<1>(const int8_t* a, const int8_t* w, uint32_t ksteps, const int32_t* bias,
-             const float* scale, const RequantConsts* rq, int8_t* out, size_t stride,
-             uint32_t blocks) {
-  for (uint32_t b = 0; b < blocks; ++b, bias += 16, scale += 8, out += 8) {
-    const int8_t* a_ = a;
-    int8_t* out_ = out;
-    uint32_t iterations = ksteps / 16;
-    // clang-format off
-    __asm__ volatile(
-        "ld1 {v16.4s, v17.4s}, [%[bias]]\n\t"
-        "movi v18.4s, #0\n\t" "movi v19.4s, #0\n\t" "movi v20.4s, #0\n\t"
-        "movi v21.4s, #0\n\t" "movi v22.4s, #0\n\t" "movi v23.4s, #0\n\t"
-        RVGG_K_LOOP(RVGG_1_BODY4, RVGG_1_BODY2, RVGG_1_BODY1)
-        "add v16.4s, v16.4s, v18.4s\n\t" "add v17.4s, v17.4s, v19.4s\n\t"
-        "add v20.4s, v20.4s, v22.4s\n\t" "add v21.4s, v21.4s, v23.4s\n\t"
-        "add v16.4s, v16.4s, v20.4s\n\t" "add v17.4s, v17.4s, v21.4s\n\t"
-        "scvtf v16.4s, v16.4s\n\t" "scvtf v17.4s, v17.4s\n\t"
-        "fmul v16.4s, v16.4s, v0.4s\n\t" "fmul v17.4s, v17.4s, v1.4s\n\t"
-        "fcvtns v16.4s, v16.4s\n\t" "fcvtns v17.4s, v17.4s\n\t"
-        "sqxtn v5.4h, v16.4s\n\t" "sqxtn2 v5.8h, v17.4s\n\t"
-        "sqadd v5.8h, v5.8h, v2.8h\n\t"
-        "sqxtn v5.8b, v5.8h\n\t"
-        "smax v5.8b, v5.8b, v3.8b\n\t" "smin v5.8b, v5.8b, v4.8b\n\t"
-        "st1 {v5.8b}, [%[out]]\n\t"
-        RVGG_TILE_OPERANDS
-        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18",
-          "v19", "v20", "v21", "v22", "v23", "v24");
-    // clang-format on
-  }
-}
-
+#undef RVGG_BANK_24
+#undef RVGG_BANK_16
+#undef RVGG_BANK_08
+#undef RVGG_EPILOGUE_24
+#undef RVGG_EPILOGUE_16
+#undef RVGG_EPILOGUE_08
+#undef RVGG_SEED_24
+#undef RVGG_SEED_16
+#undef RVGG_SEED_08
 #undef RVGG_1_BODY1
 #undef RVGG_1_BODY2
 #undef RVGG_1_BODY4
@@ -547,7 +536,6 @@ const int8_t* Gather(const Work& work, uint32_t first, uint32_t count, uint32_t 
   const Geometry& g = work.g;
   const size_t row_pitch = g.row_bytes + 16;
   const size_t row_stride = size_t{p.in_w} * p.in_c;
-  const size_t no_skip[4] = {0, 0, 0, 0};
   // The common case: the pixels lie in one output row with every window
   // inside the image, so pixel j's window starts pixel_step * j bytes after
   // the first one's.
@@ -578,27 +566,13 @@ const int8_t* Gather(const Work& work, uint32_t first, uint32_t count, uint32_t 
     const uint32_t kernel_h = p.kernel_h;
     const size_t segment = g.segment;
     for (uint32_t ky = 0; ky < kernel_h; ++ky) {
-      const int8_t* src = s0 + ky * row_stride;
-      int8_t* r = out + ky * segment;
-      if (segment <= 16) {
-        for (uint32_t j = 0; j < count; ++j, src += pixel_step, r += row_pitch) {
-          std::memcpy(r, src, 16);
-        }
-      } else {
-        for (uint32_t j = 0; j < count; ++j, src += pixel_step, r += row_pitch) {
-          Copy16(r, src, segment);
-        }
-      }
+      CopyRuns(out + ky * segment, row_pitch, s0 + ky * row_stride, pixel_step, count, segment);
     }
     for (uint32_t j = count; j < width; ++j) {
       std::memcpy(out + j * row_pitch, out + (j - 1) * row_pitch, g.row_bytes);
     }
     if (width == 1) return block;
-    for (uint32_t q = 0; q < width; q += 4) {
-      const int8_t* r = rows + q * row_pitch;
-      const int8_t* src[4] = {r, r + row_pitch, r + 2 * row_pitch, r + 3 * row_pitch};
-      InterleaveQuad(src, no_skip, g.row_bytes / 16, 1, block + q * 4, size_t{width} * 4);
-    }
+    InterleaveRows(rows, row_pitch, g.row_bytes, width, block);
     return block;
   }
 
@@ -614,11 +588,7 @@ const int8_t* Gather(const Work& work, uint32_t first, uint32_t count, uint32_t 
     return block;
   }
   GatherRows(p, g, work.input, zero_row, origins, width, rows);
-  for (uint32_t q = 0; q < width; q += 4) {
-    const int8_t* r = rows + q * row_pitch;
-    const int8_t* src[4] = {r, r + row_pitch, r + 2 * row_pitch, r + 3 * row_pitch};
-    InterleaveQuad(src, no_skip, g.row_bytes / 16, 1, block + q * 4, size_t{width} * 4);
-  }
+  InterleaveRows(rows, row_pitch, g.row_bytes, width, block);
   return block;
 }
 

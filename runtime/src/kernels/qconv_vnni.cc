@@ -11,33 +11,11 @@
 #include <atomic>
 #include <cstring>
 
+#include "runtime/src/kernels/tsan.h"
 #include "runtime/src/memory.h"
-
-// pthreadpool (Debian's, uninstrumented) hands tasks to its threads through
-// atomics and futexes ThreadSanitizer cannot see; under TSan each pass
-// announces its edges itself (as runtime/src/ops/winograd/conv2d.cc does).
-#if defined(__SANITIZE_THREAD__)
-#define RVGG_QCONV_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RVGG_QCONV_TSAN 1
-#endif
-#endif
-#if RVGG_QCONV_TSAN
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-#endif
 
 namespace rvgg::kernels {
 namespace {
-
-#if RVGG_QCONV_TSAN
-inline void HappensBefore(void* token) { __tsan_release(token); }
-inline void HappensAfter(void* token) { __tsan_acquire(token); }
-#else
-inline void HappensBefore(void*) {}
-inline void HappensAfter(void*) {}
-#endif
 
 using vnni::TileArgs;
 using vnni::TileFn;
@@ -332,39 +310,28 @@ void Run(const QConvParams& p, const TileSet& tiles, const void* packed, const i
   HappensAfter(&ctx);
 }
 
-bool Avx512VnniApplies(const QConvParams& p) {
-  Layout l;
-  return CpuHasAvx512Vnni() && MakeLayout(p, vnni::kAvx512VnniTiles, &l);
-}
-size_t Avx512VnniPackedBytes(const QConvParams& p) {
-  return PackedBytes(p, vnni::kAvx512VnniTiles);
-}
-bool Avx512VnniPack(const QConvParams& p, const int8_t* w, const int32_t* b, void* packed) {
-  return Pack(p, vnni::kAvx512VnniTiles, w, b, packed);
-}
-size_t Avx512VnniScratchBytes(const QConvParams& p, uint32_t threads) {
-  return ScratchBytes(p, vnni::kAvx512VnniTiles, threads);
-}
-void Avx512VnniRun(const QConvParams& p, const void* packed, const int8_t* input, int8_t* output,
-                   void* scratch, pthreadpool_t pool) {
-  Run(p, vnni::kAvx512VnniTiles, packed, input, output, scratch, pool);
-}
-
-bool AvxVnniApplies(const QConvParams& p) {
-  Layout l;
-  return CpuHasAvxVnni() && MakeLayout(p, vnni::kAvxVnniTiles, &l);
-}
-size_t AvxVnniPackedBytes(const QConvParams& p) { return PackedBytes(p, vnni::kAvxVnniTiles); }
-bool AvxVnniPack(const QConvParams& p, const int8_t* w, const int32_t* b, void* packed) {
-  return Pack(p, vnni::kAvxVnniTiles, w, b, packed);
-}
-size_t AvxVnniScratchBytes(const QConvParams& p, uint32_t threads) {
-  return ScratchBytes(p, vnni::kAvxVnniTiles, threads);
-}
-void AvxVnniRun(const QConvParams& p, const void* packed, const int8_t* input, int8_t* output,
-                void* scratch, pthreadpool_t pool) {
-  Run(p, vnni::kAvxVnniTiles, packed, input, output, scratch, pool);
-}
+// The QConvFamily entry points of one ISA's tiles, on CPUs kCpuHas accepts.
+template <const TileSet& kTiles, bool (*kCpuHas)()>
+struct FamilyOf {
+  static bool Applies(const QConvParams& p) {
+    Layout l;
+    return kCpuHas() && MakeLayout(p, kTiles, &l);
+  }
+  static size_t Packed(const QConvParams& p) { return PackedBytes(p, kTiles); }
+  static bool PackWeights(const QConvParams& p, const int8_t* w, const int32_t* b, void* packed) {
+    return Pack(p, kTiles, w, b, packed);
+  }
+  static size_t Scratch(const QConvParams& p, uint32_t threads) {
+    return ScratchBytes(p, kTiles, threads);
+  }
+  static void RunTiles(const QConvParams& p, const void* packed, const int8_t* input,
+                       int8_t* output, void* scratch, pthreadpool_t pool) {
+    Run(p, kTiles, packed, input, output, scratch, pool);
+  }
+  static constexpr QConvFamily Family(const char* name) {
+    return {name, Applies, Packed, PackWeights, Scratch, RunTiles, nullptr};
+  }
+};
 
 }  // namespace
 
@@ -389,12 +356,9 @@ void CopyPixels(const int8_t* src, uint8_t* dst, uint32_t pixels, uint32_t in_c,
 
 }  // namespace vnni
 
-const QConvFamily kQConvAvx512Vnni = {"int8 avx512vnni",       &Avx512VnniApplies,
-                                      &Avx512VnniPackedBytes,  &Avx512VnniPack,
-                                      &Avx512VnniScratchBytes, &Avx512VnniRun,
-                                      nullptr};
-const QConvFamily kQConvAvxVnni = {"int8 avxvnni", &AvxVnniApplies,      &AvxVnniPackedBytes,
-                                   &AvxVnniPack,   &AvxVnniScratchBytes, &AvxVnniRun,
-                                   nullptr};
+const QConvFamily kQConvAvx512Vnni =
+    FamilyOf<vnni::kAvx512VnniTiles, CpuHasAvx512Vnni>::Family("int8 avx512vnni");
+const QConvFamily kQConvAvxVnni =
+    FamilyOf<vnni::kAvxVnniTiles, CpuHasAvxVnni>::Family("int8 avxvnni");
 
 }  // namespace rvgg::kernels

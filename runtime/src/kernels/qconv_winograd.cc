@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "runtime/src/kernels/tsan.h"
+
 namespace rvgg::kernels {
 namespace qwinograd {
 namespace {
@@ -386,26 +388,6 @@ size_t ScratchBytes(const QConvParams& p, uint32_t threads) {
 }
 
 namespace {
-
-// pthreadpool (Debian's, uninstrumented) hands tasks to its threads through
-// atomics and futexes ThreadSanitizer cannot see; under TSan the run
-// announces those edges itself (as ops/winograd/conv2d.cc does).
-#if defined(__SANITIZE_THREAD__)
-#define RVGG_QW_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RVGG_QW_TSAN 1
-#endif
-#endif
-#if RVGG_QW_TSAN
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-inline void HappensBefore(void* token) { __tsan_release(token); }
-inline void HappensAfter(void* token) { __tsan_acquire(token); }
-#else
-inline void HappensBefore(void*) {}
-inline void HappensAfter(void*) {}
-#endif
 
 struct RunContext {
   UnitArgs args;

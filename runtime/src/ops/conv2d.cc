@@ -2,7 +2,7 @@
 // kernels (float32 and int8) over the reference math. The XNNPACK kernels
 // are in xnnpack/conv2d.cc, the Winograd one in winograd/.
 #include "runtime/reference/reference.h"
-#include "runtime/src/ops/int8_io.h"
+#include "runtime/src/ops/reference_kernel.h"
 #include "runtime/src/ops/registry.h"
 #include "runtime/src/status.h"
 #include "runtime/src/verify.h"
@@ -86,49 +86,32 @@ rvgg_status CheckInt8(const LayerDesc& d, rvgg_message* message) {
   return CheckAccumulatingInt8(d, uint64_t{d.in_c / d.groups} * d.kernel_h * d.kernel_w, message);
 }
 
-class ReferenceKernel final : public Kernel {
- public:
-  ReferenceKernel(const LayerDesc& d, const Bindings& b)
-      : shape_(ShapeOf(d)),
-        weights_(d.weights),
-        bias_(d.bias),
-        input_(static_cast<const float*>(b.input)),
-        output_(static_cast<float*>(b.output)) {}
-  rvgg_status Run() override {
-    ref::Conv2D(shape_, input_, weights_, bias_, output_);
-    return RVGG_STATUS_OK;
+// The layer's parameters for the reference math (reference_kernel.h).
+struct Reference {
+  explicit Reference(const LayerDesc& d)
+      : shape(ShapeOf(d)),
+        weights(d.weights),
+        bias(d.bias),
+        weights_q(d.weights_q),
+        weight_scales(d.weight_scales),
+        bias_q(d.bias_q),
+        input_q(d.input_q),
+        output_q(d.output_q) {}
+  void operator()(const float* input, float* output, float*) const {
+    ref::Conv2D(shape, input, weights, bias, output);
   }
-  const char* name() const override { return "reference"; }
+  void operator()(const int8_t* input, int8_t* output) const {
+    ref::Conv2DInt8(shape, input_q, output_q, input, weights_q, weight_scales, bias_q, output);
+  }
 
- private:
-  ref::Conv2DShape shape_;
-  const float* weights_;
-  const float* bias_;
-  const float* input_;
-  float* output_;
+  ref::Conv2DShape shape;
+  const float* weights;
+  const float* bias;
+  const int8_t* weights_q;
+  const float* weight_scales;
+  const int32_t* bias_q;
+  QuantParams input_q, output_q;
 };
-
-rvgg_status CreateReference(const LayerDesc& desc, uint32_t, const Bindings& bindings,
-                            pthreadpool_t, Kernel** kernel, rvgg_message* message) {
-  return MakeKernel<ReferenceKernel>(desc, kernel, message, desc, bindings);
-}
-
-rvgg_status CreateReferenceInt8(const LayerDesc& desc, uint32_t, const Bindings& bindings,
-                                pthreadpool_t, Kernel** kernel, rvgg_message* message) {
-  struct Op {
-    ref::Conv2DShape shape;
-    QuantParams input_q, output_q;
-    const int8_t* weights;
-    const float* weight_scales;
-    const int32_t* bias;
-    void operator()(const int8_t* input, int8_t* output) const {
-      ref::Conv2DInt8(shape, input_q, output_q, input, weights, weight_scales, bias, output);
-    }
-  };
-  const Op op{ShapeOf(desc),  desc.input_q,       desc.output_q,
-              desc.weights_q, desc.weight_scales, desc.bias_q};
-  return MakeInt8ReferenceKernel(desc, bindings, op, kernel, message);
-}
 
 #if RVGG_WITH_XNNPACK
 bool WinogradApplies(const LayerDesc&, uint32_t tile) { return tile != winograd::kDirect; }
@@ -157,8 +140,8 @@ const KernelImpl kImpls[] = {
 #endif
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8, nullptr, nullptr, xnn::CreateConv2DInt8Kernel},
 #endif
-    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, nullptr, CreateReference},
-    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_INT8, nullptr, nullptr, CreateReferenceInt8},
+    ReferenceImpl<Reference>::kFloat32,
+    ReferenceImpl<Reference>::kInt8,
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Fully connected layer: its registry row, its verify/describe step, and its
 // reference kernels (float32 and int8) over the reference math.
 #include "runtime/reference/reference.h"
-#include "runtime/src/ops/int8_io.h"
+#include "runtime/src/ops/reference_kernel.h"
 #include "runtime/src/ops/registry.h"
 #include "runtime/src/status.h"
 #include "runtime/src/verify.h"
@@ -49,54 +49,36 @@ rvgg_status CheckInt8(const LayerDesc& d, rvgg_message* message) {
   return CheckAccumulatingInt8(d, d.in_c, message);
 }
 
-class ReferenceKernel final : public Kernel {
- public:
-  ReferenceKernel(const LayerDesc& d, const Bindings& b)
-      : in_(d.in_c),
-        out_(d.out_c),
-        relu_(d.relu),
-        weights_(d.weights),
-        bias_(d.bias),
-        input_(static_cast<const float*>(b.input)),
-        output_(static_cast<float*>(b.output)) {}
-  rvgg_status Run() override {
-    ref::FullyConnected(in_, out_, input_, weights_, bias_, relu_, output_);
-    return RVGG_STATUS_OK;
+// The layer's parameters for the reference math (reference_kernel.h).
+struct Reference {
+  explicit Reference(const LayerDesc& d)
+      : in(d.in_c),
+        out(d.out_c),
+        relu(d.relu),
+        weights(d.weights),
+        bias(d.bias),
+        weights_q(d.weights_q),
+        weight_scales(d.weight_scales),
+        bias_q(d.bias_q),
+        input_q(d.input_q),
+        output_q(d.output_q) {}
+  void operator()(const float* input, float* output, float*) const {
+    ref::FullyConnected(in, out, input, weights, bias, relu, output);
   }
-  const char* name() const override { return "reference"; }
+  void operator()(const int8_t* input, int8_t* output) const {
+    ref::FullyConnectedInt8(in, out, input_q, output_q, input, weights_q, weight_scales, bias_q,
+                            relu, output);
+  }
 
- private:
-  uint32_t in_, out_;
-  bool relu_;
-  const float* weights_;
-  const float* bias_;
-  const float* input_;
-  float* output_;
+  uint32_t in, out;
+  bool relu;
+  const float* weights;
+  const float* bias;
+  const int8_t* weights_q;
+  const float* weight_scales;
+  const int32_t* bias_q;
+  QuantParams input_q, output_q;
 };
-
-rvgg_status CreateReference(const LayerDesc& desc, uint32_t, const Bindings& bindings,
-                            pthreadpool_t, Kernel** kernel, rvgg_message* message) {
-  return MakeKernel<ReferenceKernel>(desc, kernel, message, desc, bindings);
-}
-
-rvgg_status CreateReferenceInt8(const LayerDesc& desc, uint32_t, const Bindings& bindings,
-                                pthreadpool_t, Kernel** kernel, rvgg_message* message) {
-  struct Op {
-    uint32_t in, out;
-    QuantParams input_q, output_q;
-    const int8_t* weights;
-    const float* weight_scales;
-    const int32_t* bias;
-    bool relu;
-    void operator()(const int8_t* input, int8_t* output) const {
-      ref::FullyConnectedInt8(in, out, input_q, output_q, input, weights, weight_scales, bias, relu,
-                              output);
-    }
-  };
-  const Op op{desc.in_c,      desc.out_c,         desc.input_q, desc.output_q,
-              desc.weights_q, desc.weight_scales, desc.bias_q,  desc.relu};
-  return MakeInt8ReferenceKernel(desc, bindings, op, kernel, message);
-}
 
 #if RVGG_WITH_XNNPACK
 size_t XnnpackF16Scratch(const LayerDesc& desc, uint32_t, uint32_t) {
@@ -118,8 +100,8 @@ const KernelImpl kImpls[] = {
 #endif
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8, nullptr, nullptr, xnn::CreateFullyConnectedInt8Kernel},
 #endif
-    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, nullptr, CreateReference},
-    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_INT8, nullptr, nullptr, CreateReferenceInt8},
+    ReferenceImpl<Reference>::kFloat32,
+    ReferenceImpl<Reference>::kInt8,
 };
 
 }  // namespace

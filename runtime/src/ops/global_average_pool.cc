@@ -1,7 +1,7 @@
 // Global average pooling: its registry row, its verify/describe step, and
 // its reference kernels (float32 and int8) over the reference math.
 #include "runtime/reference/reference.h"
-#include "runtime/src/ops/int8_io.h"
+#include "runtime/src/ops/reference_kernel.h"
 #include "runtime/src/ops/registry.h"
 #include "runtime/src/status.h"
 #include "runtime/src/verify.h"
@@ -34,43 +34,20 @@ rvgg_status CheckInt8(const LayerDesc& d, rvgg_message* message) {
   return RVGG_STATUS_OK;
 }
 
-class ReferenceKernel final : public Kernel {
- public:
-  ReferenceKernel(const LayerDesc& d, const Bindings& b)
-      : h_(d.in_h),
-        w_(d.in_w),
-        c_(d.in_c),
-        input_(static_cast<const float*>(b.input)),
-        output_(static_cast<float*>(b.output)) {}
-  rvgg_status Run() override {
-    ref::GlobalAveragePool(h_, w_, c_, input_, output_);
-    return RVGG_STATUS_OK;
+// The layer's parameters for the reference math (reference_kernel.h).
+struct Reference {
+  explicit Reference(const LayerDesc& d)
+      : h(d.in_h), w(d.in_w), c(d.in_c), input_q(d.input_q), output_q(d.output_q) {}
+  void operator()(const float* input, float* output, float*) const {
+    ref::GlobalAveragePool(h, w, c, input, output);
   }
-  const char* name() const override { return "reference"; }
+  void operator()(const int8_t* input, int8_t* output) const {
+    ref::GlobalAveragePoolInt8(h, w, c, input_q, output_q, input, output);
+  }
 
- private:
-  uint32_t h_, w_, c_;
-  const float* input_;
-  float* output_;
+  uint32_t h, w, c;
+  QuantParams input_q, output_q;
 };
-
-rvgg_status CreateReference(const LayerDesc& desc, uint32_t, const Bindings& bindings,
-                            pthreadpool_t, Kernel** kernel, rvgg_message* message) {
-  return MakeKernel<ReferenceKernel>(desc, kernel, message, desc, bindings);
-}
-
-rvgg_status CreateReferenceInt8(const LayerDesc& desc, uint32_t, const Bindings& bindings,
-                                pthreadpool_t, Kernel** kernel, rvgg_message* message) {
-  struct Op {
-    uint32_t h, w, c;
-    QuantParams input_q, output_q;
-    void operator()(const int8_t* input, int8_t* output) const {
-      ref::GlobalAveragePoolInt8(h, w, c, input_q, output_q, input, output);
-    }
-  };
-  const Op op{desc.in_h, desc.in_w, desc.in_c, desc.input_q, desc.output_q};
-  return MakeInt8ReferenceKernel(desc, bindings, op, kernel, message);
-}
 
 const KernelImpl kImpls[] = {
 #if RVGG_WITH_XNNPACK
@@ -81,8 +58,8 @@ const KernelImpl kImpls[] = {
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_INT8, nullptr, nullptr,
      xnn::CreateGlobalAveragePoolInt8Kernel},
 #endif
-    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, nullptr, CreateReference},
-    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_INT8, nullptr, nullptr, CreateReferenceInt8},
+    ReferenceImpl<Reference>::kFloat32,
+    ReferenceImpl<Reference>::kInt8,
 };
 
 }  // namespace

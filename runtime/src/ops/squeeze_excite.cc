@@ -1,6 +1,7 @@
 // Squeeze-excite (float32 only): its registry row, its verify/describe step,
 // and its reference kernel over the reference math.
 #include "runtime/reference/reference.h"
+#include "runtime/src/ops/reference_kernel.h"
 #include "runtime/src/ops/registry.h"
 #include "runtime/src/status.h"
 #include "runtime/src/verify.h"
@@ -49,31 +50,21 @@ rvgg_status Describe(const schema::Layer& layer, LayerDesc* d, uint64_t* bytes,
   return RVGG_STATUS_OK;
 }
 
-class ReferenceKernel final : public Kernel {
- public:
-  ReferenceKernel(const LayerDesc& d, const Bindings& b)
-      : desc_(d), data_(static_cast<float*>(b.output)), scratch_(static_cast<float*>(b.scratch)) {}
-  rvgg_status Run() override {
-    ref::SqueezeExcite(desc_.in_h, desc_.in_w, desc_.in_c, desc_.reduced, desc_.se_down_weights,
-                       desc_.se_down_bias, desc_.se_up_weights, desc_.se_up_bias, desc_.relu, data_,
-                       scratch_);
-    return RVGG_STATUS_OK;
+// The layer's parameters for the reference math (reference_kernel.h): in
+// place on the output, with the pooled and hidden vectors in the scratch.
+struct Reference {
+  explicit Reference(const LayerDesc& d) : desc(d) {}
+  void operator()(const float*, float* data, float* scratch) const {
+    ref::SqueezeExcite(desc.in_h, desc.in_w, desc.in_c, desc.reduced, desc.se_down_weights,
+                       desc.se_down_bias, desc.se_up_weights, desc.se_up_bias, desc.relu, data,
+                       scratch);
   }
-  const char* name() const override { return "reference"; }
 
- private:
-  LayerDesc desc_;
-  float* data_;
-  float* scratch_;
+  LayerDesc desc;
 };
 
 size_t ReferenceScratch(const LayerDesc& desc, uint32_t, uint32_t) {
   return (size_t{desc.in_c} + desc.reduced) * sizeof(float);
-}
-
-rvgg_status CreateReference(const LayerDesc& desc, uint32_t, const Bindings& bindings,
-                            pthreadpool_t, Kernel** kernel, rvgg_message* message) {
-  return MakeKernel<ReferenceKernel>(desc, kernel, message, desc, bindings);
 }
 
 #if RVGG_WITH_XNNPACK
@@ -92,7 +83,8 @@ const KernelImpl kImpls[] = {
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT16, nullptr, XnnpackF16Scratch,
      xnn::CreateSqueezeExciteF16Kernel},
 #endif
-    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, ReferenceScratch, CreateReference},
+    {RVGG_BACKEND_REFERENCE, RVGG_DTYPE_FLOAT32, nullptr, ReferenceScratch,
+     ReferenceImpl<Reference>::CreateFloat32},
 };
 
 }  // namespace

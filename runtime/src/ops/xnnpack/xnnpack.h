@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "runtime/src/ops/int8_io.h"
 #include "runtime/src/ops/kernel.h"
@@ -75,49 +76,33 @@ class SequenceBuilder {
   int count_ = 0;
 };
 
-rvgg_status CreateConv2DKernel(const LayerDesc& desc, uint32_t variant, const Bindings& bindings,
-                               pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message);
-rvgg_status CreateGlobalAveragePoolKernel(const LayerDesc& desc, uint32_t variant,
-                                          const Bindings& bindings, pthreadpool_t threadpool,
-                                          Kernel** kernel, rvgg_message* message);
-rvgg_status CreateFullyConnectedKernel(const LayerDesc& desc, uint32_t variant,
-                                       const Bindings& bindings, pthreadpool_t threadpool,
-                                       Kernel** kernel, rvgg_message* message);
-rvgg_status CreateSqueezeExciteKernel(const LayerDesc& desc, uint32_t variant,
-                                      const Bindings& bindings, pthreadpool_t threadpool,
-                                      Kernel** kernel, rvgg_message* message);
+// The kernel factories of the registry rows (KernelFactory, kernel.h), one
+// per op and compute type.
+using Factory = std::remove_pointer_t<KernelFactory>;
+
+// float32 layers.
+Factory CreateConv2DKernel;
+Factory CreateGlobalAveragePoolKernel;
+Factory CreateFullyConnectedKernel;
+Factory CreateSqueezeExciteKernel;
 
 // Scratch the squeeze-excite kernel needs (pooled, hidden and scale vectors).
 size_t SqueezeExciteScratchBytes(const LayerDesc& desc);
 
-// fp16 layers (rvgg_precision): fp16 activations in and out.
-rvgg_status CreateConv2DF16Kernel(const LayerDesc& desc, uint32_t variant, const Bindings& bindings,
-                                  pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message);
-rvgg_status CreateGlobalAveragePoolF16Kernel(const LayerDesc& desc, uint32_t variant,
-                                             const Bindings& bindings, pthreadpool_t threadpool,
-                                             Kernel** kernel, rvgg_message* message);
-rvgg_status CreateFullyConnectedF16Kernel(const LayerDesc& desc, uint32_t variant,
-                                          const Bindings& bindings, pthreadpool_t threadpool,
-                                          Kernel** kernel, rvgg_message* message);
-rvgg_status CreateSqueezeExciteF16Kernel(const LayerDesc& desc, uint32_t variant,
-                                         const Bindings& bindings, pthreadpool_t threadpool,
-                                         Kernel** kernel, rvgg_message* message);
+// fp16 layers (rvgg_precision): fp16 activations in and out. fp16 operators
+// take the float32 weights and bias of the file and convert them while
+// packing (XNN_FLAG_FP32_STATIC_WEIGHTS): no fp16 copy at load.
+Factory CreateConv2DF16Kernel;
+Factory CreateGlobalAveragePoolF16Kernel;
+Factory CreateFullyConnectedF16Kernel;
+Factory CreateSqueezeExciteF16Kernel;
 size_t SqueezeExciteF16ScratchBytes(const LayerDesc& desc);
 size_t FullyConnectedF16ScratchBytes(const LayerDesc& desc);
 
-// fp16 operators take the float32 weights and bias of the file and convert
-// them while packing (XNN_FLAG_FP32_STATIC_WEIGHTS): no fp16 copy at load.
-
 // int8 layers (runtime/src/ops/int8_io.h describes their float32 edges).
-rvgg_status CreateConv2DInt8Kernel(const LayerDesc& desc, uint32_t variant,
-                                   const Bindings& bindings, pthreadpool_t threadpool,
-                                   Kernel** kernel, rvgg_message* message);
-rvgg_status CreateGlobalAveragePoolInt8Kernel(const LayerDesc& desc, uint32_t variant,
-                                              const Bindings& bindings, pthreadpool_t threadpool,
-                                              Kernel** kernel, rvgg_message* message);
-rvgg_status CreateFullyConnectedInt8Kernel(const LayerDesc& desc, uint32_t variant,
-                                           const Bindings& bindings, pthreadpool_t threadpool,
-                                           Kernel** kernel, rvgg_message* message);
+Factory CreateConv2DInt8Kernel;
+Factory CreateGlobalAveragePoolInt8Kernel;
+Factory CreateFullyConnectedInt8Kernel;
 
 // Appends a qc8 convolution for int8 Conv2D, or for an int8 fully connected
 // layer as a 1x1 convolution over a 1x1 image.
