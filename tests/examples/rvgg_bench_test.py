@@ -16,6 +16,7 @@ import unittest
 
 ARGS = None
 MODEL = None  # synthetic RepVGG-A0 at 32x32
+MODEL_96 = None  # the same at 96x96: large enough that AUTO picks Winograd on every CPU's cost model
 NUM_LAYERS = 1 + 2 + 4 + 14 + 1 + 2  # 22 fused convs, global pool, classifier
 
 
@@ -24,17 +25,19 @@ def bench(*flags):
 
 
 def setUpModule():
-    global MODEL
+    global MODEL, MODEL_96
     os.makedirs(ARGS.work, exist_ok=True)
     MODEL = os.path.join(ARGS.work, "a0-32.rvgg")
-    if not os.path.exists(MODEL):
-        subprocess.run([ARGS.convert, "--synthetic", "A0", "--input-size", "32", "--seed", "7",
-                        "-o", MODEL], check=True, capture_output=True, timeout=600)
+    MODEL_96 = os.path.join(ARGS.work, "a0-96.rvgg")
+    for path, size in ((MODEL, "32"), (MODEL_96, "96")):
+        if not os.path.exists(path):
+            subprocess.run([ARGS.convert, "--synthetic", "A0", "--input-size", size, "--seed", "7",
+                            "-o", path], check=True, capture_output=True, timeout=600)
 
 
 class JsonReport(unittest.TestCase):
-    def run_json(self, *flags):
-        p = bench(MODEL, "--json", *flags)
+    def run_json(self, *flags, model=None):
+        p = bench(model or MODEL, "--json", *flags)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stderr, "")
         lines = p.stdout.strip().splitlines()
@@ -78,10 +81,10 @@ class JsonReport(unittest.TestCase):
         self.assertEqual(len(r["times_ms"]), 1)
 
     def test_winograd_budget_bounds_the_choice(self):
-        unlimited = self.run_json("--runs", "1", "--per-layer")
+        unlimited = self.run_json("--runs", "1", "--per-layer", model=MODEL_96)
         kernels = [l["kernel"] for l in unlimited["layers"]]
         self.assertTrue(any(k.startswith("winograd") for k in kernels), kernels)
-        tiny = self.run_json("--runs", "1", "--per-layer", "--winograd-budget", "1")
+        tiny = self.run_json("--runs", "1", "--per-layer", "--winograd-budget", "1", model=MODEL_96)
         kernels = [l["kernel"] for l in tiny["layers"]]
         self.assertFalse(any(k.startswith("winograd") for k in kernels), kernels)
         self.assertEqual(tiny["winograd"], "auto")

@@ -15,40 +15,19 @@
 #include <type_traits>
 
 #include "runtime/src/half.h"
+#include "runtime/src/kernels/tsan.h"
 #include "runtime/src/memory.h"
 #include "runtime/src/ops/winograd/transforms.h"
 #include "runtime/src/ops/winograd/winograd.h"
 #include "runtime/src/ops/xnnpack/xnnpack.h"
 #include "runtime/src/status.h"
 
-// pthreadpool (Debian's, uninstrumented) hands tasks to its threads through
-// atomics and futexes ThreadSanitizer cannot see, so it would report the
-// kernel's own reads of what the loading thread or an earlier pass wrote.
-// Under TSan the passes announce those edges themselves: release before a
-// pass and at the end of each task, acquire at the start of each task and
-// after the pass.
-#if defined(__SANITIZE_THREAD__)
-#define RVGG_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RVGG_TSAN 1
-#endif
-#endif
-#if RVGG_TSAN
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-#endif
-
 namespace rvgg::winograd {
 namespace {
 
-#if RVGG_TSAN
-inline void HappensBefore(void* token) { __tsan_release(token); }
-inline void HappensAfter(void* token) { __tsan_acquire(token); }
-#else
-inline void HappensBefore(void*) {}
-inline void HappensAfter(void*) {}
-#endif
+// pthreadpool's hand-offs are invisible to ThreadSanitizer (kernels/tsan.h).
+using kernels::HappensAfter;
+using kernels::HappensBefore;
 
 // One pass over the pool, with the edges above around it.
 struct PassEdges {
