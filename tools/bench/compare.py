@@ -351,8 +351,9 @@ def write_report(path, plot, args, info, peaks, results, variants, thread_list, 
     add("| PyTorch | %s (Debian python3-torch %s), oneDNN, eager |" % (info["torch"], info["torch_deb"]))
     add("| compiler | g++ %s |" % info["gxx"])
     add("")
-    add("Note: this machine is an AMD EPYC with AVX2 and no AVX-512; the peer figures in the project's "
-        "reference notes were taken on an AVX-512 machine, and CI machines may differ again.")
+    add("Note: the peer figures in the project's reference notes were taken on an AVX-512 machine; "
+        "this one %s AVX-512, and CI machines may differ again. Compare ratios measured on one "
+        "machine." % ("has" if "avx512f" in info["flags_present"] else "lacks"))
     add("")
     add("## What is measured")
     add("")
@@ -542,9 +543,9 @@ def main():
     ap.add_argument("--notes", default=os.path.join(HERE, "notes.md"),
                     help="hand-written analysis included in the report ('' for none)")
     ap.add_argument("--include", action="append",
-                    default=[os.path.join(HERE, "winograd.md"), os.path.join(HERE, "arm.md")],
-                    help="markdown written elsewhere (tools/bench/winograd_report.py, arm_report.py) "
-                    "to include")
+                    default=[os.path.join(HERE, n) for n in ("winograd.md", "arm.md", "fp16_goldens.md")],
+                    help="markdown written elsewhere (tools/bench/winograd_report.py, arm_report.py, "
+                    "fp16_goldens.py) to include")
     ap.add_argument("--json", default=None, help="also write the raw results here "
                     "(default BUILD/bench/results.json)")
     args = ap.parse_args()
