@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -175,6 +176,10 @@ int main(int argc, char** argv) {
   };
   for (uint32_t r = 0; r < warmup; ++r) run_once(r);
   std::vector<double> total_ms(runs);
+  // Process CPU time (every thread) over the timed runs: near the thread
+  // count when no worker waited for a core, lower when other work took one.
+  const std::clock_t cpu_start = std::clock();
+  const Clock::time_point wall_start = Clock::now();
   for (uint32_t r = 0; r < runs; ++r) {
     const Clock::time_point start = Clock::now();
     run_once(warmup + r);
@@ -191,6 +196,8 @@ int main(int argc, char** argv) {
     }
   }
 
+  const double wall_ms = Ms(Clock::now() - wall_start);
+  const double cpu_ms = 1000.0 * static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   const double median_ms = Median(total_ms);
   const double min_ms = *std::min_element(total_ms.begin(), total_ms.end());
   const double max_ms = *std::max_element(total_ms.begin(), total_ms.end());
@@ -238,6 +245,7 @@ int main(int argc, char** argv) {
     out += ", \"median_ms\": " + Number(median_ms);
     out += ", \"min_ms\": " + Number(min_ms);
     out += ", \"max_ms\": " + Number(max_ms);
+    out += ", \"cpu_per_wall\": " + Number(wall_ms > 0 ? cpu_ms / wall_ms : 0.0);
     out += ", \"macs\": " + std::to_string(info.macs);
     out += ", \"gflop\": " + Number(gflop);
     out += ", \"gflops\": " + Number(gflops);
@@ -279,6 +287,8 @@ int main(int argc, char** argv) {
               threads == 1 ? "" : "s", rvgg_kernel_isa());
   std::printf("runs       %u timed after %u warm-up\n", runs, warmup);
   std::printf("latency    min %.3f ms  median %.3f ms  max %.3f ms\n", min_ms, median_ms, max_ms);
+  std::printf("cpu        %.2f CPU seconds per wall second over the timed runs (%u thread%s)\n",
+              wall_ms > 0 ? cpu_ms / wall_ms : 0.0, threads, threads == 1 ? "" : "s");
   std::printf("work       %.3f GFLOP (2 x %.3f G multiply-adds): %.1f GFLOP/s at the median\n",
               gflop, static_cast<double>(info.macs) / 1e9, gflops);
   if (per_layer) {

@@ -49,7 +49,7 @@ class JsonReport(unittest.TestCase):
         for key, kind in [("model", str), ("threads", int), ("runs", int), ("median_ms", float),
                           ("min_ms", float), ("max_ms", float), ("gflop", float), ("gflops", float),
                           ("isa", str), ("backend", str), ("winograd", str), ("macs", int),
-                          ("times_ms", list)]:
+                          ("times_ms", list), ("cpu_per_wall", float)]:
             self.assertIn(key, r)
             self.assertIsInstance(r[key], (int, float) if kind is float else kind, key)
         self.assertEqual(r["model"], MODEL)
@@ -71,6 +71,10 @@ class JsonReport(unittest.TestCase):
         self.assertAlmostEqual(r["gflops"], r["gflop"] / (r["median_ms"] / 1000),
                                delta=1e-4 * r["gflops"])
         self.assertNotIn("layers", r)
+        # One thread: the process's CPU time over the timed runs' wall time
+        # cannot pass one core (clock granularity allowed for).
+        self.assertGreater(r["cpu_per_wall"], 0)
+        self.assertLess(r["cpu_per_wall"], 1.5)
 
     def test_options_pass_through(self):
         r = self.run_json("--runs", "2", "--threads", "2", "--winograd", "off")

@@ -15,14 +15,14 @@ variant at 1 and N threads, interleaved, median per layer over the repetitions.
 Printed and written (between the <!-- scaling --> markers of the report, which compare.py keeps):
 parallel efficiency t(1) / (N x t(N)) per variant, rvgg / ORT at 1 and N threads, the per-layer
 table, and the conditions: the load average before and after, and the CPU time the rvgg process
-used against its wall time at N threads (user + sys of the child over the wall clock: near N
-when its threads were never starved, lower when other work took the cores).
+used against its wall time over its timed runs at N threads (rvgg-bench's cpu_per_wall: near N
+when its threads never waited for a core, lower when other work took one; a virtual CPU that its
+host takes away can still count as busy).
 """
 
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,17 +34,6 @@ sys.path.insert(0, HERE)
 import compare  # noqa: E402
 
 BEGIN, END = "<!-- scaling:begin -->", "<!-- scaling:end -->"
-
-
-def child_run(cmd):
-    """Runs cmd; returns (stdout, wall seconds, child CPU seconds)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    out = compare.run(cmd)
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return out, wall, cpu
 
 
 def main():
@@ -89,8 +78,7 @@ def main():
     def rvgg(model, threads, per_layer=False):
         cmd = [bench, model, "--json", "--threads", str(threads), "--runs", str(args.runs),
                "--warmup", str(args.warmup)] + (["--per-layer"] if per_layer else [])
-        out, wall, cpu = child_run(cmd)
-        return json.loads(out), wall, cpu
+        return json.loads(compare.run(cmd))
 
     results = {}
     for v in variants:
@@ -108,10 +96,10 @@ def main():
             for k in order:
                 runtime, t = k.split("-")
                 if runtime == "rvgg":
-                    r, wall, cpu = rvgg(f["rvgg"], int(t))
+                    r = rvgg(f["rvgg"], int(t))
                     med[k].append(statistics.median(r["times_ms"]))
                     if int(t) == n:
-                        cpu_ratio.append(cpu / wall)
+                        cpu_ratio.append(r["cpu_per_wall"])
                 else:
                     times = ort.ask(cmd="time", key="fused-%s" % t, runs=args.runs,
                                     warmup=args.warmup)["times_ms"]
@@ -133,7 +121,7 @@ def main():
     per = {1: [], n: []}
     for rep in range(args.reps):
         for t in ((1, n) if rep % 2 == 0 else (n, 1)):
-            r, _, _ = rvgg(models[v0]["rvgg"], t, per_layer=True)
+            r = rvgg(models[v0]["rvgg"], t, per_layer=True)
             per[t].append([layer["ms"] for layer in r["layers"]])
             if layers is None:
                 layers = [(layer["name"], layer["type"], layer["output"], layer["kernel"])
@@ -153,7 +141,7 @@ def main():
                     args.runs, elapsed, load_before[0], load_after[0], os.cpu_count(), n))
     lines += ["", "Parallel efficiency = t(1) / (%d x t(%d)); rvgg / ORT = rvgg's median over ONNX "
               "Runtime's (fused model, interleaved in this run). CPU/wall: CPU time of the rvgg "
-              "process at %d threads over its wall time." % (n, n, n), ""]
+              "process at %d threads over the wall time of its timed runs." % (n, n, n), ""]
     head = "| variant | rvgg 1 thread ms | rvgg %d threads ms | speed-up | efficiency | CPU/wall |" % n
     sep = "|---|---|---|---|---|---|"
     if ort is not None:
