@@ -15,6 +15,7 @@ For each variant (random weights, the official RepVGG module structure) it
      median over repetitions of its per-repetition medians. The runtimes:
        rvgg              rvgg-bench --json (one process per repetition, as a user runs it)
        rvgg direct       the same with --winograd off: only XNNPACK's convolutions
+       rvgg int8         the same fused weights quantized by rvgg-convert --quantize int8
        XNNPACK raw       tools/bench/xnnpack_floor.cc: the same operators on XNNPACK in a bare loop
        ORT fused / multi-branch     onnxruntime-node 1.30.0 (npm, --ignore-scripts), one worker
        PyTorch fused / multi-branch torch eager, channels-last, inference_mode, one worker
@@ -44,6 +45,7 @@ ORT_VERSION = "1.30.0"
 RUNTIMES = [  # key, label
     ("rvgg", "rvgg"),
     ("rvgg_direct", "rvgg direct"),
+    ("rvgg_int8", "rvgg int8"),
     ("xnnpack", "XNNPACK raw"),
     ("ort_fused", "ORT fused"),
     ("torch_fused", "PyTorch fused"),
@@ -152,7 +154,12 @@ def prepare_models(args, variant, convert, work):
         "train_pt": "train.pt", "fused_pt": "fused.pth", "rvgg": "model.rvgg",
         "fused_onnx": "fused.onnx", "train_onnx": "train.onnx", "x_npy": "x.npy", "x_bin": "x.bin",
         "y_npy": "rvgg_logits.npy"}.items()}
+    f["rvgg_int8"] = os.path.join(d, "model-int8.rvgg")
+    f["calibration_npy"] = os.path.join(d, "calibration.npy")
     if all(os.path.exists(p) for k, p in f.items() if k != "y_npy"):
+        return f
+    if all(os.path.exists(f[k]) for k in ("fused_pt", "rvgg", "fused_onnx", "train_onnx", "x_npy")):
+        quantize(args, convert, f)
         return f
     log(variant, ": building random weights, fusing, converting, exporting ONNX")
     torch.manual_seed(args.seed)
@@ -168,7 +175,17 @@ def prepare_models(args, variant, convert, work):
             torch.onnx.export(model, x, f[key], input_names=["input"], output_names=["logits"],
                               opset_version=13, do_constant_folding=True)
     run([convert, f["fused_pt"], "-o", f["rvgg"], "--input-size", str(args.size)])
+    quantize(args, convert, f)
     return f
+
+
+def quantize(args, convert, f):
+    """The int8 model: the same fused weights, calibrated on 16 images drawn like the timed one."""
+    import numpy as np
+    rng = np.random.default_rng(args.seed + 2)
+    np.save(f["calibration_npy"], rng.standard_normal((16, 3, args.size, args.size)).astype(np.float32))
+    run([convert, f["fused_pt"], "-o", f["rvgg_int8"], "--input-size", str(args.size),
+         "--quantize", "int8", "--calibration", f["calibration_npy"]])
 
 
 # ---------------------------------------------------------------------------------------- machine
@@ -235,9 +252,10 @@ def check_logits(args, variant, f, bench_dir, run_tool, torch_w, ort_w):
 
 def time_variant(args, variant, f, bench, helpers, torch_w, ort_w, threads):
     def measure(key):
-        if key in ("rvgg", "rvgg_direct"):
+        if key in ("rvgg", "rvgg_direct", "rvgg_int8"):
             winograd = "off" if key == "rvgg_direct" else args.winograd
-            cmd = [bench, f["rvgg"], "--json", "--threads", str(threads), "--runs", str(args.runs),
+            model = f["rvgg_int8"] if key == "rvgg_int8" else f["rvgg"]
+            cmd = [bench, model, "--json", "--threads", str(threads), "--runs", str(args.runs),
                    "--warmup", str(args.warmup)] + (["--winograd", winograd] if winograd else [])
             r = json.loads(run(cmd))
             measure.isa = r["isa"]
@@ -367,6 +385,9 @@ def write_report(path, plot, args, info, peaks, results, variants, thread_list, 
         "runtimes rotates between the %d repetitions. A runtime's number is the median of its "
         "per-repetition medians." % (args.warmup, args.runs, args.reps))
     add("- **rvgg**: `rvgg-bench --json` (a fresh process per repetition, NCHW input, as users run it). "
+        "**rvgg int8**: the same on the model `rvgg-convert --quantize int8` makes of the same fused "
+        "weights (calibrated on 16 random images drawn like the timed one); its logits differ from "
+        "the float ones by the quantization, so it is not in the logits check. "
         "**XNNPACK raw**: `tools/bench/xnnpack_floor.cc`, the model's convolutions, global pool and "
         "classifier created straight on XNNPACK and run in a bare loop: what rvgg would cost with "
         "zero overhead. **ORT**: onnxruntime-node %s, CPU provider, `intraOpNumThreads` = threads, "
