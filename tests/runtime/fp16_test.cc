@@ -15,13 +15,13 @@
 
 #include "runtime/reference/reference.h"
 #include "runtime/src/half.h"
-#include "runtime/src/memory.h"
 #include "runtime/src/ops/registry.h"
 #include "runtime/src/ops/winograd/winograd.h"
 #include "runtime/src/plan.h"
 #include "rvgg/rvgg.h"
 #include "tests/runtime/conv_desc.h"
 #include "tests/runtime/int8_models.h"
+#include "tests/runtime/layer_harness.h"
 #include "tests/runtime/test_models.h"
 
 namespace rvgg::testing {
@@ -226,24 +226,11 @@ double Fp16WinogradError(const LayerDesc& desc32, uint32_t code) {
   const KernelChoice choice{FindImpl(d, RVGG_BACKEND_XNNPACK, code), code, 1};
   REQUIRE(choice.impl != nullptr);
   const auto input = RandomInput(d.input_elements(), 9);
-  std::vector<Half> in(d.input_elements() + 64), out(d.output_elements() + 64);
+  std::vector<Half> in(d.input_elements());
   FloatToHalf(input.data(), input.size(), in.data());
-  const size_t scratch_bytes = ScratchBytes(d, choice) + kTensorTailBytes;
-  void* scratch = AllocateAligned(scratch_bytes, kAlignment);
-  Bindings b;
-  b.input = in.data();
-  b.output = out.data();
-  b.scratch = scratch;
-  b.scratch_bytes = scratch_bytes;
-  Kernel* kernel = nullptr;
-  rvgg_message message;
-  const rvgg_status status = CreateKernel(d, choice, b, nullptr, &kernel, &message);
-  INFO(message.text);
-  REQUIRE(status == RVGG_STATUS_OK);
-  REQUIRE(kernel->Run() == RVGG_STATUS_OK);
-  CHECK(std::string(kernel->name()).rfind("winograd-", 0) == 0);
-  DestroyKernel(kernel);
-  FreeAligned(scratch);
+  std::string name;
+  const std::vector<Half> out = RunKernel<Half>(d, choice, in, nullptr, &name);
+  CHECK(name.rfind("winograd-", 0) == 0);
   std::vector<float> got(d.output_elements());
   HalfToFloat(out.data(), got.size(), got.data());
   // The reference on the fp16-rounded input.

@@ -87,16 +87,8 @@ rvgg_status CheckInt8(const LayerDesc& d, rvgg_message* message) {
 }
 
 // The layer's parameters for the reference math (reference_kernel.h).
-struct Reference {
-  explicit Reference(const LayerDesc& d)
-      : shape(ShapeOf(d)),
-        weights(d.weights),
-        bias(d.bias),
-        weights_q(d.weights_q),
-        weight_scales(d.weight_scales),
-        bias_q(d.bias_q),
-        input_q(d.input_q),
-        output_q(d.output_q) {}
+struct Reference : WeightedLayerParams {
+  explicit Reference(const LayerDesc& d) : WeightedLayerParams(d), shape(ShapeOf(d)) {}
   void operator()(const float* input, float* output, float*) const {
     ref::Conv2D(shape, input, weights, bias, output);
   }
@@ -105,12 +97,6 @@ struct Reference {
   }
 
   ref::Conv2DShape shape;
-  const float* weights;
-  const float* bias;
-  const int8_t* weights_q;
-  const float* weight_scales;
-  const int32_t* bias_q;
-  QuantParams input_q, output_q;
 };
 
 #if RVGG_WITH_XNNPACK

@@ -50,18 +50,9 @@ rvgg_status CheckInt8(const LayerDesc& d, rvgg_message* message) {
 }
 
 // The layer's parameters for the reference math (reference_kernel.h).
-struct Reference {
+struct Reference : WeightedLayerParams {
   explicit Reference(const LayerDesc& d)
-      : in(d.in_c),
-        out(d.out_c),
-        relu(d.relu),
-        weights(d.weights),
-        bias(d.bias),
-        weights_q(d.weights_q),
-        weight_scales(d.weight_scales),
-        bias_q(d.bias_q),
-        input_q(d.input_q),
-        output_q(d.output_q) {}
+      : WeightedLayerParams(d), in(d.in_c), out(d.out_c), relu(d.relu) {}
   void operator()(const float* input, float* output, float*) const {
     ref::FullyConnected(in, out, input, weights, bias, relu, output);
   }
@@ -72,12 +63,6 @@ struct Reference {
 
   uint32_t in, out;
   bool relu;
-  const float* weights;
-  const float* bias;
-  const int8_t* weights_q;
-  const float* weight_scales;
-  const int32_t* bias_q;
-  QuantParams input_q, output_q;
 };
 
 #if RVGG_WITH_XNNPACK

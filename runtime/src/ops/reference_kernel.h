@@ -24,6 +24,26 @@
 
 namespace rvgg {
 
+// The parameters of a weighted layer (convolution, fully connected) that its
+// reference math reads in float32 and int8; an op's callable derives from it.
+struct WeightedLayerParams {
+  explicit WeightedLayerParams(const LayerDesc& d)
+      : weights(d.weights),
+        bias(d.bias),
+        weights_q(d.weights_q),
+        weight_scales(d.weight_scales),
+        bias_q(d.bias_q),
+        input_q(d.input_q),
+        output_q(d.output_q) {}
+
+  const float* weights;
+  const float* bias;
+  const int8_t* weights_q;
+  const float* weight_scales;
+  const int32_t* bias_q;
+  QuantParams input_q, output_q;
+};
+
 template <typename Op>
 class Float32ReferenceKernel final : public Kernel {
  public:
