@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
 
   const double wall_ms = Ms(Clock::now() - wall_start);
   const double cpu_ms = 1000.0 * static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  const double cpu_per_wall = wall_ms > 0 ? cpu_ms / wall_ms : 0.0;
   const double median_ms = Median(total_ms);
   const double min_ms = *std::min_element(total_ms.begin(), total_ms.end());
   const double max_ms = *std::max_element(total_ms.begin(), total_ms.end());
@@ -245,7 +246,7 @@ int main(int argc, char** argv) {
     out += ", \"median_ms\": " + Number(median_ms);
     out += ", \"min_ms\": " + Number(min_ms);
     out += ", \"max_ms\": " + Number(max_ms);
-    out += ", \"cpu_per_wall\": " + Number(wall_ms > 0 ? cpu_ms / wall_ms : 0.0);
+    out += ", \"cpu_per_wall\": " + Number(cpu_per_wall);
     out += ", \"macs\": " + std::to_string(info.macs);
     out += ", \"gflop\": " + Number(gflop);
     out += ", \"gflops\": " + Number(gflops);
@@ -288,7 +289,7 @@ int main(int argc, char** argv) {
   std::printf("runs       %u timed after %u warm-up\n", runs, warmup);
   std::printf("latency    min %.3f ms  median %.3f ms  max %.3f ms\n", min_ms, median_ms, max_ms);
   std::printf("cpu        %.2f CPU seconds per wall second over the timed runs (%u thread%s)\n",
-              wall_ms > 0 ? cpu_ms / wall_ms : 0.0, threads, threads == 1 ? "" : "s");
+              cpu_per_wall, threads, threads == 1 ? "" : "s");
   std::printf("work       %.3f GFLOP (2 x %.3f G multiply-adds): %.1f GFLOP/s at the median\n",
               gflop, static_cast<double>(info.macs) / 1e9, gflops);
   if (per_layer) {

@@ -154,12 +154,12 @@ def prepare_models(args, variant, convert, work):
         "train_pt": "train.pt", "fused_pt": "fused.pth", "rvgg": "model.rvgg",
         "fused_onnx": "fused.onnx", "train_onnx": "train.onnx", "x_npy": "x.npy", "x_bin": "x.bin",
         "y_npy": "rvgg_logits.npy"}.items()}
+    cached = all(os.path.exists(p) for k, p in f.items() if k != "y_npy")
     f["rvgg_int8"] = os.path.join(d, "model-int8.rvgg")
     f["calibration_npy"] = os.path.join(d, "calibration.npy")
-    if all(os.path.exists(p) for k, p in f.items() if k != "y_npy"):
-        return f
-    if all(os.path.exists(f[k]) for k in ("fused_pt", "rvgg", "fused_onnx", "train_onnx", "x_npy")):
-        quantize(args, convert, f)
+    if cached:
+        if not os.path.exists(f["rvgg_int8"]):
+            quantize(args, convert, f)
         return f
     log(variant, ": building random weights, fusing, converting, exporting ONNX")
     torch.manual_seed(args.seed)
