@@ -71,6 +71,12 @@ double RelativeError(const std::vector<float>& a, const std::vector<float>& b) {
 
 uint32_t Square(int m) { return winograd::TileCode(m, m); }
 
+// Whether a chosen variant is a direct convolution (XNNPACK's, or rvgg's
+// GEMM on im2col rows: gemm_conv_test.cc), not a Winograd tile.
+bool Direct(uint32_t variant) {
+  return variant == winograd::kDirect || variant == winograd::kGemmDirect;
+}
+
 std::string TileText(uint32_t stride, uint32_t code) {
   return "F(" + std::to_string(winograd::TileRows(code)) + "x" +
          std::to_string(winograd::TileCols(code)) + (stride == 2 ? ") stride 2" : ")");
@@ -398,18 +404,8 @@ TEST_CASE("winograd: layers whose transform scratch would not fit the address sp
 std::vector<LayerDesc> A0Layers(std::vector<LayerData>* data) {
   ModelSpec spec;
   REQUIRE(RepVGGSpec("A0", 224, &spec));
-  std::vector<LayerDesc> layers;
   data->resize(spec.convs.size());
-  uint32_t h = spec.height, c = spec.channels;
-  for (size_t i = 0; i < spec.convs.size(); ++i) {
-    const ConvSpec& conv = spec.convs[i];
-    LayerDesc d = Conv3x3Desc(h, h, c, conv.out_channels, conv.stride, conv.groups);
-    d.index = static_cast<uint32_t>(i);
-    layers.push_back(d);
-    h = d.out_h;
-    c = d.out_c;
-  }
-  return layers;
+  return ConvLayerDescs(spec);
 }
 
 TEST_CASE("winograd: AUTO picks the cheapest tile per layer of RepVGG-A0, stride 1 and 2") {
@@ -426,7 +422,8 @@ TEST_CASE("winograd: AUTO picks the cheapest tile per layer of RepVGG-A0, stride
     const LayerDesc& d = layers[i];
     INFO("layer " << i);
     char name[24] = "direct";
-    if (tiles[i] != 0) winograd::TileName(d, tiles[i], name, sizeof(name));
+    if (tiles[i] == winograd::kGemmDirect) std::snprintf(name, sizeof(name), "gemm-direct");
+    if (!Direct(tiles[i])) winograd::TileName(d, tiles[i], name, sizeof(name));
     chosen += std::string(i ? " " : "") + name;
     // The choice is the cheapest valid tile by the model, and beats direct.
     const double cost = winograd::EstimatedCost(d, tiles[i]);
@@ -437,7 +434,7 @@ TEST_CASE("winograd: AUTO picks the cheapest tile per layer of RepVGG-A0, stride
       }
     }
     if (d.stride == 1) {
-      CHECK(tiles[i] != 0);
+      CHECK(!Direct(tiles[i]));
       CHECK(cost < 0.6 * winograd::EstimatedCost(d, 0));
       ++stride1;
     } else if (d.in_c < winograd::kMinGroupChannels) {
@@ -446,8 +443,9 @@ TEST_CASE("winograd: AUTO picks the cheapest tile per layer of RepVGG-A0, stride
       // Stages 1-3 open with stride-2 layers the polyphase form speeds up
       // (stage 4's 7 x 7 outputs make too few tiles for a clear gain). With
       // AVX-512, XNNPACK's direct convolution runs them about as fast
-      // (tools/bench/notes.md), and the model may keep them direct.
-      CHECK(tiles[i] != 0);
+      // (tools/bench/notes.md), and the model may keep them direct. Where
+      // rvgg's GEMM runs, its direct form (gemm_conv.cc) may win instead.
+      CHECK(tiles[i] != winograd::kDirect);
       CHECK(cost < 0.8 * winograd::EstimatedCost(d, 0));
       ++stride2;
     }
@@ -507,27 +505,28 @@ TEST_CASE("winograd: with rvgg's own GEMM the model charges weight traffic; with
   REQUIRE(last.out_c == 1280);
   const double direct_bytes = 9.0 * last.in_c * last.out_c * sizeof(float);
   const double ratio =
-      tiles[21] != 0 ? double(winograd::WeightBytes(last, tiles[21])) / direct_bytes : 0.0;
+      !Direct(tiles[21]) ? double(winograd::WeightBytes(last, tiles[21])) / direct_bytes : 0.0;
   uint64_t total = 0, weights = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    if (tiles[i] != 0) total += winograd::WeightBytes(layers[i], tiles[i]);
-    if (tiles[i] != 0) weights += 9ull * layers[i].in_c * layers[i].out_c * sizeof(float);
+    if (!Direct(tiles[i])) total += winograd::WeightBytes(layers[i], tiles[i]);
+    if (!Direct(tiles[i])) weights += 9ull * layers[i].in_c * layers[i].out_c * sizeof(float);
   }
   char name[24] = "direct";
-  if (tiles[21] != 0) winograd::TileName(last, tiles[21], name, sizeof(name));
+  if (tiles[21] == winograd::kGemmDirect) std::snprintf(name, sizeof(name), "gemm-direct");
+  if (!Direct(tiles[21])) winograd::TileName(last, tiles[21], name, sizeof(name));
   MESSAGE("stage4.0 under AUTO: " << name << ", transformed weights " << ratio
                                   << "x its 3x3 weights; all Winograd layers "
                                   << double(total) / double(weights) << "x");
   if (winograd::GetWinogradTransforms().gemm != nullptr) {
-    // On AVX2 Winograd still pays off there, in a small tile; with AVX-512
-    // XNNPACK's direct convolution may keep it.
-    if (winograd::OwnGemmRows() != 12) CHECK(tiles[21] != 0);
+    // rvgg's GEMM runs it: in a small Winograd tile (AVX2) or directly on
+    // im2col rows (gemm_conv.cc), never on XNNPACK's direct convolution.
+    CHECK(tiles[21] != winograd::kDirect);
     CHECK(ratio < 3.0);
     CHECK(double(total) < 4.0 * double(weights));
   } else {
     // XNNPACK's 7-row AVX-512 kernel rounds the few tiles up so far that
     // direct wins; where a tile wins, it is a weight-hungry one.
-    CHECK((tiles[21] == 0 || ratio > 3.0));
+    CHECK((Direct(tiles[21]) || ratio > 3.0));
   }
 }
 
@@ -540,17 +539,17 @@ TEST_CASE(
   PickTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, 0, unlimited.data());
   uint64_t full = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    if (unlimited[i]) full += winograd::WeightBytes(layers[i], unlimited[i]);
+    if (!Direct(unlimited[i])) full += winograd::WeightBytes(layers[i], unlimited[i]);
   }
   for (uint64_t budget : {full, full / 2, full / 5, uint64_t{1}}) {
     PickTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_AUTO, budget, tiles.data());
     uint64_t used = 0;
     int winograd_layers = 0;
     for (uint32_t i = 0; i < n; ++i) {
-      if (tiles[i] == 0) continue;
+      if (Direct(tiles[i])) continue;
       used += winograd::WeightBytes(layers[i], tiles[i]);
       ++winograd_layers;
-      CHECK(unlimited[i] != 0);
+      CHECK(!Direct(unlimited[i]));
       // Only ever steps to smaller weights.
       CHECK(winograd::WeightBytes(layers[i], tiles[i]) <=
             winograd::WeightBytes(layers[i], unlimited[i]));
@@ -563,7 +562,7 @@ TEST_CASE(
   }
   // Forced F6 over budget: layers fall back to direct, never to another tile.
   PickTiles(layers.data(), n, RVGG_BACKEND_XNNPACK, RVGG_WINOGRAD_F6, full / 4, tiles.data());
-  for (uint32_t i = 0; i < n; ++i) CHECK((tiles[i] == 0 || tiles[i] == Square(6)));
+  for (uint32_t i = 0; i < n; ++i) CHECK((tiles[i] == winograd::kDirect || tiles[i] == Square(6)));
   CHECK(std::count(tiles.begin(), tiles.end(), Square(6)) > 0);
 }
 
@@ -664,10 +663,12 @@ TEST_CASE("winograd: whole models match the reference backend and report what ru
           CHECK(kernel == "xnnpack");
         }
       } else if (conv) {
-        // AUTO: Winograd where the cost model expects a gain, else direct.
-        CHECK((kernel == "xnnpack" || kernel.rfind("winograd-", 0) == 0));
-        if (kernel != "xnnpack") ++auto_winograd;
-        if (li.stride == 2 && kernel != "xnnpack") CHECK(kernel.rfind("winograd-s2-f", 0) == 0);
+        // AUTO: Winograd where the cost model expects a gain, else one of
+        // the direct convolutions.
+        const bool direct = kernel == "xnnpack" || kernel == "gemm-direct";
+        CHECK((direct || kernel.rfind("winograd-", 0) == 0));
+        if (!direct) ++auto_winograd;
+        if (li.stride == 2 && !direct) CHECK(kernel.rfind("winograd-s2-f", 0) == 0);
       } else {
         CHECK(kernel == "xnnpack");
       }
@@ -680,7 +681,7 @@ TEST_CASE("winograd: whole models match the reference backend and report what ru
   if (!(winograd::OwnGemm() && winograd::OwnGemmRows() == 12)) CHECK(auto_winograd > 0);
 }
 
-TEST_CASE("winograd: a small budget keeps the plain XNNPACK path, a mid one is honoured") {
+TEST_CASE("winograd: a small budget keeps the direct convolutions, a mid one is honoured") {
   const auto bytes = BuildModel(WinogradModelSpec());
   const auto input = RandomInput(3 * 30 * 26, 9);
   const auto direct = RunModel(bytes, Options(RVGG_WINOGRAD_OFF), input);
@@ -694,7 +695,10 @@ TEST_CASE("winograd: a small budget keeps the plain XNNPACK path, a mid one is h
     for (uint32_t i = 0; i < info.num_layers; ++i) {
       rvgg_layer_info li;
       rvgg_model_get_layer_info(model, i, &li);
-      CHECK(std::string(li.kernel) == "xnnpack");
+      // AUTO may run a direct layer on rvgg's GEMM (gemm_conv.cc): its
+      // weights count with the direct path's, not the Winograd budget.
+      const std::string kernel = li.kernel;
+      CHECK((kernel == "xnnpack" || (setting == RVGG_WINOGRAD_AUTO && kernel == "gemm-direct")));
     }
   }
   // Budget for roughly half of F4's weights: what runs as Winograd fits.

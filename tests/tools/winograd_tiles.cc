@@ -103,6 +103,7 @@ void TimeShape(const Shape& s, int reps, bool square) {
   d.weights = weights.data();
   d.bias = bias.data();
   std::vector<uint32_t> codes{winograd::kDirect};
+  if (winograd::GemmDirectApplies(d)) codes.push_back(winograd::kGemmDirect);
   const int max_m = s.stride == 1 ? winograd::kMaxTileStride1 : winograd::kMaxTileStride2;
   for (int my = winograd::kMinTile; my <= max_m; ++my) {
     for (int mx = winograd::kMinTile; mx <= max_m; ++mx) {
@@ -117,13 +118,18 @@ void TimeShape(const Shape& s, int reps, bool square) {
     std::printf(
         "{\"h\": %u, \"w\": %u, \"in_c\": %u, \"out_c\": %u, \"stride\": %u, \"rows\": %d, "
         "\"cols\": %d, \"ms\": %.4f, \"estimate\": %.6g, \"weight_bytes\": %llu, "
-        "\"mr\": %u, \"block\": %u}\n",
+        "\"mr\": %u, \"block\": %u, \"kernel\": \"%s\"}\n",
         s.h, s.w, s.in_c, s.out_c, s.stride, winograd::TileRows(code), winograd::TileCols(code), ms,
         winograd::EstimatedCost(d, code),
-        static_cast<unsigned long long>(code == winograd::kDirect ? 0
-                                                                  : winograd::WeightBytes(d, code)),
+        static_cast<unsigned long long>(
+            code == winograd::kDirect || code == winograd::kGemmDirect
+                ? 0
+                : winograd::WeightBytes(d, code)),
         winograd::OwnGemm() ? winograd::OwnGemmRows() : 0,
-        code == winograd::kDirect ? 0 : winograd::PlanBlocks(d, code, 1).tiles_per_block);
+        code == winograd::kDirect ? 0 : winograd::PlanBlocks(d, code, 1).tiles_per_block,
+        code == winograd::kDirect       ? "xnnpack"
+        : code == winograd::kGemmDirect ? "gemm-direct"
+                                        : "winograd");
     std::fflush(stdout);
   }
 }

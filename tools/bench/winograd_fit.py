@@ -75,7 +75,7 @@ def main():
     out = subprocess.run([tool, "--reps", str(args.reps)], check=True, capture_output=True,
                          text=True).stdout
     runs = [json.loads(line) for line in out.splitlines() if line.strip()]
-    tiled = [r for r in runs if r["rows"] > 0]
+    tiled = [r for r in runs if r["kernel"] == "winograd"]
     x = np.array([features(r) for r in tiled], dtype=float)
     y = np.array([r["ms"] for r in tiled])
     coef, _, _, _ = np.linalg.lstsq(x, y, rcond=None)
@@ -86,14 +86,22 @@ def main():
     print("  GEMM: %.1f G multiply-accumulates per second" % (1e-6 / a))
     print("  input transform %.1f, output transform %.1f per float; weights %.2f per byte"
           % (5 * coef[1] / a, 4 * coef[1] / a, coef[2] / a))
-    direct = [r for r in runs if r["rows"] == 0]
-    factors = []
+    direct = [r for r in runs if r["kernel"] == "xnnpack"]
+    gemm_direct = [r for r in runs if r["kernel"] == "gemm-direct"]
+    factors, gemm_factors = [], []
+    for r in gemm_direct:
+        s = r["stride"]
+        macs = ((r["h"] - 1) // s + 1) * ((r["w"] - 1) // s + 1) * 9 * r["in_c"] * r["out_c"]
+        gemm_factors.append(r["ms"] / macs / a)
     for r in direct:
         s = r["stride"]
         macs = ((r["h"] - 1) // s + 1) * ((r["w"] - 1) // s + 1) * 9 * r["in_c"] * r["out_c"]
         factors.append(r["ms"] / macs / a)
     print("  direct convolution: %.2f (median over %d layers)" %
           (float(np.median(factors)), len(factors)))
+    if gemm_factors:
+        print("  direct convolution on rvgg's GEMM: %.2f (median over %d layers)" %
+              (float(np.median(gemm_factors)), len(gemm_factors)))
     print("\nthe shipped model's pick per layer against the fastest measured tile:")
     lost = 0.0
     layers = {}
@@ -103,7 +111,7 @@ def main():
         best = min(rs, key=lambda r: r["ms"])
         pick = min(rs, key=lambda r: r["estimate"])
         lost += pick["ms"] - best["ms"]
-        name = lambda r: "direct" if r["rows"] == 0 else "%dx%d" % (r["rows"], r["cols"])
+        name = lambda r: r["kernel"] if r["kernel"] != "winograd" else "%dx%d" % (r["rows"], r["cols"])
         print("  %dx%dx%d -> %d stride %d: fastest %s %.3f ms, picked %s %.3f ms" %
               (key + (name(best), best["ms"], name(pick), pick["ms"])))
     print("time lost to the model's picks, summed over these layers: %.3f ms" % lost)

@@ -118,7 +118,11 @@ typedef enum rvgg_backend {
  * Each layer's choice and bytes show in rvgg_layer_info.kernel
  * ("winograd-f4") and kernel_bytes. Accuracy: F2 is as exact as the direct
  * convolution; F4 and F6 lose about one decimal digit of fp32 (max error
- * around 5e-6 of the largest activation on RepVGG-like layers). */
+ * around 5e-6 of the largest activation on RepVGG-like layers).
+ * On x86 with AVX2 or AVX-512, AUTO may also run a layer Winograd does not
+ * win (most stride-2 layers) as a direct convolution on rvgg's own GEMM
+ * ("gemm-direct": im2col rows, no extra weight memory); OFF and the forced
+ * sizes keep XNNPACK's direct convolution for those layers. */
 typedef enum rvgg_winograd {
   RVGG_WINOGRAD_AUTO = 0, /* per layer, from the shape and the memory budget */
   RVGG_WINOGRAD_OFF = 1,  /* always XNNPACK's direct convolution */

@@ -100,7 +100,19 @@ struct Reference : WeightedLayerParams {
 };
 
 #if RVGG_WITH_XNNPACK
-bool WinogradApplies(const LayerDesc&, uint32_t tile) { return tile != winograd::kDirect; }
+bool WinogradApplies(const LayerDesc&, uint32_t tile) {
+  return tile != winograd::kDirect && tile != winograd::kGemmDirect;
+}
+bool GemmDirectApplies(const LayerDesc& desc, uint32_t variant) {
+  return variant == winograd::kGemmDirect && winograd::GemmDirectApplies(desc);
+}
+size_t GemmDirectScratch(const LayerDesc& desc, uint32_t, uint32_t threads) {
+  return winograd::GemmDirectScratchBytes(desc, threads);
+}
+rvgg_status CreateGemmDirect(const LayerDesc& desc, uint32_t, const Bindings& bindings,
+                             pthreadpool_t threadpool, Kernel** kernel, rvgg_message* message) {
+  return winograd::CreateGemmConv2DKernel(desc, bindings, threadpool, kernel, message);
+}
 size_t WinogradScratch(const LayerDesc& desc, uint32_t tile, uint32_t threads) {
   return winograd::ScratchBytes(desc, tile, threads);
 }
@@ -108,6 +120,8 @@ size_t WinogradScratch(const LayerDesc& desc, uint32_t tile, uint32_t threads) {
 
 const KernelImpl kImpls[] = {
 #if RVGG_WITH_XNNPACK
+    {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, GemmDirectApplies, GemmDirectScratch,
+     CreateGemmDirect},
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, WinogradApplies, WinogradScratch,
      winograd::CreateConv2DKernel},
     {RVGG_BACKEND_XNNPACK, RVGG_DTYPE_FLOAT32, nullptr, nullptr, xnn::CreateConv2DKernel},

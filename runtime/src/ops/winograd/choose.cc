@@ -29,11 +29,29 @@ uint64_t Budget(const LayerDesc* layers, uint32_t count, const rvgg_options& opt
   return budget;
 }
 
+// The faster direct convolution for `d` by the cost model: rvgg's GEMM on
+// im2col rows (kGemmDirect) where it runs, or XNNPACK's (kDirect).
+uint32_t BestDirect(const LayerDesc& d) {
+  if (GemmDirectApplies(d) && EstimatedCost(d, kGemmDirect) < EstimatedCost(d, kDirect)) {
+    return kGemmDirect;
+  }
+  return kDirect;
+}
+
+// Whether a choice is one of the direct convolutions, whose weights the
+// budget's direct estimate already holds.
+bool IsDirect(uint32_t code) { return code == kDirect || code == kGemmDirect; }
+
+// Bytes a choice takes from the Winograd budget.
+uint64_t BudgetBytes(const LayerDesc& d, uint32_t code) {
+  return IsDirect(code) ? 0 : WeightBytes(d, code);
+}
+
 // The cheapest tile for `d` whose weights take fewer than `below` bytes
-// (UINT64_MAX: any), or kDirect when none beats the direct convolution.
+// (UINT64_MAX: any), or BestDirect() when none beats the direct convolution.
 uint32_t CheapestTile(const LayerDesc& d, uint64_t below) {
-  uint32_t best = kDirect;
-  double best_cost = EstimatedCost(d, kDirect);
+  uint32_t best = BestDirect(d);
+  double best_cost = EstimatedCost(d, best);
   const int max_tile = MaxTile(d.stride);
   for (int my = kMinTile; my <= max_tile; ++my) {
     for (int mx = kMinTile; mx <= max_tile; ++mx) {
@@ -91,7 +109,12 @@ void ChooseTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& op
   }
   uint64_t used = 0;
   for (uint32_t i = 0; i < count; ++i) {
-    if (!Applies(layers[i])) continue;
+    if (!Applies(layers[i])) {
+      // Layers Winograd cannot run (the 3-channel stem) may still run on
+      // rvgg's GEMM.
+      if (setting == RVGG_WINOGRAD_AUTO) choices[i].variant = BestDirect(layers[i]);
+      continue;
+    }
     uint32_t best = kDirect;
     if (setting == RVGG_WINOGRAD_AUTO) {
       best = CheapestTile(layers[i], UINT64_MAX);
@@ -100,7 +123,7 @@ void ChooseTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& op
       if (FitsScratch(layers[i], TileCode(m, m))) best = TileCode(m, m);
     }
     choices[i].variant = best;
-    if (best != kDirect) used += WeightBytes(layers[i], best);
+    used += BudgetBytes(layers[i], best);
   }
   // Over budget: repeatedly take the cheapest step down. AUTO steps to the
   // cheapest tile with smaller weights that its cost model still prefers to
@@ -111,11 +134,11 @@ void ChooseTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& op
     double victim_ratio = 0.0;
     for (uint32_t i = 0; i < count; ++i) {
       const uint32_t from = choices[i].variant;
-      if (from == kDirect) continue;
+      if (IsDirect(from)) continue;
       const uint64_t from_bytes = WeightBytes(layers[i], from);
       const uint32_t to =
           setting == RVGG_WINOGRAD_AUTO ? CheapestTile(layers[i], from_bytes) : kDirect;
-      const uint64_t freed = from_bytes - (to != kDirect ? WeightBytes(layers[i], to) : 0);
+      const uint64_t freed = from_bytes - BudgetBytes(layers[i], to);
       const double loss = EstimatedCost(layers[i], to) - EstimatedCost(layers[i], from);
       const double ratio = loss / double(freed);
       if (victim == count || ratio < victim_ratio) {
@@ -126,7 +149,7 @@ void ChooseTiles(const LayerDesc* layers, uint32_t count, const rvgg_options& op
     }
     if (victim == count) break;
     used -= WeightBytes(layers[victim], choices[victim].variant);
-    if (victim_to != kDirect) used += WeightBytes(layers[victim], victim_to);
+    used += BudgetBytes(layers[victim], victim_to);
     choices[victim].variant = victim_to;
   }
   ChooseInt8Winograd(layers, count, budget_bytes, used, choices);

@@ -276,8 +276,9 @@ class WinogradConv2DKernel final : public Kernel {
     for (;;) {
       const size_t block = k->next_block_.fetch_add(1, std::memory_order_relaxed);
       if (block >= plan.blocks) break;
-      const size_t first = block * per_block;
-      const size_t count = std::min(per_block, g.tiles - first);
+      const size_t first = BlockFirst(plan, static_cast<uint32_t>(block));
+      const size_t count =
+          BlockTiles(plan, static_cast<uint32_t>(block), static_cast<uint32_t>(g.tiles));
       for (size_t i = 0; i < count; ++i) {
         InputTile(g, first + i, v + i * g.in_cp, v_stride, &staging);
       }

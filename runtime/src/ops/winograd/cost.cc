@@ -68,6 +68,16 @@ CostModel GetCostModel(const LayerDesc& d) {
   return {gemm, gemm.mr, 1.0, 5.0, 4.0, 3000.0, 0.0};
 }
 
+// The direct convolution on rvgg's GEMM (gemm_conv.cc), in the same units:
+// per multiply-accumulate (rows in balanced register blocks, so nearly
+// exact; columns padded to the 16-float panel) and per float copied into
+// the im2col rows, and per output pixel (its window's bookkeeping and the
+// register blocks' fixed cost, which dominate when the window is short:
+// the 3-channel stem, 27 values per pixel, stays on XNNPACK). The GEMM alone
+// runs XNNPACK's direct-convolution shapes 1.2-1.3x faster than XNNPACK's
+// indirect kernel (`rvgg-winograd-tiles --gemm`, tools/bench/notes.md).
+constexpr double kGemmDirectMac = 1.05, kGemmDirectCopy = 2.0, kGemmDirectPixel = 400.0;
+
 // The largest transforms (8 points: F(6, 3), F(7, 2)) trade some accuracy
 // (tests/runtime/winograd_test.cc measures it per tile) for speed: take them
 // only when clearly cheaper.
@@ -85,7 +95,21 @@ double EstimatedCost(const LayerDesc& d, uint32_t code) {
     const GemmShape xnn = XnnpackGemmShape(d.compute_type);
     const double rows = double(RoundUp(uint64_t{d.out_h} * d.out_w, xnn.mr));
     const double group_out_padded = double(RoundUp(d.out_c / d.groups, xnn.nr));
-    return model.direct * rows * 9.0 * group_in * group_out_padded * d.groups;
+    return model.direct * rows * double(d.kernel_h) * d.kernel_w * group_in * group_out_padded *
+           d.groups;
+  }
+  if (code == kGemmDirect) {
+    const double pixels = double(d.out_h) * d.out_w;
+    const double depth = double(d.kernel_h) * d.kernel_w * d.in_c;
+    // No weight-traffic term: both direct convolutions stream their weights
+    // once per run, and kDirect's fit holds that already.
+    // The AVX-512 kernel's block is a panel pair: a lone 16-column panel
+    // (48 channels: 32 + 16) does half the multiply-adds per broadcast and
+    // runs at about half the rate (RepVGG-A0's stage1.0 measures no faster
+    // than XNNPACK's 7x16 kernel), so columns count in pairs there.
+    const uint64_t columns = RoundUp(d.out_c, OwnGemmRows() == 12 ? 2 * kGemmPanel : kGemmPanel);
+    return kGemmDirectMac * pixels * depth * double(columns) +
+           kGemmDirectCopy * pixels * depth + kGemmDirectPixel * pixels;
   }
   const double group_out_padded = double(RoundUp(d.out_c / d.groups, model.gemm.nr));
   const uint32_t tiles = TileCount(d, code);

@@ -13,7 +13,9 @@
 // hand-written NEON ones for fp32 (fp16 has its own, gemm_neon_fp16.cc).
 // Owning the GEMM is also what lets the kernel run a layer tile block by
 // tile block on any thread (winograd.h, BlockPlan): XNNPACK's operators are
-// bound to fixed V and M at load.
+// bound to fixed V and M at load. On x86 it also runs the direct
+// convolution of layers Winograd does not win (gemm_conv.cc), through the
+// form that adds bias and clamps as it stores.
 //
 // Layout: C[M x N] (row stride ldc) = A[M x K] (row stride lda) x B, with B
 // packed at load into panels of kGemmPanel columns, each K rows of
@@ -50,14 +52,23 @@ void PackGemmWeights(const float* w, size_t k, size_t n, float* packed);
 using GemmFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda,
                         const float* packed, float* c, size_t ldc);
 
+// The same GEMM with the direct convolution's epilogue (gemm_conv.cc): each
+// stored value is max(C + bias[column], lo); `bias` holds N values rounded
+// up to a whole kGemmPanel (zeros past N).
+using GemmBiasFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda,
+                            const float* packed, float* c, size_t ldc, const float* bias,
+                            float lo);
+
 // The AVX2 + FMA3 kernel (nullptr where the build has none); only call it
 // when cpuinfo reports both.
 GemmFn Avx2Gemm();
+GemmBiasFn Avx2GemmBias();
 
 // The AVX-512F kernel (gemm_avx512.cc; same packing, 12 x 32 blocks over
 // panel pairs); nullptr where the build has none; only call it when cpuinfo
 // reports AVX-512F.
 GemmFn Avx512Gemm();
+GemmBiasFn Avx512GemmBias();
 
 // The fp16 GEMM (same layout, in halves; K a multiple of 8) for ARMv8.2
 // FP16 arithmetic: nullptr where the build has none; only call it where

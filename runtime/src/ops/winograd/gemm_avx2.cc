@@ -13,9 +13,24 @@ namespace {
 // Rows x 16 columns of C over all of K: per k one 16-float row of the
 // panel (two loads) against each row's broadcast A value. The loops over
 // rows are unrolled, so the accumulators stay in registers.
-template <int kRows>
+// What a block does to its sums before storing them: nothing (the
+// Winograd positions), or bias and clamp (the direct convolution).
+struct Plain {
+  Plain At(size_t) const { return *this; }
+  __m256 Apply(__m256 v, int) const { return v; }
+};
+struct BiasClamp {
+  const float* bias;  // the block's first column, a whole panel readable
+  float lo;
+  BiasClamp At(size_t col) const { return {bias + col, lo}; }
+  __m256 Apply(__m256 v, int half) const {
+    return _mm256_max_ps(_mm256_add_ps(v, _mm256_loadu_ps(bias + half * 8)), _mm256_set1_ps(lo));
+  }
+};
+
+template <int kRows, class Epi>
 inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_t lda,
-                                                 const float* b, float* c, size_t ldc) {
+                                                 const float* b, float* c, size_t ldc, Epi epi) {
   __m256 lo[kRows], hi[kRows];
   const float* ar[kRows];
 #pragma GCC unroll 8
@@ -37,31 +52,33 @@ inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_
   }
 #pragma GCC unroll 8
   for (int r = 0; r < kRows; ++r) {
-    _mm256_storeu_ps(c + r * ldc, lo[r]);
-    _mm256_storeu_ps(c + r * ldc + 8, hi[r]);
+    _mm256_storeu_ps(c + r * ldc, epi.Apply(lo[r], 0));
+    _mm256_storeu_ps(c + r * ldc + 8, epi.Apply(hi[r], 1));
   }
 }
 
-template <int kRows>
+template <int kRows, class Epi>
 void BlockAt(size_t k, const float* a, size_t lda, const float* b, float* c, size_t ldc,
-             size_t cols) {
+             size_t cols, Epi epi) {
   if (cols == kGemmPanel) {
-    Block<kRows>(k, a, lda, b, c, ldc);
+    Block<kRows>(k, a, lda, b, c, ldc, epi);
     return;
   }
   // The last panel of an N that is no multiple of 16: C's row may end (or
   // the next group's columns begin) inside it, so stage the block.
   alignas(32) float staged[kRows * kGemmPanel];
-  Block<kRows>(k, a, lda, b, staged, kGemmPanel);
+  Block<kRows>(k, a, lda, b, staged, kGemmPanel, epi);
   for (int r = 0; r < kRows; ++r) std::memcpy(c + r * ldc, staged + r * kGemmPanel, cols * 4);
 }
 
-using BlockFn = void (*)(size_t, const float*, size_t, const float*, float*, size_t, size_t);
+template <class Epi>
+using BlockFn = void (*)(size_t, const float*, size_t, const float*, float*, size_t, size_t, Epi);
 
 // The block for the rows left after whole 6-row blocks, by count.
 static_assert(kGemmRows == 6, "kTail lists the blocks of 1 to 5 rows");
-constexpr BlockFn kTail[kGemmRows] = {nullptr,    BlockAt<1>, BlockAt<2>,
-                                      BlockAt<3>, BlockAt<4>, BlockAt<5>};
+template <class Epi>
+constexpr BlockFn<Epi> kTail[kGemmRows] = {nullptr,         BlockAt<1, Epi>, BlockAt<2, Epi>,
+                                           BlockAt<3, Epi>, BlockAt<4, Epi>, BlockAt<5, Epi>};
 
 // Rows of A per pass over B's panels: about 96 KiB of A, which stays in
 // L2 while every panel passes over it (a whole multiple of the row block).
@@ -70,8 +87,9 @@ size_t ChunkRows(size_t k) {
   return rows > kGemmRows ? rows : kGemmRows;
 }
 
-void Gemm(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed, float* c,
-          size_t ldc) {
+template <class Epi>
+void GemmWith(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed,
+              float* c, size_t ldc, Epi epi) {
   // Panel by panel: one panel (k x 16 floats) stays in L1 while every row
   // block of the chunk passes over it, so B is read from memory once per
   // chunk (RepVGG-A0's Winograd GEMMs at 224 each fit one chunk).
@@ -81,21 +99,33 @@ void Gemm(size_t m, size_t n, size_t k, const float* a, size_t lda, const float*
     for (size_t col = 0; col < n; col += kGemmPanel) {
       const float* b = packed + col * k;
       const size_t cols = n - col < kGemmPanel ? n - col : kGemmPanel;
+      const Epi at = epi.At(col);
       size_t row = first;
       for (; row + kGemmRows <= last; row += kGemmRows) {
-        BlockAt<kGemmRows>(k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
+        BlockAt<kGemmRows>(k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols, at);
       }
       // The last rows: a narrower block.
       if (row < last) {
-        kTail[last - row](k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
+        kTail<Epi>[last - row](k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols, at);
       }
     }
   }
 }
 
+void Gemm(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed, float* c,
+          size_t ldc) {
+  GemmWith(m, n, k, a, lda, packed, c, ldc, Plain{});
+}
+
+void GemmBias(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed,
+              float* c, size_t ldc, const float* bias, float lo) {
+  GemmWith(m, n, k, a, lda, packed, c, ldc, BiasClamp{bias, lo});
+}
+
 }  // namespace
 
 GemmFn Avx2Gemm() { return Gemm; }
+GemmBiasFn Avx2GemmBias() { return GemmBias; }
 
 }  // namespace rvgg::winograd
 
@@ -103,6 +133,7 @@ GemmFn Avx2Gemm() { return Gemm; }
 
 namespace rvgg::winograd {
 GemmFn Avx2Gemm() { return nullptr; }
+GemmBiasFn Avx2GemmBias() { return nullptr; }
 }  // namespace rvgg::winograd
 
 #endif

@@ -17,13 +17,30 @@ constexpr int kRows = 12;
 // K-steps (64-byte weight rows) fetched ahead of use.
 constexpr size_t kPrefetch = 48;
 
+// What a block does to its sums before storing them: nothing (the
+// Winograd positions), or bias and clamp (the direct convolution).
+struct Plain {
+  Plain At(size_t) const { return *this; }
+  __m512 Apply(__m512 v, int) const { return v; }
+};
+struct BiasClamp {
+  const float* bias;  // the block's first column, whole panels readable
+  float lo;
+  BiasClamp At(size_t col) const { return {bias + col, lo}; }
+  __m512 Apply(__m512 v, int panel) const {
+    // maskz_max: GCC 12 warns on _mm512_max_ps's undefined pass-through.
+    return _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_add_ps(v, _mm512_loadu_ps(bias + panel * 16)),
+                               _mm512_set1_ps(lo));
+  }
+};
+
 // kR rows x (kPanels x 16) columns of C over all of K; `b` is the first
 // panel, the second (kPanels == 2) starts k * 16 floats later. Columns at
 // or past `cols` are not stored.
-template <int kR, int kPanels>
+template <int kR, int kPanels, class Epi>
 inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_t lda,
-                                                 const float* b, float* c, size_t ldc,
-                                                 size_t cols) {
+                                                 const float* b, float* c, size_t ldc, size_t cols,
+                                                 Epi epi) {
   __m512 acc[kR][kPanels];
   const float* ar[kR];
 #pragma GCC unroll 12
@@ -52,7 +69,9 @@ inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_
 #pragma GCC unroll 12
     for (int r = 0; r < kR; ++r) {
 #pragma GCC unroll 2
-      for (int p = 0; p < kPanels; ++p) _mm512_storeu_ps(c + r * ldc + p * 16, acc[r][p]);
+      for (int p = 0; p < kPanels; ++p) {
+        _mm512_storeu_ps(c + r * ldc + p * 16, epi.Apply(acc[r][p], p));
+      }
     }
     return;
   }
@@ -62,24 +81,31 @@ inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_
     const size_t left = cols > size_t(p) * 16 ? cols - size_t(p) * 16 : 0;
     const __mmask16 mask =
         left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
-    for (int r = 0; r < kR; ++r) _mm512_mask_storeu_ps(c + r * ldc + p * 16, mask, acc[r][p]);
+    for (int r = 0; r < kR; ++r) {
+      _mm512_mask_storeu_ps(c + r * ldc + p * 16, mask, epi.Apply(acc[r][p], p));
+    }
   }
 }
 
-template <int kR>
-void Rows(size_t k, const float* a, size_t lda, const float* b, float* c, size_t ldc, size_t cols) {
+template <int kR, class Epi>
+void Rows(size_t k, const float* a, size_t lda, const float* b, float* c, size_t ldc, size_t cols,
+          Epi epi) {
   if (cols > kGemmPanel) {
-    Block<kR, 2>(k, a, lda, b, c, ldc, cols);
+    Block<kR, 2>(k, a, lda, b, c, ldc, cols, epi);
   } else {
-    Block<kR, 1>(k, a, lda, b, c, ldc, cols);
+    Block<kR, 1>(k, a, lda, b, c, ldc, cols, epi);
   }
 }
 
-using RowsFn = void (*)(size_t, const float*, size_t, const float*, float*, size_t, size_t);
+template <class Epi>
+using RowsFn = void (*)(size_t, const float*, size_t, const float*, float*, size_t, size_t, Epi);
 
-// The block for the rows left after whole 12-row blocks, by count.
-constexpr RowsFn kTail[kRows] = {nullptr, Rows<1>, Rows<2>, Rows<3>, Rows<4>,  Rows<5>,
-                                 Rows<6>, Rows<7>, Rows<8>, Rows<9>, Rows<10>, Rows<11>};
+// The block for a row count of 1 to 12.
+template <class Epi>
+constexpr RowsFn<Epi> kBlocks[kRows + 1] = {
+    nullptr,         Rows<1, Epi>, Rows<2, Epi>, Rows<3, Epi>,  Rows<4, Epi>,
+    Rows<5, Epi>,    Rows<6, Epi>, Rows<7, Epi>, Rows<8, Epi>,  Rows<9, Epi>,
+    Rows<10, Epi>,   Rows<11, Epi>, Rows<12, Epi>};
 
 // Rows of A per pass over B's panels: about 192 KiB of A, which stays in L2
 // while every panel pair passes over it (a whole multiple of the row block).
@@ -88,28 +114,49 @@ size_t ChunkRows(size_t k) {
   return rows > kRows ? rows : kRows;
 }
 
-void Gemm(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed, float* c,
-          size_t ldc) {
+template <class Epi>
+void GemmWith(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed,
+              float* c, size_t ldc, Epi epi) {
   // Panel pair by panel pair: 2 x k x 16 floats stay in L1 while every row
-  // block of the chunk passes over them.
-  const size_t chunk = ChunkRows(k);
+  // block of the chunk passes over them. A chunk's rows are split into
+  // blocks of even size (49 rows: 10, 10, 10, 10, 9 rather than four of 12
+  // and one of 1, whose single accumulator row waits on FMA latency).
+  // Chunks of even size too (49 rows of a 24-row chunk: 17, 16, 16).
+  const size_t chunks = (m + ChunkRows(k) - 1) / ChunkRows(k);
+  const size_t chunk = (m + chunks - 1) / chunks;
   for (size_t first = 0; first < m; first += chunk) {
     const size_t last = m - first < chunk ? m : first + chunk;
+    const size_t rows = last - first;
+    const size_t blocks = (rows + kRows - 1) / kRows;
+    const size_t base = rows / blocks, longer = rows % blocks;  // `longer` blocks get base + 1
     for (size_t col = 0; col < n; col += 2 * kGemmPanel) {
       const float* b = packed + col * k;
       const size_t cols = n - col < 2 * kGemmPanel ? n - col : 2 * kGemmPanel;
+      const Epi at = epi.At(col);
       size_t row = first;
-      for (; row + kRows <= last; row += kRows) {
-        Rows<kRows>(k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
+      for (size_t i = 0; i < blocks; ++i) {
+        const size_t count = base + (i < longer ? 1 : 0);
+        kBlocks<Epi>[count](k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols, at);
+        row += count;
       }
-      if (row < last) kTail[last - row](k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols);
     }
   }
+}
+
+void Gemm(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed, float* c,
+          size_t ldc) {
+  GemmWith(m, n, k, a, lda, packed, c, ldc, Plain{});
+}
+
+void GemmBias(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed,
+              float* c, size_t ldc, const float* bias, float lo) {
+  GemmWith(m, n, k, a, lda, packed, c, ldc, BiasClamp{bias, lo});
 }
 
 }  // namespace
 
 GemmFn Avx512Gemm() { return Gemm; }
+GemmBiasFn Avx512GemmBias() { return GemmBias; }
 
 }  // namespace rvgg::winograd
 
@@ -117,6 +164,7 @@ GemmFn Avx512Gemm() { return Gemm; }
 
 namespace rvgg::winograd {
 GemmFn Avx512Gemm() { return nullptr; }
+GemmBiasFn Avx512GemmBias() { return nullptr; }
 }  // namespace rvgg::winograd
 
 #endif

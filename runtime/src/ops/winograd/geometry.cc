@@ -128,11 +128,20 @@ BlockPlan PlanBlocks(const LayerDesc& d, uint32_t code, uint32_t threads) {
   blocks = (blocks + threads - 1) / threads * threads;
   if (blocks > tiles) blocks = tiles;
   uint64_t per_block = (tiles + blocks - 1) / blocks;
-  // Whole GEMM row blocks where that keeps the threads' shares equal (on
-  // one thread, always): a partial row block runs a slower tail.
+  uint64_t short_from = 0;
+  // Whole GEMM row blocks where that gives every thread the same tiles (on
+  // one thread, always): a partial row block runs a slower tail. Otherwise
+  // blocks of even size, which the threads share evenly.
   const uint64_t whole = (per_block + rows - 1) / rows * rows;
-  if (((tiles + whole - 1) / whole) % threads == 0 || threads == 1) per_block = whole;
-  blocks = (tiles + per_block - 1) / per_block;
+  if (threads == 1 || tiles % (whole * threads) == 0) {
+    per_block = whole;
+    blocks = (tiles + per_block - 1) / per_block;
+    short_from = blocks;
+  } else {
+    short_from = tiles % blocks;
+    per_block = tiles / blocks + (short_from != 0 ? 1 : 0);
+    if (short_from == 0) short_from = blocks;
+  }
   // Each block reads all of the layer's packed weights: where they are
   // large against the block's work they would come from memory once per
   // block, and the three passes (each weight read once) win.
@@ -140,6 +149,7 @@ BlockPlan PlanBlocks(const LayerDesc& d, uint32_t code, uint32_t threads) {
   if (!BlockedWins(weight_bytes)) return plan;
   plan.tiles_per_block = static_cast<uint32_t>(per_block);
   plan.blocks = static_cast<uint32_t>(blocks);
+  plan.short_from = static_cast<uint32_t>(short_from);
   plan.slots = static_cast<uint32_t>(blocks < threads ? blocks : threads);
   plan.v_bytes = static_cast<size_t>(RoundUp(per_block * in_row, kAlignment));
   plan.slot_bytes = plan.v_bytes + static_cast<size_t>(RoundUp(per_block * out_row, kAlignment));

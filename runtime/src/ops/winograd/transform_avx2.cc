@@ -31,6 +31,7 @@ struct Avx2Vec {
 TransformSet Avx2Transforms() {
   TransformSet set = MakeTransformSet<Avx2Vec>("avx2+fma");
   set.gemm = Avx2Gemm();
+  set.gemm_bias = Avx2GemmBias();
   return set;
 }
 

@@ -24,6 +24,7 @@ int AvailableWinogradTransforms(TransformSet* sets, int capacity) {
     // rvgg's 512-bit GEMM runs the positions (gemm.h).
     TransformSet set = Avx512Transforms();
     set.gemm = Avx512Gemm();
+    set.gemm_bias = Avx512GemmBias();
     add(set);
   }
 #elif defined(__aarch64__)

@@ -75,6 +75,9 @@ struct TransformSet {
   // rvgg's GEMM for the positions (gemm.h); nullptr: XNNPACK's
   // fully-connected operators run them.
   GemmFn gemm = nullptr;
+  // The same GEMM with bias and ReLU at the store, for the direct
+  // convolution on it (gemm_conv.cc); set with `gemm`.
+  GemmBiasFn gemm_bias = nullptr;
   const LineSet& lines(int stride, int m) const { return stride == 1 ? stride1[m] : stride2[m]; }
 };
 

@@ -105,6 +105,35 @@ constexpr uint64_t kMaxScratchBytes =
     SIZE_MAX / 4 < (uint64_t{1} << 40) ? SIZE_MAX / 4 : (uint64_t{1} << 40);
 bool FitsScratch(const LayerDesc& desc, uint32_t code);
 
+// The direct convolution on rvgg's own GEMM (gemm_conv.cc): im2col chunks
+// of output pixels in per-worker scratch slots, the GEMM against weights
+// packed at load, bias and ReLU; the plan's variant kGemmDirect. Runs float32
+// convolutions without groups (any kernel, stride and padding the op
+// allows) where rvgg's GEMM exists (AVX2, AVX-512); AUTO picks it per layer
+// by the cost model where it beats both XNNPACK's direct convolution and
+// every Winograd tile.
+constexpr uint32_t kGemmDirect = 2;
+bool GemmDirectApplies(const LayerDesc& desc);
+
+// Tasks of one layer: `chunks` chunks of `chunk_rows` output pixels (the
+// last may be shorter) by `column_groups` groups of `group_panels` weight
+// panels; `slots` workers with slot_bytes of im2col rows each.
+struct GemmDirectPlan {
+  uint32_t chunk_rows = 0;
+  uint32_t chunks = 0;
+  uint32_t group_panels = 0;
+  uint32_t column_groups = 0;
+  uint32_t slots = 0;
+  size_t slot_bytes = 0;
+};
+GemmDirectPlan PlanGemmDirect(const LayerDesc& desc, uint32_t threads);
+size_t GemmDirectScratchBytes(const LayerDesc& desc, uint32_t threads);
+// The packed weights and bias the kernel owns.
+uint64_t GemmDirectWeightBytes(const LayerDesc& desc);
+rvgg_status CreateGemmConv2DKernel(const LayerDesc& desc, const Bindings& bindings,
+                                   pthreadpool_t threadpool, Kernel** kernel,
+                                   rvgg_message* message);
+
 // The tile-blocked pass (where rvgg's own GEMM runs the positions): the
 // layer's tiles in blocks, each block's input transform, GEMMs and output
 // transform one after another on one thread, so V and M of a block stay in
@@ -113,14 +142,32 @@ bool FitsScratch(const LayerDesc& desc, uint32_t code);
 // each, V first, v_bytes). tiles_per_block == 0: the layer runs three passes
 // over V and M of all tiles instead (XNNPACK's GEMMs, or weights too large
 // to read once per block).
+// Blocks before `short_from` hold tiles_per_block tiles, the others one
+// fewer (the last block may hold fewer still): with several threads a layer
+// whose tiles do not fill whole GEMM row blocks per thread gets blocks of
+// even size (42 tiles on 2 threads: 11, 11, 10, 10, not 12, 12, 12, 6).
 struct BlockPlan {
   uint32_t tiles_per_block = 0;
   uint32_t blocks = 0;
+  uint32_t short_from = 0;
   uint32_t slots = 0;
   size_t v_bytes = 0;
   size_t slot_bytes = 0;
 };
 BlockPlan PlanBlocks(const LayerDesc& desc, uint32_t code, uint32_t threads);
+
+// The first tile of block `block` of a plan, and its tile count (of `tiles`).
+inline uint32_t BlockFirst(const BlockPlan& plan, uint32_t block) {
+  return block <= plan.short_from
+             ? block * plan.tiles_per_block
+             : plan.short_from * plan.tiles_per_block +
+                   (block - plan.short_from) * (plan.tiles_per_block - 1);
+}
+inline uint32_t BlockTiles(const BlockPlan& plan, uint32_t block, uint32_t tiles) {
+  const uint32_t first = BlockFirst(plan, block);
+  const uint32_t size = block < plan.short_from ? plan.tiles_per_block : plan.tiles_per_block - 1;
+  return tiles - first < size ? tiles - first : size;
+}
 
 // For measurements only (rvgg-winograd-tiles --blocked): 1 plans every layer
 // that can run blocked that way, 0 none, -1 restores the rule. Not
