@@ -5,6 +5,7 @@
 // cost model's constants to these lines.
 //
 //   rvgg-winograd-tiles [--shape H,W,CIN,COUT,STRIDE]... [--reps N] [--square]
+//                       [--threads N]
 //   rvgg-winograd-tiles --gemm M,K,N,P [--reps N]
 //
 // Without --shape: the distinct 3x3 layers of RepVGG-A0 at 224. --square
@@ -12,6 +13,7 @@
 // --gemm times the positions' GEMMs alone, P of [M x K] by [K x N] (one
 // layer's worth, weights warm in cache), on XNNPACK's fully-connected
 // operators and on rvgg's own GEMM where this CPU has one, alternating.
+#include <pthreadpool.h>
 #include <xnnpack.h>
 
 #include <algorithm>
@@ -45,6 +47,19 @@ double ThreadSeconds() {
   return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
+// --threads: layers run on a pool of this many threads, timed by the wall
+// clock (one thread: the calling thread's CPU time).
+uint32_t g_threads = 1;
+pthreadpool_t g_pool = nullptr;
+
+double WallSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+double LayerSeconds() { return g_threads > 1 ? WallSeconds() : ThreadSeconds(); }
+
 // Larger than any last-level cache this runs on: touching it evicts the
 // layer's weights, so every timed run streams them from memory.
 std::vector<char> g_evict(128u << 20);
@@ -58,7 +73,7 @@ double TimeLayer(const rvgg::LayerDesc& d, uint32_t code, int reps) {
   using namespace rvgg;
   const size_t in_bytes = d.input_elements() * sizeof(float) + kTensorTailBytes;
   const size_t out_bytes = d.output_elements() * sizeof(float) + kTensorTailBytes;
-  const KernelChoice choice{FindImpl(d, RVGG_BACKEND_XNNPACK, code), code};
+  const KernelChoice choice{FindImpl(d, RVGG_BACKEND_XNNPACK, code), code, g_threads};
   const size_t scratch_bytes = ScratchBytes(d, choice) + kTensorTailBytes;
   auto* in = static_cast<float*>(AllocateAligned(in_bytes, kAlignment));
   auto* out = static_cast<float*>(AllocateAligned(out_bytes, kAlignment));
@@ -73,13 +88,13 @@ double TimeLayer(const rvgg::LayerDesc& d, uint32_t code, int reps) {
     b.scratch = scratch;
     b.scratch_bytes = scratch_bytes;
     rvgg_message message;
-    if (CreateKernel(d, choice, b, nullptr, &kernel, &message) == RVGG_STATUS_OK) {
+    if (CreateKernel(d, choice, b, g_pool, &kernel, &message) == RVGG_STATUS_OK) {
       std::vector<double> ms;
       for (int r = 0; r < reps; ++r) {
         Evict();
-        const double start = ThreadSeconds();
+        const double start = LayerSeconds();
         kernel->Run();
-        ms.push_back(1e3 * (ThreadSeconds() - start));
+        ms.push_back(1e3 * (LayerSeconds() - start));
       }
       std::sort(ms.begin(), ms.end());
       result = ms[ms.size() / 2];
@@ -138,6 +153,7 @@ void TimeShape(const Shape& s, int reps, bool square) {
   std::fprintf(stderr,
                "rvgg-winograd-tiles: %s\nusage: rvgg-winograd-tiles "
                "[--shape H,W,CIN,COUT,STRIDE]... [--reps N] [--square] [--blocked 0|1]\n"
+               "                           [--threads N]\n"
                "       rvgg-winograd-tiles --gemm M,K,N,P [--reps N]\n",
                problem);
   std::exit(2);
@@ -220,6 +236,11 @@ int main(int argc, char** argv) {
           gemm[1] > 8192 || gemm[2] > 8192 || gemm[3] > 1024) {
         Usage("--gemm wants M,K,N,P (M <= 100000, K and N <= 8192, P <= 1024)");
       }
+    } else if (arg == "--threads" && i + 1 < argc) {
+      const int threads = std::atoi(argv[++i]);
+      if (threads < 1 || threads > 64) Usage("--threads wants 1..64");
+      g_threads = static_cast<uint32_t>(threads);
+      if (g_threads > 1) g_pool = pthreadpool_create(g_threads);
     } else if (arg == "--blocked" && i + 1 < argc) {
       const std::string mode = argv[++i];
       if (mode != "0" && mode != "1") Usage("--blocked wants 0 (three passes) or 1 (blocked)");
