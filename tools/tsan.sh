@@ -3,7 +3,7 @@
 # in build/tsan and runs them: several models loaded, run and freed at once
 # from different threads, in heap and caller memory, both backends; one
 # model and single layers on pools of 2 to 4 threads (the Winograd kernel's
-# tile-blocked pass and its three passes).
+# tile-blocked pass and its three passes, the GEMM direct convolution).
 # XNNPACK, pthreadpool and cpuinfo come from Debian uninstrumented, so races
 # inside them are out of sight; rvgg, its allocator routing and the tests
 # are instrumented.
@@ -21,7 +21,8 @@ cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo
   -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
   -DRVGG_BUILD_CONVERTER=OFF -DRVGG_BUILD_EXAMPLES=OFF >"$build.configure.log" 2>&1 ||
   { cat "$build.configure.log" >&2; exit 1; }
-tests=(runtime_threads_test runtime_caller_memory_test runtime_api_test runtime_winograd_test)
+tests=(runtime_threads_test runtime_caller_memory_test runtime_api_test runtime_winograd_test
+       runtime_gemm_conv_test)
 cmake --build "$build" -j "${RVGG_TSAN_JOBS:-2}" --target "${tests[@]}" >"$build.build.log" 2>&1 ||
   { tail -50 "$build.build.log" >&2; exit 1; }
 export TSAN_OPTIONS="halt_on_error=1 ${TSAN_OPTIONS:-}"

@@ -12,9 +12,11 @@
 #include <atomic>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <type_traits>
 
 #include "runtime/src/half.h"
+#include "runtime/src/kernels/range_claims.h"
 #include "runtime/src/kernels/tsan.h"
 #include "runtime/src/memory.h"
 #include "runtime/src/ops/winograd/transforms.h"
@@ -200,13 +202,14 @@ class WinogradConv2DKernel final : public Kernel {
     FreeAligned(operators_);
     FreeAligned(packed_);
     FreeAligned(constants_);
+    FreeAligned(claim_flags_);
   }
 
   rvgg_status Run() override {
     if (plan_.tiles_per_block != 0) {
       // The tile-blocked pass: one hand-off; the workers take blocks in
       // turn, each with its own slot of the scratch.
-      next_block_.store(0, std::memory_order_relaxed);
+      claims_.Reset();
       const PassEdges edges(this);
       if (plan_.slots == 1) {
         BlockTask(this, 0);
@@ -254,15 +257,18 @@ class WinogradConv2DKernel final : public Kernel {
   size_t owned_bytes_ = 0;
   std::atomic<bool> failed_{false};
   // The tile-blocked pass (plan_.tiles_per_block != 0): slots of V and M in
-  // the scratch, and the next block a worker takes.
+  // the scratch.
   BlockPlan plan_{};
   uint8_t* slots_ = nullptr;
   uint32_t positions_ = 0;
-  std::atomic<size_t> next_block_{0};
+  // Which worker takes which block (range_claims.h): one flag per block.
+  std::atomic<uint8_t>* claim_flags_ = nullptr;
+  kernels::RangeClaims claims_;
 
  private:
-  // One worker of the tile-blocked pass: blocks of tiles until none is left,
-  // in its own slot (`slot` < plan_.slots, one task per slot).
+  // One worker of the tile-blocked pass: its range of blocks, then what is
+  // left of the others' (range_claims.h), in its own slot (`slot` <
+  // plan_.slots, one task per slot).
   static void BlockTask(void* context, size_t slot) {
     const TaskEdges edges(context);
     auto* k = static_cast<WinogradConv2DKernel*>(context);
@@ -273,12 +279,9 @@ class WinogradConv2DKernel final : public Kernel {
     const size_t per_block = plan.tiles_per_block;
     const size_t v_stride = per_block * g.in_cp, m_stride = per_block * g.out_cp;
     Staging<E> staging;
-    for (;;) {
-      const size_t block = k->next_block_.fetch_add(1, std::memory_order_relaxed);
-      if (block >= plan.blocks) break;
-      const size_t first = BlockFirst(plan, static_cast<uint32_t>(block));
-      const size_t count =
-          BlockTiles(plan, static_cast<uint32_t>(block), static_cast<uint32_t>(g.tiles));
+    k->claims_.Run(static_cast<uint32_t>(slot), [&](uint32_t block) {
+      const size_t first = BlockFirst(plan, block);
+      const size_t count = BlockTiles(plan, block, static_cast<uint32_t>(g.tiles));
       for (size_t i = 0; i < count; ++i) {
         InputTile(g, first + i, v + i * g.in_cp, v_stride, &staging);
       }
@@ -293,7 +296,7 @@ class WinogradConv2DKernel final : public Kernel {
       for (size_t i = 0; i < count; ++i) {
         OutputTile(g, first + i, m + i * g.out_cp, m_stride, &staging);
       }
-    }
+    });
   }
   static void InputTask(void* context, size_t start, size_t count) {
     const TaskEdges edges(context);
@@ -453,6 +456,16 @@ rvgg_status CreateKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
   if (k->gemm_ != nullptr && plan.tiles_per_block != 0) {
     k->plan_ = plan;
     k->slots_ = static_cast<uint8_t*>(b.scratch);
+    k->claim_flags_ = static_cast<std::atomic<uint8_t>*>(
+        AllocateAligned(plan.blocks * sizeof(std::atomic<uint8_t>), kAlignment));
+    if (k->claim_flags_ == nullptr) {
+      FreeAligned(u);
+      DestroyKernel(k);
+      return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.80s'): out of memory",
+                  d.index, d.label(), d.name);
+    }
+    for (uint32_t i = 0; i < plan.blocks; ++i) new (&k->claim_flags_[i]) std::atomic<uint8_t>(0);
+    k->claims_.Bind(k->claim_flags_, plan.blocks, plan.slots);
   }
   E* zeros = k->constants_;
   E* bias = k->constants_ + in_cp;
@@ -513,7 +526,8 @@ rvgg_status CreateKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
   k->owned_bytes_ =
       (grown > 0 ? static_cast<size_t>(grown) : 0) +
       (k->packed_ != nullptr ? AllocatedSize(k->packed_) : num_operators * sizeof(xnn_operator_t)) +
-      (size_t{in_cp} + out_cp) * sizeof(E);
+      (size_t{in_cp} + out_cp) * sizeof(E) +
+      (k->claim_flags_ != nullptr ? AllocatedSize(k->claim_flags_) : 0);
   *kernel = k;
   return RVGG_STATUS_OK;
 }

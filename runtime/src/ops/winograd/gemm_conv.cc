@@ -24,7 +24,9 @@
 #include <atomic>
 #include <cstring>
 #include <limits>
+#include <new>
 
+#include "runtime/src/kernels/range_claims.h"
 #include "runtime/src/kernels/tsan.h"
 #include "runtime/src/memory.h"
 #include "runtime/src/ops/winograd/gemm.h"
@@ -85,10 +87,11 @@ class GemmConv2DKernel final : public Kernel {
   ~GemmConv2DKernel() override {
     FreeAligned(packed_);
     FreeAligned(bias_);
+    FreeAligned(claim_flags_);
   }
 
   rvgg_status Run() override {
-    next_task_.store(0, std::memory_order_relaxed);
+    claims_.Reset();
     HappensBefore(this);
     if (plan_.slots == 1) {
       Worker(this, 0);
@@ -99,7 +102,9 @@ class GemmConv2DKernel final : public Kernel {
     return RVGG_STATUS_OK;
   }
   const char* name() const override { return "gemm-direct"; }
-  size_t owned_bytes() const override { return AllocatedSize(packed_) + AllocatedSize(bias_); }
+  size_t owned_bytes() const override {
+    return AllocatedSize(packed_) + AllocatedSize(bias_) + AllocatedSize(claim_flags_);
+  }
 
   GemmDirectPlan plan_{};
   pthreadpool_t threadpool_;
@@ -113,7 +118,9 @@ class GemmConv2DKernel final : public Kernel {
   uint32_t in_h_ = 0, in_w_ = 0, in_c_ = 0, out_w_ = 0, out_c_ = 0;
   uint32_t kernel_h_ = 0, kernel_w_ = 0, stride_ = 1, padding_ = 0;
   size_t depth_ = 0, pixels_ = 0;
-  std::atomic<size_t> next_task_{0};
+  // Which worker takes which task (range_claims.h): one flag per task.
+  std::atomic<uint8_t>* claim_flags_ = nullptr;
+  kernels::RangeClaims claims_;
 
  private:
   // The windows of output pixels [first, first + count) as rows of `a`.
@@ -153,19 +160,17 @@ class GemmConv2DKernel final : public Kernel {
     }
   }
 
-  // One worker: (chunk, column group) tasks in chunk-major order until none
-  // is left, in its own slot.
+  // One worker: its range of (chunk, column group) tasks in chunk-major
+  // order, then what is left of the others' (range_claims.h), in its own
+  // slot.
   static void Worker(void* context, size_t slot) {
     HappensAfter(context);
     auto* k = static_cast<GemmConv2DKernel*>(context);
     const GemmDirectPlan& plan = k->plan_;
     float* a = reinterpret_cast<float*>(k->slots_ + slot * plan.slot_bytes);
-    const size_t tasks = size_t{plan.chunks} * plan.column_groups;
     const size_t group_cols = size_t{plan.group_panels} * kGemmPanel;
     size_t built = SIZE_MAX;
-    for (;;) {
-      const size_t task = k->next_task_.fetch_add(1, std::memory_order_relaxed);
-      if (task >= tasks) break;
+    k->claims_.Run(static_cast<uint32_t>(slot), [&](uint32_t task) {
       const size_t chunk = task / plan.column_groups, group = task % plan.column_groups;
       const size_t first = chunk * plan.chunk_rows;
       const size_t count = std::min<size_t>(plan.chunk_rows, k->pixels_ - first);
@@ -177,7 +182,7 @@ class GemmConv2DKernel final : public Kernel {
       const size_t cols = std::min(group_cols, size_t{k->out_c_} - col);
       k->gemm_(count, cols, k->depth_, a, k->depth_, k->packed_ + col * k->depth_,
                k->output_ + first * k->out_c_ + col, k->out_c_, k->bias_ + col, k->lo_);
-    }
+    });
     HappensBefore(context);
   }
 };
@@ -242,7 +247,11 @@ size_t GemmDirectScratchBytes(const LayerDesc& d, uint32_t threads) {
 }
 
 uint64_t GemmDirectWeightBytes(const LayerDesc& d) {
-  return PackedBytes(d) + RoundUp(uint64_t{d.out_c}, kGemmPanel) * sizeof(float);
+  // Packed weights, bias, and the claim flags (one byte per task, at most
+  // one task per output pixel and panel).
+  return PackedBytes(d) + RoundUp(uint64_t{d.out_c}, kGemmPanel) * sizeof(float) +
+         RoundUp(uint64_t{d.out_h} * d.out_w * ((d.out_c + kGemmPanel - 1) / kGemmPanel),
+                 kAlignment);
 }
 
 rvgg_status CreateGemmConv2DKernel(const LayerDesc& d, const Bindings& b, pthreadpool_t threadpool,
@@ -276,7 +285,10 @@ rvgg_status CreateGemmConv2DKernel(const LayerDesc& d, const Bindings& b, pthrea
   k->packed_ = static_cast<float*>(AllocateAligned(static_cast<size_t>(PackedBytes(d)), kAlignment));
   const size_t bias_floats = RoundUp(d.out_c, kGemmPanel);
   k->bias_ = static_cast<float*>(AllocateAligned(bias_floats * sizeof(float), kAlignment));
-  if (k->packed_ == nullptr || k->bias_ == nullptr) {
+  const uint32_t tasks = plan.chunks * plan.column_groups;
+  k->claim_flags_ = static_cast<std::atomic<uint8_t>*>(
+      AllocateAligned(tasks * sizeof(std::atomic<uint8_t>), kAlignment));
+  if (k->packed_ == nullptr || k->bias_ == nullptr || k->claim_flags_ == nullptr) {
     DestroyKernel(k);
     return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.80s'): out of memory", d.index,
                 d.label(), d.name);
@@ -287,6 +299,8 @@ rvgg_status CreateGemmConv2DKernel(const LayerDesc& d, const Bindings& b, pthrea
   std::memset(k->bias_, 0, bias_floats * sizeof(float));
   if (d.bias != nullptr) std::memcpy(k->bias_, d.bias, size_t{d.out_c} * sizeof(float));
   k->lo_ = d.relu ? 0.0f : -std::numeric_limits<float>::infinity();
+  for (uint32_t i = 0; i < tasks; ++i) new (&k->claim_flags_[i]) std::atomic<uint8_t>(0);
+  k->claims_.Bind(k->claim_flags_, tasks, plan.slots);
   k->slots_ = static_cast<uint8_t*>(b.scratch);
   k->input_ = static_cast<const float*>(b.input);
   k->output_ = static_cast<float*>(b.output);

@@ -180,7 +180,12 @@ bool OwnGemmFor(const LayerDesc& d) {
 
 uint64_t WeightBytes(const LayerDesc& d, uint32_t code) {
   const uint64_t constants = (PadChannels(d.in_c) + PadChannels(d.out_c)) * ElementBytes(d);
-  if (OwnGemmFor(d)) return PanelBytes(d, code) + kOwnGemmKernelBytes + constants;
+  if (OwnGemmFor(d)) {
+    // Plus the blocked pass's claim flags: one byte per block, at most one
+    // block per tile.
+    return PanelBytes(d, code) + kOwnGemmKernelBytes + constants +
+           RoundUp(TileCount(d, code), kAlignment);
+  }
   const GemmShape gemm = XnnpackGemmShape(d.compute_type);
   const uint64_t positions = PositionCount(d, code);
   const uint64_t group_in = d.in_c / d.groups, group_out = d.out_c / d.groups;
