@@ -6,8 +6,10 @@
 #define RVGG_TESTS_RUNTIME_CONV_DESC_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "runtime/src/model.h"
+#include "tests/runtime/test_models.h"
 
 namespace rvgg::testing {
 
@@ -27,6 +29,23 @@ inline LayerDesc Conv3x3Desc(uint32_t h, uint32_t w, uint32_t in_c, uint32_t out
   d.groups = groups;
   d.relu = relu;
   return d;
+}
+
+// The convolutions of `spec` (3x3, padding 1) as the runtime describes them,
+// indexed in model order: shapes only, no weights.
+inline std::vector<LayerDesc> ConvLayerDescs(const ModelSpec& spec) {
+  std::vector<LayerDesc> layers;
+  uint32_t h = spec.height, w = spec.width, c = spec.channels;
+  for (size_t i = 0; i < spec.convs.size(); ++i) {
+    const ConvSpec& conv = spec.convs[i];
+    LayerDesc d = Conv3x3Desc(h, w, c, conv.out_channels, conv.stride, conv.groups);
+    d.index = static_cast<uint32_t>(i);
+    layers.push_back(d);
+    h = d.out_h;
+    w = d.out_w;
+    c = d.out_c;
+  }
+  return layers;
 }
 
 }  // namespace rvgg::testing

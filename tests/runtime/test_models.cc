@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "schema/rvgg_generated.h"
-#include "tests/runtime/conv_desc.h"
 
 namespace rvgg::testing {
 namespace {
@@ -129,21 +128,6 @@ ModelSpec SmallRepVGGLikeSpec() {
                 ConvSpec{32, 3, 2}, ConvSpec{32, 3, 1, 1, 2}, ConvSpec{64, 3, 2, 1, 1, true, 4}};
   spec.classes = 10;
   return spec;
-}
-
-std::vector<LayerDesc> ConvLayerDescs(const ModelSpec& spec) {
-  std::vector<LayerDesc> layers;
-  uint32_t h = spec.height, w = spec.width, c = spec.channels;
-  for (size_t i = 0; i < spec.convs.size(); ++i) {
-    const ConvSpec& conv = spec.convs[i];
-    LayerDesc d = Conv3x3Desc(h, w, c, conv.out_channels, conv.stride, conv.groups);
-    d.index = static_cast<uint32_t>(i);
-    layers.push_back(d);
-    h = d.out_h;
-    w = d.out_w;
-    c = d.out_c;
-  }
-  return layers;
 }
 
 bool RepVGGSpec(const std::string& variant, uint32_t resolution, ModelSpec* spec) {

@@ -8,8 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "runtime/src/model.h"
-
 namespace rvgg::testing {
 
 struct ConvSpec {
@@ -57,10 +55,6 @@ ModelSpec SmallRepVGGLikeSpec();
 // "B1g2", "B1g4", ..., "B3g4") at `resolution`, 1000 classes, random
 // RepVGG-like weights. Returns false for an unknown name.
 bool RepVGGSpec(const std::string& variant, uint32_t resolution, ModelSpec* spec);
-
-// The convolutions of `spec` (3x3, padding 1) as the runtime describes them,
-// indexed in model order: shapes only, no weights.
-std::vector<LayerDesc> ConvLayerDescs(const ModelSpec& spec);
 
 // Deterministic N(0, 1)-ish input of `count` floats.
 std::vector<float> RandomInput(size_t count, uint32_t seed);
