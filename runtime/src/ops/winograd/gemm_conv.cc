@@ -246,14 +246,6 @@ size_t GemmDirectScratchBytes(const LayerDesc& d, uint32_t threads) {
   return size_t{plan.slots} * plan.slot_bytes;
 }
 
-uint64_t GemmDirectWeightBytes(const LayerDesc& d) {
-  // Packed weights, bias, and the claim flags (one byte per task, at most
-  // one task per output pixel and panel).
-  return PackedBytes(d) + RoundUp(uint64_t{d.out_c}, kGemmPanel) * sizeof(float) +
-         RoundUp(uint64_t{d.out_h} * d.out_w * ((d.out_c + kGemmPanel - 1) / kGemmPanel),
-                 kAlignment);
-}
-
 rvgg_status CreateGemmConv2DKernel(const LayerDesc& d, const Bindings& b, pthreadpool_t threadpool,
                                    Kernel** kernel, rvgg_message* message) {
   *kernel = nullptr;
@@ -322,7 +314,6 @@ rvgg_status CreateGemmConv2DKernel(const LayerDesc& d, const Bindings& b, pthrea
 bool GemmDirectApplies(const LayerDesc&) { return false; }
 GemmDirectPlan PlanGemmDirect(const LayerDesc&, uint32_t) { return {}; }
 size_t GemmDirectScratchBytes(const LayerDesc&, uint32_t) { return 0; }
-uint64_t GemmDirectWeightBytes(const LayerDesc&) { return 0; }
 rvgg_status CreateGemmConv2DKernel(const LayerDesc& d, const Bindings&, pthreadpool_t,
                                    Kernel** kernel, rvgg_message* message) {
   *kernel = nullptr;

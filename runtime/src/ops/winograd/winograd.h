@@ -128,8 +128,6 @@ struct GemmDirectPlan {
 };
 GemmDirectPlan PlanGemmDirect(const LayerDesc& desc, uint32_t threads);
 size_t GemmDirectScratchBytes(const LayerDesc& desc, uint32_t threads);
-// The packed weights and bias the kernel owns.
-uint64_t GemmDirectWeightBytes(const LayerDesc& desc);
 rvgg_status CreateGemmConv2DKernel(const LayerDesc& desc, const Bindings& bindings,
                                    pthreadpool_t threadpool, Kernel** kernel,
                                    rvgg_message* message);
