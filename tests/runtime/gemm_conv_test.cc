@@ -209,7 +209,8 @@ std::vector<LayerDesc> A0Layers() {
   return ConvLayerDescs(spec);
 }
 
-TEST_CASE("gemm-direct: AUTO takes it for RepVGG-A0's stride-2 layers after the stem, nowhere else") {
+TEST_CASE(
+    "gemm-direct: AUTO takes it for RepVGG-A0's stride-2 layers after the stem, nowhere else") {
   const auto layers = A0Layers();
   const uint32_t n = static_cast<uint32_t>(layers.size());
   for (rvgg_winograd setting : {RVGG_WINOGRAD_AUTO, RVGG_WINOGRAD_OFF, RVGG_WINOGRAD_F4}) {

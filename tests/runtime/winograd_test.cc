@@ -675,8 +675,8 @@ TEST_CASE("winograd: whole models match the reference backend and report what ru
       }
     }
   }
-  MESSAGE("layers AUTO runs as Winograd: " << auto_winograd << ", on rvgg's GEMM directly: "
-                                           << auto_gemm_direct);
+  MESSAGE("layers AUTO runs as Winograd: " << auto_winograd
+                                           << ", on rvgg's GEMM directly: " << auto_gemm_direct);
   if (!winograd::OwnGemm()) {
     CHECK(auto_winograd > 0);
     CHECK(auto_gemm_direct == 0);

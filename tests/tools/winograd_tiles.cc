@@ -136,10 +136,9 @@ void TimeShape(const Shape& s, int reps, bool square) {
         "\"mr\": %u, \"block\": %u, \"kernel\": \"%s\"}\n",
         s.h, s.w, s.in_c, s.out_c, s.stride, winograd::TileRows(code), winograd::TileCols(code), ms,
         winograd::EstimatedCost(d, code),
-        static_cast<unsigned long long>(
-            code == winograd::kDirect || code == winograd::kGemmDirect
-                ? 0
-                : winograd::WeightBytes(d, code)),
+        static_cast<unsigned long long>(code == winograd::kDirect || code == winograd::kGemmDirect
+                                            ? 0
+                                            : winograd::WeightBytes(d, code)),
         winograd::OwnGemm() ? winograd::OwnGemmRows() : 0,
         code == winograd::kDirect ? 0 : winograd::PlanBlocks(d, code, 1).tiles_per_block,
         code == winograd::kDirect       ? "xnnpack"

@@ -16,17 +16,34 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
+
+#include "runtime/src/memory.h"
 
 namespace rvgg::kernels {
 
 class RangeClaims {
  public:
-  // `flags` holds `count` claim flags, owned by the caller.
-  void Bind(std::atomic<uint8_t>* flags, uint32_t count, uint32_t slots) {
-    flags_ = flags;
+  RangeClaims() = default;
+  RangeClaims(const RangeClaims&) = delete;
+  RangeClaims& operator=(const RangeClaims&) = delete;
+  ~RangeClaims() { FreeAligned(flags_); }
+
+  // At load: room for `count` claim flags (through the runtime's allocator)
+  // shared by `slots` workers. False when out of memory.
+  bool Allocate(uint32_t count, uint32_t slots) {
+    FreeAligned(flags_);
+    flags_ = static_cast<std::atomic<uint8_t>*>(
+        AllocateAligned(size_t{count} * sizeof(std::atomic<uint8_t>), kAlignment));
+    if (flags_ == nullptr) return false;
+    for (uint32_t i = 0; i < count; ++i) new (&flags_[i]) std::atomic<uint8_t>(0);
     count_ = count;
     slots_ = slots < 1 ? 1 : slots;
+    return true;
   }
+
+  // What the flags take (for the kernel's owned bytes).
+  size_t owned_bytes() const { return flags_ != nullptr ? AllocatedSize(flags_) : 0; }
 
   // Before each dispatch (the pool's hand-off orders it before the workers).
   void Reset() {

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <cstring>
 #include <limits>
-#include <new>
 #include <type_traits>
 
 #include "runtime/src/half.h"
@@ -202,7 +201,6 @@ class WinogradConv2DKernel final : public Kernel {
     FreeAligned(operators_);
     FreeAligned(packed_);
     FreeAligned(constants_);
-    FreeAligned(claim_flags_);
   }
 
   rvgg_status Run() override {
@@ -261,8 +259,7 @@ class WinogradConv2DKernel final : public Kernel {
   BlockPlan plan_{};
   uint8_t* slots_ = nullptr;
   uint32_t positions_ = 0;
-  // Which worker takes which block (range_claims.h): one flag per block.
-  std::atomic<uint8_t>* claim_flags_ = nullptr;
+  // Which worker takes which block (range_claims.h).
   kernels::RangeClaims claims_;
 
  private:
@@ -456,16 +453,12 @@ rvgg_status CreateKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
   if (k->gemm_ != nullptr && plan.tiles_per_block != 0) {
     k->plan_ = plan;
     k->slots_ = static_cast<uint8_t*>(b.scratch);
-    k->claim_flags_ = static_cast<std::atomic<uint8_t>*>(
-        AllocateAligned(plan.blocks * sizeof(std::atomic<uint8_t>), kAlignment));
-    if (k->claim_flags_ == nullptr) {
+    if (!k->claims_.Allocate(plan.blocks, plan.slots)) {
       FreeAligned(u);
       DestroyKernel(k);
       return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.80s'): out of memory",
                   d.index, d.label(), d.name);
     }
-    for (uint32_t i = 0; i < plan.blocks; ++i) new (&k->claim_flags_[i]) std::atomic<uint8_t>(0);
-    k->claims_.Bind(k->claim_flags_, plan.blocks, plan.slots);
   }
   E* zeros = k->constants_;
   E* bias = k->constants_ + in_cp;
@@ -526,8 +519,7 @@ rvgg_status CreateKernel(const LayerDesc& d, uint32_t code, const Bindings& b,
   k->owned_bytes_ =
       (grown > 0 ? static_cast<size_t>(grown) : 0) +
       (k->packed_ != nullptr ? AllocatedSize(k->packed_) : num_operators * sizeof(xnn_operator_t)) +
-      (size_t{in_cp} + out_cp) * sizeof(E) +
-      (k->claim_flags_ != nullptr ? AllocatedSize(k->claim_flags_) : 0);
+      (size_t{in_cp} + out_cp) * sizeof(E) + k->claims_.owned_bytes();
   *kernel = k;
   return RVGG_STATUS_OK;
 }

@@ -70,7 +70,7 @@ CostModel GetCostModel(const LayerDesc& d) {
 
 // The direct convolution on rvgg's GEMM (gemm_conv.cc), in the same units:
 // per multiply-accumulate (rows in balanced register blocks, so nearly
-// exact; columns padded to the 16-float panel) and per float copied into
+// exact; columns padded to the kernel's column block, below) and per float copied into
 // the im2col rows, and per output pixel (its window's bookkeeping and the
 // register blocks' fixed cost, which dominate when the window is short:
 // the 3-channel stem, 27 values per pixel, stays on XNNPACK). The GEMM alone
@@ -108,8 +108,8 @@ double EstimatedCost(const LayerDesc& d, uint32_t code) {
     // runs at about half the rate (RepVGG-A0's stage1.0 measures no faster
     // than XNNPACK's 7x16 kernel), so columns count in pairs there.
     const uint64_t columns = RoundUp(d.out_c, OwnGemmRows() == 12 ? 2 * kGemmPanel : kGemmPanel);
-    return kGemmDirectMac * pixels * depth * double(columns) +
-           kGemmDirectCopy * pixels * depth + kGemmDirectPixel * pixels;
+    return kGemmDirectMac * pixels * depth * double(columns) + kGemmDirectCopy * pixels * depth +
+           kGemmDirectPixel * pixels;
   }
   const double group_out_padded = double(RoundUp(d.out_c / d.groups, model.gemm.nr));
   const uint32_t tiles = TileCount(d, code);

@@ -29,7 +29,8 @@ struct BiasClamp {
   BiasClamp At(size_t col) const { return {bias + col, lo}; }
   __m512 Apply(__m512 v, int panel) const {
     // maskz_max: GCC 12 warns on _mm512_max_ps's undefined pass-through.
-    return _mm512_maskz_max_ps(__mmask16(0xFFFF), _mm512_add_ps(v, _mm512_loadu_ps(bias + panel * 16)),
+    return _mm512_maskz_max_ps(__mmask16(0xFFFF),
+                               _mm512_add_ps(v, _mm512_loadu_ps(bias + panel * 16)),
                                _mm512_set1_ps(lo));
   }
 };
@@ -103,9 +104,9 @@ using RowsFn = void (*)(size_t, const float*, size_t, const float*, float*, size
 // The block for a row count of 1 to 12.
 template <class Epi>
 constexpr RowsFn<Epi> kBlocks[kRows + 1] = {
-    nullptr,         Rows<1, Epi>, Rows<2, Epi>, Rows<3, Epi>,  Rows<4, Epi>,
-    Rows<5, Epi>,    Rows<6, Epi>, Rows<7, Epi>, Rows<8, Epi>,  Rows<9, Epi>,
-    Rows<10, Epi>,   Rows<11, Epi>, Rows<12, Epi>};
+    nullptr,       Rows<1, Epi>,  Rows<2, Epi>, Rows<3, Epi>, Rows<4, Epi>,
+    Rows<5, Epi>,  Rows<6, Epi>,  Rows<7, Epi>, Rows<8, Epi>, Rows<9, Epi>,
+    Rows<10, Epi>, Rows<11, Epi>, Rows<12, Epi>};
 
 // Rows of A per pass over B's panels: about 192 KiB of A, which stays in L2
 // while every panel pair passes over it (a whole multiple of the row block).

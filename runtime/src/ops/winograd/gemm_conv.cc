@@ -24,7 +24,6 @@
 #include <atomic>
 #include <cstring>
 #include <limits>
-#include <new>
 
 #include "runtime/src/kernels/range_claims.h"
 #include "runtime/src/kernels/tsan.h"
@@ -87,7 +86,6 @@ class GemmConv2DKernel final : public Kernel {
   ~GemmConv2DKernel() override {
     FreeAligned(packed_);
     FreeAligned(bias_);
-    FreeAligned(claim_flags_);
   }
 
   rvgg_status Run() override {
@@ -103,7 +101,7 @@ class GemmConv2DKernel final : public Kernel {
   }
   const char* name() const override { return "gemm-direct"; }
   size_t owned_bytes() const override {
-    return AllocatedSize(packed_) + AllocatedSize(bias_) + AllocatedSize(claim_flags_);
+    return AllocatedSize(packed_) + AllocatedSize(bias_) + claims_.owned_bytes();
   }
 
   GemmDirectPlan plan_{};
@@ -118,8 +116,7 @@ class GemmConv2DKernel final : public Kernel {
   uint32_t in_h_ = 0, in_w_ = 0, in_c_ = 0, out_w_ = 0, out_c_ = 0;
   uint32_t kernel_h_ = 0, kernel_w_ = 0, stride_ = 1, padding_ = 0;
   size_t depth_ = 0, pixels_ = 0;
-  // Which worker takes which task (range_claims.h): one flag per task.
-  std::atomic<uint8_t>* claim_flags_ = nullptr;
+  // Which worker takes which task (range_claims.h).
   kernels::RangeClaims claims_;
 
  private:
@@ -190,8 +187,10 @@ class GemmConv2DKernel final : public Kernel {
 }  // namespace
 
 bool GemmDirectApplies(const LayerDesc& d) {
+  // Fixed per process, like OwnGemm(); the chooser asks per layer and step.
+  static const bool has_gemm = GetWinogradTransforms().gemm_bias != nullptr;
   return d.op == schema::Op::Conv2D && d.compute_type == RVGG_DTYPE_FLOAT32 && d.groups == 1 &&
-         GetWinogradTransforms().gemm_bias != nullptr && d.in_c > 0 && d.out_c > 0 &&
+         has_gemm && d.in_c > 0 && d.out_c > 0 &&
          DepthOf(d) * sizeof(float) * kBlockRows <= kLargeChunkBytes;
 }
 
@@ -274,13 +273,12 @@ rvgg_status CreateGemmConv2DKernel(const LayerDesc& d, const Bindings& b, pthrea
   k->gemm_ = GetWinogradTransforms().gemm_bias;
   k->depth_ = static_cast<size_t>(DepthOf(d));
   k->pixels_ = size_t{d.out_h} * d.out_w;
-  k->packed_ = static_cast<float*>(AllocateAligned(static_cast<size_t>(PackedBytes(d)), kAlignment));
+  k->packed_ =
+      static_cast<float*>(AllocateAligned(static_cast<size_t>(PackedBytes(d)), kAlignment));
   const size_t bias_floats = RoundUp(d.out_c, kGemmPanel);
   k->bias_ = static_cast<float*>(AllocateAligned(bias_floats * sizeof(float), kAlignment));
-  const uint32_t tasks = plan.chunks * plan.column_groups;
-  k->claim_flags_ = static_cast<std::atomic<uint8_t>*>(
-      AllocateAligned(tasks * sizeof(std::atomic<uint8_t>), kAlignment));
-  if (k->packed_ == nullptr || k->bias_ == nullptr || k->claim_flags_ == nullptr) {
+  if (k->packed_ == nullptr || k->bias_ == nullptr ||
+      !k->claims_.Allocate(plan.chunks * plan.column_groups, plan.slots)) {
     DestroyKernel(k);
     return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.80s'): out of memory", d.index,
                 d.label(), d.name);
@@ -291,8 +289,6 @@ rvgg_status CreateGemmConv2DKernel(const LayerDesc& d, const Bindings& b, pthrea
   std::memset(k->bias_, 0, bias_floats * sizeof(float));
   if (d.bias != nullptr) std::memcpy(k->bias_, d.bias, size_t{d.out_c} * sizeof(float));
   k->lo_ = d.relu ? 0.0f : -std::numeric_limits<float>::infinity();
-  for (uint32_t i = 0; i < tasks; ++i) new (&k->claim_flags_[i]) std::atomic<uint8_t>(0);
-  k->claims_.Bind(k->claim_flags_, tasks, plan.slots);
   k->slots_ = static_cast<uint8_t*>(b.scratch);
   k->input_ = static_cast<const float*>(b.input);
   k->output_ = static_cast<float*>(b.output);

@@ -156,10 +156,9 @@ BlockPlan PlanBlocks(const LayerDesc& desc, uint32_t code, uint32_t threads);
 
 // The first tile of block `block` of a plan, and its tile count (of `tiles`).
 inline uint32_t BlockFirst(const BlockPlan& plan, uint32_t block) {
-  return block <= plan.short_from
-             ? block * plan.tiles_per_block
-             : plan.short_from * plan.tiles_per_block +
-                   (block - plan.short_from) * (plan.tiles_per_block - 1);
+  return block <= plan.short_from ? block * plan.tiles_per_block
+                                  : plan.short_from * plan.tiles_per_block +
+                                        (block - plan.short_from) * (plan.tiles_per_block - 1);
 }
 inline uint32_t BlockTiles(const BlockPlan& plan, uint32_t block, uint32_t tiles) {
   const uint32_t first = BlockFirst(plan, block);
