@@ -455,7 +455,7 @@ rvgg_status rvgg_model_run(rvgg_model* model, const float* input, rvgg_layout la
   }
   const rvgg::ModelSummary& s = model->summary;
   rvgg::WriteModelInput(input, layout, s.input_h, s.input_w, s.input_c, model->input_type,
-                        model->input);
+                        model->input, model->threadpool);
   const uint32_t n = model->summary.num_layers;
   for (uint32_t i = 0; i < n; ++i) {
     const rvgg_status status = model->kernels[i]->Run();

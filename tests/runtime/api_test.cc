@@ -20,7 +20,8 @@ struct Loaded {
 
 void Load(const std::vector<uint8_t>& bytes, const rvgg_options& options, Loaded* out) {
   rvgg_message message;
-  const rvgg_status status = rvgg_model_load(bytes.data(), bytes.size(), &options, &out->model, &message);
+  const rvgg_status status =
+      rvgg_model_load(bytes.data(), bytes.size(), &options, &out->model, &message);
   INFO(message.text);
   REQUIRE(status == RVGG_STATUS_OK);
   REQUIRE(rvgg_model_get_info(out->model, &out->info) == RVGG_STATUS_OK);
@@ -30,6 +31,14 @@ std::vector<float> Run(Loaded& m, const std::vector<float>& input, rvgg_layout l
   std::vector<float> out(m.info.num_outputs);
   REQUIRE(rvgg_model_run(m.model, input.data(), layout, out.data()) == RVGG_STATUS_OK);
   return out;
+}
+
+// The same image interleaved (NHWC) from planes (NCHW).
+std::vector<float> ToNhwc(const std::vector<float>& nchw, uint32_t pixels, uint32_t channels) {
+  std::vector<float> nhwc(nchw.size());
+  for (uint32_t c = 0; c < channels; ++c)
+    for (uint32_t p = 0; p < pixels; ++p) nhwc[p * channels + c] = nchw[c * pixels + p];
+  return nhwc;
 }
 
 rvgg_options Options(rvgg_backend backend, uint32_t threads = 1) {
@@ -50,16 +59,29 @@ TEST_CASE("api: xnnpack and reference backends agree on a whole model with group
   CheckClose(Run(xnn, input, RVGG_LAYOUT_NCHW), Run(ref, input, RVGG_LAYOUT_NCHW), 1e-4);
 }
 
-TEST_CASE("api: NCHW and NHWC inputs give the same logits") {
+TEST_CASE("api: NCHW and NHWC inputs give the same logits, on 1 thread and in bands on 2-4") {
+  // Several threads write the input in bands of rows: 32 rows make bands of
+  // 16, 11 or 10, 8 rows; fp16 where the CPU has it (AUTO), whose input is
+  // converted in the same bands.
   const auto bytes = BuildModel(SmallRepVGGLikeSpec());
-  Loaded m;
-  Load(bytes, Options(RVGG_BACKEND_REFERENCE), &m);
-  const uint32_t h = 32, w = 32, c = 3;
-  const auto nchw = RandomInput(size_t{c} * h * w, 2);
-  std::vector<float> nhwc(nchw.size());
-  for (uint32_t ch = 0; ch < c; ++ch)
-    for (uint32_t p = 0; p < h * w; ++p) nhwc[p * c + ch] = nchw[ch * h * w + p];
-  CHECK(Run(m, nchw, RVGG_LAYOUT_NCHW) == Run(m, nhwc, RVGG_LAYOUT_NHWC));
+  Loaded ref;
+  Load(bytes, Options(RVGG_BACKEND_REFERENCE), &ref);
+  const auto nchw = RandomInput(3 * 32 * 32, 6);
+  const auto nhwc = ToNhwc(nchw, 32 * 32, 3);
+  const auto expected = Run(ref, nchw, RVGG_LAYOUT_NCHW);
+  CHECK(Run(ref, nhwc, RVGG_LAYOUT_NHWC) == expected);
+  for (rvgg_precision precision : {RVGG_PRECISION_FP32, RVGG_PRECISION_AUTO}) {
+    for (uint32_t threads = 2; threads <= 4; ++threads) {
+      INFO(threads << " threads, precision " << int(precision));
+      rvgg_options o = Options(RVGG_BACKEND_XNNPACK, threads);
+      o.precision = precision;
+      Loaded m;
+      Load(bytes, o, &m);
+      const auto planar = Run(m, nchw, RVGG_LAYOUT_NCHW);
+      CHECK(planar == Run(m, nhwc, RVGG_LAYOUT_NHWC));
+      if (precision == RVGG_PRECISION_FP32) CheckClose(planar, expected, 1e-4);
+    }
+  }
 }
 
 TEST_CASE("api: repeated runs are deterministic and independent of earlier inputs") {
@@ -93,7 +115,8 @@ TEST_CASE("api: a caller-supplied arena is used, and one byte too small is refus
   o.arena = arena;
   o.arena_size = need - 1;
   rvgg_model* model = nullptr;
-  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_ARENA_TOO_SMALL);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) ==
+        RVGG_STATUS_ARENA_TOO_SMALL);
   CHECK(model == nullptr);
   CHECK(std::string(message.text).find("needs " + std::to_string(need)) != std::string::npos);
 
@@ -125,18 +148,23 @@ TEST_CASE("api: bad arguments and options are refused with a status") {
   rvgg_message message;
   rvgg_model* model = nullptr;
   rvgg_options o = Options(static_cast<rvgg_backend>(7));
-  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) ==
+        RVGG_STATUS_INVALID_ARGUMENT);
   o = Options(RVGG_BACKEND_XNNPACK);
   o.flags = 1;
-  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_INVALID_ARGUMENT);
-  CHECK(rvgg_model_load(bytes.data(), bytes.size(), nullptr, nullptr, &message) == RVGG_STATUS_INVALID_ARGUMENT);
-  CHECK(rvgg_model_run(nullptr, nullptr, RVGG_LAYOUT_NCHW, nullptr) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) ==
+        RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), nullptr, nullptr, &message) ==
+        RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(rvgg_model_run(nullptr, nullptr, RVGG_LAYOUT_NCHW, nullptr) ==
+        RVGG_STATUS_INVALID_ARGUMENT);
   CHECK(std::string(rvgg_status_string(RVGG_STATUS_ARENA_TOO_SMALL)) == "arena too small");
   // Out-of-range enum values, as C callers may pass them: refused, and (in
   // sanitizer builds) never loaded as the C++ enum type, which would be UB.
   o = Options(RVGG_BACKEND_XNNPACK);
   o.winograd = static_cast<rvgg_winograd>(99);
-  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) == RVGG_STATUS_INVALID_ARGUMENT);
+  CHECK(rvgg_model_load(bytes.data(), bytes.size(), &o, &model, &message) ==
+        RVGG_STATUS_INVALID_ARGUMENT);
   CHECK(std::string(message.text) == "unknown winograd setting 99");
   CHECK(std::string(rvgg_status_string(static_cast<rvgg_status>(42))) == "unknown status");
   Loaded m;
