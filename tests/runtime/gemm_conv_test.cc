@@ -63,15 +63,32 @@ TEST_CASE("gemm-direct: the GEMM with bias and clamp matches a double product in
     if (sets[s].gemm_bias == nullptr) continue;
     ++checked;
     // Rows around the register blocks (1, 12, 13, 49), columns around the
-    // 16-float panels and 32-column pairs, short and long depths; C wider
-    // than N (ldc > n) so that a store past N would show.
+    // 16-float panels, 32-column pairs and 48-column triples, short and long
+    // depths in 1 to 4 runs per row; C wider than N (ldc > n) so that a store
+    // past N would show.
+    struct Depth {
+      size_t segments, run;
+    };
     for (size_t m : {1u, 5u, 12u, 13u, 49u, 100u}) {
-      for (size_t n : {3u, 16u, 17u, 40u, 64u}) {
-        for (size_t k : {1u, 27u, 200u}) {
+      for (size_t n : {3u, 16u, 17u, 40u, 48u, 64u, 80u}) {
+        for (Depth depth : {Depth{1, 1}, Depth{3, 9}, Depth{1, 27}, Depth{4, 50}}) {
+          const size_t k = depth.segments * depth.run;
           for (float lo : {0.0f, -1e30f}) {
-            INFO(sets[s].isa << ": m " << m << " n " << n << " k " << k << " lo " << lo);
+            INFO(sets[s].isa << ": m " << m << " n " << n << " k " << depth.segments << " x "
+                             << depth.run << " lo " << lo);
             const size_t ldc = n + 5;
             const auto a = RandomInput(m * k, 3);
+            // Each run of a row elsewhere in memory, last run first, one
+            // float apart: the kernel must follow the pointers.
+            std::vector<float> scattered(depth.segments * m * (depth.run + 1));
+            std::vector<const float*> rows(m * depth.segments);
+            for (size_t i = 0; i < m; ++i) {
+              for (size_t g = 0; g < depth.segments; ++g) {
+                float* at = scattered.data() + ((depth.segments - 1 - g) * m + i) * (depth.run + 1);
+                std::copy_n(a.data() + i * k + g * depth.run, depth.run, at);
+                rows[i * depth.segments + g] = at;
+              }
+            }
             const auto w = RandomInput(n * k, 4);
             std::vector<float> bias = RandomInput((n + 15) / 16 * 16, 5);
             std::fill(bias.begin() + static_cast<long>(n), bias.end(), 0.0f);
@@ -81,7 +98,8 @@ TEST_CASE("gemm-direct: the GEMM with bias and clamp matches a double product in
             while (reinterpret_cast<uintptr_t>(p) % 64 != 0) ++p;
             winograd::PackGemmWeights(w.data(), k, n, p);
             std::vector<float> c(m * ldc, 7.0f);
-            sets[s].gemm_bias(m, n, k, a.data(), k, p, c.data(), ldc, bias.data(), lo);
+            sets[s].gemm_bias(m, n, depth.segments, depth.run, rows.data(), p, c.data(), ldc,
+                              bias.data(), lo);
             double worst = 0.0;
             bool untouched = true;
             for (size_t i = 0; i < m; ++i) {
@@ -124,6 +142,8 @@ TEST_CASE("gemm-direct: matches the reference on odd shapes, kernels, strides an
       {8, 8, 12, 20, 3, 2, 2, 1, false},
       // Many chunks: 56 x 56 outputs.
       {112, 112, 8, 16, 3, 2, 1, 1, true},
+      // A 3-channel stem whose windows cross the left and the right edge.
+      {31, 29, 3, 48, 3, 2, 1, 1, true},
   };
   const bool runs = winograd::GemmDirectApplies(ConvCaseDesc(cases[0]));
   if (!runs) {
@@ -188,7 +208,21 @@ TEST_CASE("gemm-direct: the plan covers the layer and gives every thread work") 
     CHECK(size_t{plan.column_groups - 1} * plan.group_panels < panels);
     const size_t tasks = size_t{plan.chunks} * plan.column_groups;
     CHECK(plan.slots == std::min<size_t>(tasks, pc.threads));
-    CHECK(plan.slot_bytes >= size_t{plan.chunk_rows} * 9 * d.in_c * sizeof(float));
+    // Room for every chunk's row table and its edge-crossing window rows,
+    // counted here pixel by pixel.
+    CHECK(plan.table_bytes >= size_t{plan.chunk_rows} * d.kernel_h * sizeof(float*));
+    size_t most_border = 0;
+    for (size_t first = 0; first < pixels; first += plan.chunk_rows) {
+      size_t border = 0;
+      for (size_t p = first; p < std::min(pixels, first + plan.chunk_rows); ++p) {
+        const int64_t x0 = int64_t(p % d.out_w) * d.stride - d.padding;
+        if (x0 < 0 || x0 + d.kernel_w > d.in_w) border += d.kernel_h;
+      }
+      most_border = std::max(most_border, border);
+    }
+    CHECK(plan.border_rows >= most_border);
+    CHECK(plan.slot_bytes >=
+          plan.table_bytes + size_t{plan.border_rows} * d.kernel_w * d.in_c * sizeof(float));
     CHECK(winograd::GemmDirectScratchBytes(d, pc.threads) == size_t{plan.slots} * plan.slot_bytes);
     if (pc.threads > 1 && tasks >= pc.threads) {
       // Equal shares while tasks are few; enough tasks to balance otherwise.
@@ -229,18 +263,16 @@ TEST_CASE(
         // Forced tiles and OFF keep XNNPACK's direct convolution; so does a
         // CPU without the GEMM.
         CHECK_FALSE(gemm_direct);
-      } else if (d.stride == 2 && d.in_c >= 8) {
-        // The model compares it with XNNPACK's and every stride-2 tile;
-        // where it is chosen it is the cheapest of them.
+      } else if (d.stride == 2) {
+        // The model compares it with XNNPACK's and every stride-2 tile
+        // (none for the 3-channel stem); where it is chosen it is the
+        // cheapest of them.
         if (gemm_direct) {
           CHECK(winograd::EstimatedCost(d, winograd::kGemmDirect) <
                 winograd::EstimatedCost(d, winograd::kDirect));
         }
-      } else if (d.stride == 1) {
-        CHECK_FALSE(gemm_direct);  // Winograd wins every stride-1 layer
       } else {
-        // The stem: 27 values per window, too short to pay for im2col.
-        CHECK_FALSE(gemm_direct);
+        CHECK_FALSE(gemm_direct);  // Winograd wins every stride-1 layer
       }
     }
     if (setting == RVGG_WINOGRAD_AUTO && own) {

@@ -121,7 +121,7 @@ typedef enum rvgg_backend {
  * around 5e-6 of the largest activation on RepVGG-like layers).
  * On x86 with AVX2 or AVX-512, AUTO may also run a layer Winograd does not
  * win (most stride-2 layers) as a direct convolution on rvgg's own GEMM
- * ("gemm-direct": im2col rows, no extra weight memory); OFF and the forced
+ * ("gemm-direct": windows read in place, no extra weight memory); OFF and the forced
  * sizes keep XNNPACK's direct convolution for those layers. */
 typedef enum rvgg_winograd {
   RVGG_WINOGRAD_AUTO = 0, /* per layer, from the shape and the memory budget */

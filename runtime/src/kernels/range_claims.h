@@ -1,5 +1,5 @@
 // How the workers of one pool dispatch share `count` items (tile blocks,
-// im2col chunks): worker slot s owns the contiguous range
+// chunks of output pixels): worker slot s owns the contiguous range
 // [s * count / slots, (s + 1) * count / slots) and takes it front to back;
 // a worker whose range is done takes what is left of the others' from
 // their back. Each item runs exactly once (a per-item claim flag).

@@ -30,7 +30,7 @@ uint64_t Budget(const LayerDesc* layers, uint32_t count, const rvgg_options& opt
 }
 
 // The faster direct convolution for `d` by the cost model: rvgg's GEMM on
-// im2col rows (kGemmDirect) where it runs, or XNNPACK's (kDirect).
+// the image's windows (kGemmDirect) where it runs, or XNNPACK's (kDirect).
 uint32_t BestDirect(const LayerDesc& d) {
   if (GemmDirectApplies(d) && EstimatedCost(d, kGemmDirect) < EstimatedCost(d, kDirect)) {
     return kGemmDirect;

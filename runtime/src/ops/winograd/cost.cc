@@ -70,13 +70,15 @@ CostModel GetCostModel(const LayerDesc& d) {
 
 // The direct convolution on rvgg's GEMM (gemm_conv.cc), in the same units:
 // per multiply-accumulate (rows in balanced register blocks, so nearly
-// exact; columns padded to the kernel's column block, below) and per float copied into
-// the im2col rows, and per output pixel (its window's bookkeeping and the
-// register blocks' fixed cost, which dominate when the window is short:
-// the 3-channel stem, 27 values per pixel, stays on XNNPACK). The GEMM alone
-// runs XNNPACK's direct-convolution shapes 1.2-1.3x faster than XNNPACK's
-// indirect kernel (`rvgg-winograd-tiles --gemm`, tools/bench/notes.md).
-constexpr double kGemmDirectMac = 1.05, kGemmDirectCopy = 2.0, kGemmDirectPixel = 400.0;
+// exact; columns padded to the kernel's column block, below) and per output
+// pixel and column block (the row pointers, loop and stores of a register
+// block, which weigh most when the window is short: the 3-channel stem's 27
+// values). The windows are read in place, so nothing is charged per window
+// value. The GEMM alone runs XNNPACK's direct-convolution shapes 1.2-1.3x
+// faster than XNNPACK's indirect kernel (`rvgg-winograd-tiles --gemm`); on
+// the stem (tools/bench/notes.md) it matches XNNPACK's at 48 channels (one
+// 48-column block) and loses at 64 (two 32-column blocks).
+constexpr double kGemmDirectMac = 1.05, kGemmDirectPixel = 300.0;
 
 // The largest transforms (8 points: F(6, 3), F(7, 2)) trade some accuracy
 // (tests/runtime/winograd_test.cc measures it per tile) for speed: take them
@@ -103,13 +105,18 @@ double EstimatedCost(const LayerDesc& d, uint32_t code) {
     const double depth = double(d.kernel_h) * d.kernel_w * d.in_c;
     // No weight-traffic term: both direct convolutions stream their weights
     // once per run, and kDirect's fit holds that already.
-    // The AVX-512 kernel's block is a panel pair: a lone 16-column panel
-    // (48 channels: 32 + 16) does half the multiply-adds per broadcast and
-    // runs at about half the rate (RepVGG-A0's stage1.0 measures no faster
-    // than XNNPACK's 7x16 kernel), so columns count in pairs there.
-    const uint64_t columns = RoundUp(d.out_c, OwnGemmRows() == 12 ? 2 * kGemmPanel : kGemmPanel);
-    return kGemmDirectMac * pixels * depth * double(columns) + kGemmDirectCopy * pixels * depth +
-           kGemmDirectPixel * pixels;
+    // The AVX-512 kernel's block is a panel pair, or three panels for the
+    // last 48 columns of an odd panel count; a lone 16-column panel (16
+    // channels) does half the multiply-adds per broadcast and runs at about
+    // half the rate, so it counts as two there.
+    const bool avx512 = OwnGemmRows() == 12;
+    const uint64_t panels = (uint64_t{d.out_c} + kGemmPanel - 1) / kGemmPanel;
+    const uint64_t columns = (avx512 && panels == 1 ? 2 : panels) * kGemmPanel;
+    // Column blocks: the AVX-512 kernel's pairs (a triple at the end of an
+    // odd count), the AVX2 kernel's single panels.
+    const uint64_t blocks = avx512 ? (panels > 1 ? panels / 2 : 1) : panels;
+    return kGemmDirectMac * pixels * depth * double(columns) +
+           kGemmDirectPixel * pixels * double(blocks);
   }
   const double group_out_padded = double(RoundUp(d.out_c / d.groups, model.gemm.nr));
   const uint32_t tiles = TileCount(d, code);

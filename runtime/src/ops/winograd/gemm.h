@@ -52,12 +52,14 @@ void PackGemmWeights(const float* w, size_t k, size_t n, float* packed);
 using GemmFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda,
                         const float* packed, float* c, size_t ldc);
 
-// The same GEMM with the direct convolution's epilogue (gemm_conv.cc): each
-// stored value is max(C + bias[column], lo); `bias` holds N values rounded
-// up to a whole kGemmPanel (zeros past N).
-using GemmBiasFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda,
-                            const float* packed, float* c, size_t ldc, const float* bias,
-                            float lo);
+// The same GEMM for the direct convolution (gemm_conv.cc), whose A is read
+// in place: row r of A is `segments` runs of `run` floats (K = segments x
+// run), run s at rows[r * segments + s] (a window row of the image, or of
+// zeros), and each stored value is max(C + bias[column], lo); `bias` holds
+// N values rounded up to a whole kGemmPanel (zeros past N).
+using GemmBiasFn = void (*)(size_t m, size_t n, size_t segments, size_t run,
+                            const float* const* rows, const float* packed, float* c, size_t ldc,
+                            const float* bias, float lo);
 
 // The AVX2 + FMA3 kernel (nullptr where the build has none); only call it
 // when cpuinfo reports both.
@@ -65,8 +67,8 @@ GemmFn Avx2Gemm();
 GemmBiasFn Avx2GemmBias();
 
 // The AVX-512F kernel (gemm_avx512.cc; same packing, 12 x 32 blocks over
-// panel pairs); nullptr where the build has none; only call it when cpuinfo
-// reports AVX-512F.
+// panel pairs, 8 x 48 over the last three panels of an odd count); nullptr
+// where the build has none; only call it when cpuinfo reports AVX-512F.
 GemmFn Avx512Gemm();
 GemmBiasFn Avx512GemmBias();
 

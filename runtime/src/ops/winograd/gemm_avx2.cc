@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "runtime/src/ops/winograd/gemm.h"
+#include "runtime/src/ops/winograd/gemm_rows.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -28,26 +29,29 @@ struct BiasClamp {
   }
 };
 
-template <int kRows, class Epi>
-inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_t lda,
+template <int kRows, class Epi, class Src>
+inline __attribute__((always_inline)) void Block(size_t segments, size_t run, Src src,
                                                  const float* b, float* c, size_t ldc, Epi epi) {
   __m256 lo[kRows], hi[kRows];
-  const float* ar[kRows];
 #pragma GCC unroll 8
   for (int r = 0; r < kRows; ++r) {
     lo[r] = _mm256_setzero_ps();
     hi[r] = _mm256_setzero_ps();
-    ar[r] = a + r * lda;
   }
-  for (size_t i = 0; i < k; ++i) {
-    const __m256 b0 = _mm256_load_ps(b);
-    const __m256 b1 = _mm256_load_ps(b + 8);
-    b += kGemmPanel;
+  for (size_t s = 0; s < segments; ++s) {
+    const float* ar[kRows];
 #pragma GCC unroll 8
-    for (int r = 0; r < kRows; ++r) {
-      const __m256 x = _mm256_broadcast_ss(ar[r] + i);
-      lo[r] = _mm256_fmadd_ps(x, b0, lo[r]);
-      hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
+    for (int r = 0; r < kRows; ++r) ar[r] = src.Row(r, s);
+    for (size_t i = 0; i < run; ++i) {
+      const __m256 b0 = _mm256_load_ps(b);
+      const __m256 b1 = _mm256_load_ps(b + 8);
+      b += kGemmPanel;
+#pragma GCC unroll 8
+      for (int r = 0; r < kRows; ++r) {
+        const __m256 x = _mm256_broadcast_ss(ar[r] + i);
+        lo[r] = _mm256_fmadd_ps(x, b0, lo[r]);
+        hi[r] = _mm256_fmadd_ps(x, b1, hi[r]);
+      }
     }
   }
 #pragma GCC unroll 8
@@ -57,28 +61,32 @@ inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_
   }
 }
 
-template <int kRows, class Epi>
-void BlockAt(size_t k, const float* a, size_t lda, const float* b, float* c, size_t ldc,
+template <int kRows, class Epi, class Src>
+void BlockAt(size_t segments, size_t run, Src src, const float* b, float* c, size_t ldc,
              size_t cols, Epi epi) {
   if (cols == kGemmPanel) {
-    Block<kRows>(k, a, lda, b, c, ldc, epi);
+    Block<kRows>(segments, run, src, b, c, ldc, epi);
     return;
   }
   // The last panel of an N that is no multiple of 16: C's row may end (or
   // the next group's columns begin) inside it, so stage the block.
   alignas(32) float staged[kRows * kGemmPanel];
-  Block<kRows>(k, a, lda, b, staged, kGemmPanel, epi);
+  Block<kRows>(segments, run, src, b, staged, kGemmPanel, epi);
   for (int r = 0; r < kRows; ++r) std::memcpy(c + r * ldc, staged + r * kGemmPanel, cols * 4);
 }
 
-template <class Epi>
-using BlockFn = void (*)(size_t, const float*, size_t, const float*, float*, size_t, size_t, Epi);
+template <class Epi, class Src>
+using BlockFn = void (*)(size_t, size_t, Src, const float*, float*, size_t, size_t, Epi);
 
 // The block for the rows left after whole 6-row blocks, by count.
 static_assert(kGemmRows == 6, "kTail lists the blocks of 1 to 5 rows");
-template <class Epi>
-constexpr BlockFn<Epi> kTail[kGemmRows] = {nullptr,         BlockAt<1, Epi>, BlockAt<2, Epi>,
-                                           BlockAt<3, Epi>, BlockAt<4, Epi>, BlockAt<5, Epi>};
+template <class Epi, class Src>
+constexpr BlockFn<Epi, Src> kTail[kGemmRows] = {nullptr,
+                                                BlockAt<1, Epi, Src>,
+                                                BlockAt<2, Epi, Src>,
+                                                BlockAt<3, Epi, Src>,
+                                                BlockAt<4, Epi, Src>,
+                                                BlockAt<5, Epi, Src>};
 
 // Rows of A per pass over B's panels: about 96 KiB of A, which stays in
 // L2 while every panel passes over it (a whole multiple of the row block).
@@ -87,12 +95,13 @@ size_t ChunkRows(size_t k) {
   return rows > kGemmRows ? rows : kGemmRows;
 }
 
-template <class Epi>
-void GemmWith(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed,
+template <class Epi, class Src>
+void GemmWith(size_t m, size_t n, size_t segments, size_t run, Src src, const float* packed,
               float* c, size_t ldc, Epi epi) {
   // Panel by panel: one panel (k x 16 floats) stays in L1 while every row
   // block of the chunk passes over it, so B is read from memory once per
   // chunk (RepVGG-A0's Winograd GEMMs at 224 each fit one chunk).
+  const size_t k = segments * run;
   const size_t chunk = ChunkRows(k);
   for (size_t first = 0; first < m; first += chunk) {
     const size_t last = m - first < chunk ? m : first + chunk;
@@ -102,11 +111,12 @@ void GemmWith(size_t m, size_t n, size_t k, const float* a, size_t lda, const fl
       const Epi at = epi.At(col);
       size_t row = first;
       for (; row + kGemmRows <= last; row += kGemmRows) {
-        BlockAt<kGemmRows>(k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols, at);
+        BlockAt<kGemmRows>(segments, run, src.Offset(row), b, c + row * ldc + col, ldc, cols, at);
       }
       // The last rows: a narrower block.
       if (row < last) {
-        kTail<Epi>[last - row](k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols, at);
+        kTail<Epi, Src>[last - row](segments, run, src.Offset(row), b, c + row * ldc + col, ldc,
+                                    cols, at);
       }
     }
   }
@@ -114,12 +124,12 @@ void GemmWith(size_t m, size_t n, size_t k, const float* a, size_t lda, const fl
 
 void Gemm(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed, float* c,
           size_t ldc) {
-  GemmWith(m, n, k, a, lda, packed, c, ldc, Plain{});
+  GemmWith(m, n, 1, k, Rows1{a, lda}, packed, c, ldc, Plain{});
 }
 
-void GemmBias(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed,
-              float* c, size_t ldc, const float* bias, float lo) {
-  GemmWith(m, n, k, a, lda, packed, c, ldc, BiasClamp{bias, lo});
+void GemmBias(size_t m, size_t n, size_t segments, size_t run, const float* const* rows,
+              const float* packed, float* c, size_t ldc, const float* bias, float lo) {
+  GemmWith(m, n, segments, run, RowsIndirect{rows, segments}, packed, c, ldc, BiasClamp{bias, lo});
 }
 
 }  // namespace

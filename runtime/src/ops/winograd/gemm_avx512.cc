@@ -1,11 +1,14 @@
 // The AVX-512F GEMM of gemm.h: 12 rows by 32 columns of C per register
 // block (24 zmm accumulators, two weight vectors, one broadcast), reading
 // two consecutive 16-column panels of gemm.h's layout at once, so the
-// packing is the AVX2 kernel's. Row tails run exact narrower blocks and
-// column tails (N not a multiple of 16) masked stores. This file alone is
+// packing is the AVX2 kernel's; where N has an odd number of panels, the
+// last three run as 8 rows by 48 columns (24 accumulators again). Row tails
+// run exact narrower blocks and column tails (N not a multiple of 16)
+// masked stores. This file alone is
 // compiled with -mavx512f -mavx2 -mfma (runtime/CMakeLists.txt), like
 // transform_avx512.cc; call it only where cpuinfo reports AVX-512F.
 #include "runtime/src/ops/winograd/gemm.h"
+#include "runtime/src/ops/winograd/gemm_rows.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -35,41 +38,49 @@ struct BiasClamp {
   }
 };
 
-// kR rows x (kPanels x 16) columns of C over all of K; `b` is the first
-// panel, the second (kPanels == 2) starts k * 16 floats later. Columns at
-// or past `cols` are not stored.
-template <int kR, int kPanels, class Epi>
-inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_t lda,
+// kR rows x (kPanels x 16) columns of C over all of K (`segments` runs of
+// `run` values); `b` is the first panel, panel p starts p * K * 16 floats
+// later. Columns at or past `cols` are not stored.
+template <int kR, int kPanels, class Epi, class Src>
+inline __attribute__((always_inline)) void Block(size_t segments, size_t run, Src src,
                                                  const float* b, float* c, size_t ldc, size_t cols,
                                                  Epi epi) {
   __m512 acc[kR][kPanels];
-  const float* ar[kR];
+  const float* bp[kPanels];
+  const size_t k = segments * run;
+#pragma GCC unroll 3
+  for (int p = 0; p < kPanels; ++p) bp[p] = b + p * k * kGemmPanel;
 #pragma GCC unroll 12
   for (int r = 0; r < kR; ++r) {
-    ar[r] = a + r * lda;
-#pragma GCC unroll 2
+#pragma GCC unroll 3
     for (int p = 0; p < kPanels; ++p) acc[r][p] = _mm512_setzero_ps();
   }
-  const float* b1 = b + k * kGemmPanel;
-  for (size_t i = 0; i < k; ++i) {
-    // The weights stream from memory once per layer run: fetch them ahead.
-    _mm_prefetch(reinterpret_cast<const char*>(b + (i + kPrefetch) * kGemmPanel), _MM_HINT_T0);
-    if (kPanels == 2) {
-      _mm_prefetch(reinterpret_cast<const char*>(b1 + (i + kPrefetch) * kGemmPanel), _MM_HINT_T0);
-    }
-    const __m512 w0 = _mm512_load_ps(b + i * kGemmPanel);
-    const __m512 w1 = kPanels == 2 ? _mm512_load_ps(b1 + i * kGemmPanel) : w0;
+  for (size_t s = 0; s < segments; ++s) {
+    const float* ar[kR];
 #pragma GCC unroll 12
-    for (int r = 0; r < kR; ++r) {
-      const __m512 x = _mm512_set1_ps(ar[r][i]);
-      acc[r][0] = _mm512_fmadd_ps(x, w0, acc[r][0]);
-      if (kPanels == 2) acc[r][kPanels - 1] = _mm512_fmadd_ps(x, w1, acc[r][kPanels - 1]);
+    for (int r = 0; r < kR; ++r) ar[r] = src.Row(r, s);
+    for (size_t i = 0; i < run; ++i) {
+      __m512 w[kPanels];
+#pragma GCC unroll 3
+      for (int p = 0; p < kPanels; ++p) {
+        // The weights stream from memory once per layer run: fetch them
+        // ahead.
+        _mm_prefetch(reinterpret_cast<const char*>(bp[p] + kPrefetch * kGemmPanel), _MM_HINT_T0);
+        w[p] = _mm512_load_ps(bp[p]);
+        bp[p] += kGemmPanel;
+      }
+#pragma GCC unroll 12
+      for (int r = 0; r < kR; ++r) {
+        const __m512 x = _mm512_set1_ps(ar[r][i]);
+#pragma GCC unroll 3
+        for (int p = 0; p < kPanels; ++p) acc[r][p] = _mm512_fmadd_ps(x, w[p], acc[r][p]);
+      }
     }
   }
   if (cols >= kPanels * kGemmPanel) {
 #pragma GCC unroll 12
     for (int r = 0; r < kR; ++r) {
-#pragma GCC unroll 2
+#pragma GCC unroll 3
       for (int p = 0; p < kPanels; ++p) {
         _mm512_storeu_ps(c + r * ldc + p * 16, epi.Apply(acc[r][p], p));
       }
@@ -88,25 +99,49 @@ inline __attribute__((always_inline)) void Block(size_t k, const float* a, size_
   }
 }
 
-template <int kR, class Epi>
-void Rows(size_t k, const float* a, size_t lda, const float* b, float* c, size_t ldc, size_t cols,
+// A panel pair (or the lone last panel) for kR rows.
+template <int kR, class Epi, class Src>
+void Pair(size_t segments, size_t run, Src src, const float* b, float* c, size_t ldc, size_t cols,
           Epi epi) {
   if (cols > kGemmPanel) {
-    Block<kR, 2>(k, a, lda, b, c, ldc, cols, epi);
+    Block<kR, 2>(segments, run, src, b, c, ldc, cols, epi);
   } else {
-    Block<kR, 1>(k, a, lda, b, c, ldc, cols, epi);
+    Block<kR, 1>(segments, run, src, b, c, ldc, cols, epi);
   }
 }
 
-template <class Epi>
-using RowsFn = void (*)(size_t, const float*, size_t, const float*, float*, size_t, size_t, Epi);
+// Three panels for kR rows: the last 48 columns where N has an odd number of
+// panels (48-channel layers). A lone 16-column panel would load one
+// broadcast per multiply-add and run at about half the FMA rate; three
+// panels of 8 rows keep 24 accumulators busy like the 12x32 block.
+template <int kR, class Epi, class Src>
+void Triple(size_t segments, size_t run, Src src, const float* b, float* c, size_t ldc, size_t cols,
+            Epi epi) {
+  Block<kR, 3>(segments, run, src, b, c, ldc, cols, epi);
+}
 
-// The block for a row count of 1 to 12.
-template <class Epi>
-constexpr RowsFn<Epi> kBlocks[kRows + 1] = {
-    nullptr,       Rows<1, Epi>,  Rows<2, Epi>, Rows<3, Epi>, Rows<4, Epi>,
-    Rows<5, Epi>,  Rows<6, Epi>,  Rows<7, Epi>, Rows<8, Epi>, Rows<9, Epi>,
-    Rows<10, Epi>, Rows<11, Epi>, Rows<12, Epi>};
+template <class Epi, class Src>
+using BlockFn = void (*)(size_t, size_t, Src, const float*, float*, size_t, size_t, Epi);
+
+// The block for a row count of 1 to 12 (panel pairs) and 1 to 8 (three
+// panels).
+constexpr int kRows3 = 8;
+template <class Epi, class Src>
+constexpr BlockFn<Epi, Src> kPairs[kRows + 1] = {
+    nullptr,           Pair<1, Epi, Src>, Pair<2, Epi, Src>,  Pair<3, Epi, Src>,
+    Pair<4, Epi, Src>, Pair<5, Epi, Src>, Pair<6, Epi, Src>,  Pair<7, Epi, Src>,
+    Pair<8, Epi, Src>, Pair<9, Epi, Src>, Pair<10, Epi, Src>, Pair<11, Epi, Src>,
+    Pair<12, Epi, Src>};
+template <class Epi, class Src>
+constexpr BlockFn<Epi, Src> kTriples[kRows3 + 1] = {nullptr,
+                                                    Triple<1, Epi, Src>,
+                                                    Triple<2, Epi, Src>,
+                                                    Triple<3, Epi, Src>,
+                                                    Triple<4, Epi, Src>,
+                                                    Triple<5, Epi, Src>,
+                                                    Triple<6, Epi, Src>,
+                                                    Triple<7, Epi, Src>,
+                                                    Triple<8, Epi, Src>};
 
 // Rows of A per pass over B's panels: about 192 KiB of A, which stays in L2
 // while every panel pair passes over it (a whole multiple of the row block).
@@ -115,43 +150,54 @@ size_t ChunkRows(size_t k) {
   return rows > kRows ? rows : kRows;
 }
 
-template <class Epi>
-void GemmWith(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed,
+template <class Epi, class Src>
+void GemmWith(size_t m, size_t n, size_t segments, size_t run, Src src, const float* packed,
               float* c, size_t ldc, Epi epi) {
-  // Panel pair by panel pair: 2 x k x 16 floats stay in L1 while every row
-  // block of the chunk passes over them. A chunk's rows are split into
-  // blocks of even size (49 rows: 10, 10, 10, 10, 9 rather than four of 12
-  // and one of 1, whose single accumulator row waits on FMA latency).
-  // Chunks of even size too (49 rows of a 24-row chunk: 17, 16, 16).
-  const size_t chunks = (m + ChunkRows(k) - 1) / ChunkRows(k);
-  const size_t chunk = (m + chunks - 1) / chunks;
-  for (size_t first = 0; first < m; first += chunk) {
-    const size_t last = m - first < chunk ? m : first + chunk;
-    const size_t rows = last - first;
-    const size_t blocks = (rows + kRows - 1) / kRows;
-    const size_t base = rows / blocks, longer = rows % blocks;  // `longer` blocks get base + 1
-    for (size_t col = 0; col < n; col += 2 * kGemmPanel) {
+  const size_t k = segments * run;
+  const size_t panels = (n + kGemmPanel - 1) / kGemmPanel;
+  // Rows [first, first + rows) against every column block: panel pairs,
+  // and the last three panels together where their count is odd (and more
+  // than one). The rows are split into blocks of even size (49 rows: 10,
+  // 10, 10, 10, 9 rather than four of 12 and one of 1, whose single
+  // accumulator row waits on FMA latency).
+  const auto rows_by_columns = [&](size_t first, size_t rows) {
+    for (size_t col = 0; col < n;) {
+      const bool triple = panels - col / kGemmPanel == 3;
+      const size_t width = triple ? 3 * kGemmPanel : 2 * kGemmPanel;
       const float* b = packed + col * k;
-      const size_t cols = n - col < 2 * kGemmPanel ? n - col : 2 * kGemmPanel;
+      const size_t cols = n - col < width ? n - col : width;
       const Epi at = epi.At(col);
+      const size_t max_rows = triple ? kRows3 : kRows;
+      const size_t blocks = (rows + max_rows - 1) / max_rows;
+      const size_t base = rows / blocks, longer = rows % blocks;  // `longer` blocks get base + 1
       size_t row = first;
       for (size_t i = 0; i < blocks; ++i) {
         const size_t count = base + (i < longer ? 1 : 0);
-        kBlocks<Epi>[count](k, a + row * lda, lda, b, c + row * ldc + col, ldc, cols, at);
+        const auto block = triple ? kTriples<Epi, Src>[count] : kPairs<Epi, Src>[count];
+        block(segments, run, src.Offset(row), b, c + row * ldc + col, ldc, cols, at);
         row += count;
       }
+      col += width;
     }
+  };
+  // Column block by column block: 2 (or 3) x k x 16 floats stay in L1
+  // while every row block of a chunk of A passes over them. Chunks of even
+  // size (49 rows of a 24-row chunk: 17, 16, 16).
+  const size_t chunks = (m + ChunkRows(k) - 1) / ChunkRows(k);
+  const size_t chunk = (m + chunks - 1) / chunks;
+  for (size_t first = 0; first < m; first += chunk) {
+    rows_by_columns(first, m - first < chunk ? m - first : chunk);
   }
 }
 
 void Gemm(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed, float* c,
           size_t ldc) {
-  GemmWith(m, n, k, a, lda, packed, c, ldc, Plain{});
+  GemmWith(m, n, 1, k, Rows1{a, lda}, packed, c, ldc, Plain{});
 }
 
-void GemmBias(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* packed,
-              float* c, size_t ldc, const float* bias, float lo) {
-  GemmWith(m, n, k, a, lda, packed, c, ldc, BiasClamp{bias, lo});
+void GemmBias(size_t m, size_t n, size_t segments, size_t run, const float* const* rows,
+              const float* packed, float* c, size_t ldc, const float* bias, float lo) {
+  GemmWith(m, n, segments, run, RowsIndirect{rows, segments}, packed, c, ldc, BiasClamp{bias, lo});
 }
 
 }  // namespace

@@ -1,20 +1,26 @@
 // The direct convolution on rvgg's own GEMM (winograd.h, kGemmDirect):
 //
 //   for each chunk of output pixels (rows of the GEMM):
-//     im2col: each pixel's kh x kw x in_c window, copied into the worker's
-//             slot of the scratch (padding as zeros);
-//     GEMM:   chunk x (kh kw in_c) by the weights packed at load (gemm.h),
-//             bias and ReLU applied as it stores into the output rows.
+//     rows:  a table of pointers to each pixel's kh window rows (kw x in_c
+//            floats each), read in place from the image; a row of zeros
+//            above and below it, and for the few windows that cross its
+//            left or right edge a copy with the padding as zeros, in the
+//            worker's slot of the scratch;
+//     GEMM:  chunk x (kh kw in_c) by the weights packed at load (gemm.h),
+//            reading A through the table, bias and ReLU applied as it
+//            stores into the output rows.
 //
 // This is the path for the layers Winograd does not win (stride 2, the
 // 3-channel stem, small maps with many channels): on the CPUs where rvgg's
 // GEMM runs, it beats XNNPACK's indirect convolution on the same layer
-// (tools/bench/notes.md). The work is split into tasks of (chunk, column
-// group): chunks of about kChunkBytes of im2col rows, and, where a layer has
-// too few chunks for the threads (a small map with many output channels,
-// whose weights dominate), groups of weight panels, so that each thread
-// streams its own part of the weights once. A worker keeps the chunk it
-// built while it takes the next column group of the same chunk.
+// (tools/bench/notes.md). Reading the windows in place, rather than copying
+// them into im2col rows, saves a write and a read of kh kw in_c floats per
+// pixel. The work is split into tasks of (chunk, column group): chunks of
+// about kChunkBytes of window values, and, where a layer has too few chunks
+// for the threads (a small map with many output channels, whose weights
+// dominate), groups of weight panels, so that each thread streams its own
+// part of the weights once. A worker keeps the table of the chunk it built
+// while it takes the next column group of the same chunk.
 //
 // rvgg's float GEMM exists on x86 only (gemm.h: ARM runs XNNPACK's NEON
 // GEMMs), so other builds compile the stubs at the end and stay smaller.
@@ -43,10 +49,10 @@ using kernels::HappensBefore;
 
 uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
-// im2col rows per chunk: about this many bytes, which stay in L2 while the
-// weight panels pass over them; layers whose packed weights exceed
-// kLargeWeightBytes take chunks up to kLargeChunkBytes, so that the weights
-// (the larger stream there) pass fewer times.
+// Output pixels per chunk: about this many bytes of their windows, which
+// stay in L2 while the weight panels pass over them; layers whose packed
+// weights exceed kLargeWeightBytes take chunks up to kLargeChunkBytes, so
+// that the weights (the larger stream there) pass fewer times.
 constexpr uint64_t kChunkBytes = 192u << 10;
 constexpr uint64_t kLargeWeightBytes = 1u << 20;
 constexpr uint64_t kLargeChunkBytes = 512u << 10;
@@ -54,8 +60,8 @@ constexpr uint64_t kLargeChunkBytes = 512u << 10;
 // Rows of the GEMM's register block (whole blocks per chunk where possible).
 constexpr uint64_t kBlockRows = 12;
 
-// Copies n floats; short runs (the 3-channel stem's 9-float window rows)
-// in fixed-size pieces the compiler inlines rather than a library call each.
+// Copies n floats; short runs (the 3-channel stem's 3-float pixels) in
+// fixed-size pieces the compiler inlines rather than a library call each.
 inline void CopyFloats(float* dst, const float* src, size_t n) {
   if (n >= 64) {
     std::memcpy(dst, src, n * sizeof(float));
@@ -74,6 +80,12 @@ inline void CopyFloats(float* dst, const float* src, size_t n) {
   if (i < n) dst[i] = src[i];
 }
 
+// Whether output column ox's window crosses the image's left or right edge.
+bool CrossesEdge(const LayerDesc& d, uint32_t ox) {
+  const int64_t x0 = int64_t{ox} * d.stride - d.padding;
+  return x0 < 0 || x0 + d.kernel_w > d.in_w;
+}
+
 uint64_t DepthOf(const LayerDesc& d) { return uint64_t{d.kernel_h} * d.kernel_w * d.in_c; }
 
 uint64_t PackedBytes(const LayerDesc& d) {
@@ -86,6 +98,7 @@ class GemmConv2DKernel final : public Kernel {
   ~GemmConv2DKernel() override {
     FreeAligned(packed_);
     FreeAligned(bias_);
+    FreeAligned(zeros_);
   }
 
   rvgg_status Run() override {
@@ -101,7 +114,8 @@ class GemmConv2DKernel final : public Kernel {
   }
   const char* name() const override { return "gemm-direct"; }
   size_t owned_bytes() const override {
-    return AllocatedSize(packed_) + AllocatedSize(bias_) + claims_.owned_bytes();
+    return AllocatedSize(packed_) + AllocatedSize(bias_) + AllocatedSize(zeros_) +
+           claims_.owned_bytes();
   }
 
   GemmDirectPlan plan_{};
@@ -109,6 +123,7 @@ class GemmConv2DKernel final : public Kernel {
   GemmBiasFn gemm_ = nullptr;
   float* packed_ = nullptr;  // PackedGemmFloats(depth_, out_c) floats
   float* bias_ = nullptr;    // out_c values, zero padded to whole panels
+  float* zeros_ = nullptr;   // one window row (kw x in_c) of zeros
   float lo_ = 0.0f;          // 0 with ReLU, -inf without
   uint8_t* slots_ = nullptr;
   const float* input_ = nullptr;
@@ -120,35 +135,38 @@ class GemmConv2DKernel final : public Kernel {
   kernels::RangeClaims claims_;
 
  private:
-  // The windows of output pixels [first, first + count) as rows of `a`.
-  void Im2col(size_t first, size_t count, float* a) const {
+  // The window rows of output pixels [first, first + count): kh pointers
+  // per pixel into `rows`, copies of the rows that cross the image's left
+  // or right edge into `border` (plan_.border_rows rows at most).
+  void BuildRows(size_t first, size_t count, const float** rows, float* border) const {
     const size_t c = in_c_, kw = kernel_w_, window = kw * c;
     const int h = static_cast<int>(in_h_), w = static_cast<int>(in_w_);
     const int stride = static_cast<int>(stride_), pad = static_cast<int>(padding_);
     int oy = static_cast<int>(first / out_w_), ox = static_cast<int>(first % out_w_);
-    float* row = a;
     for (size_t p = 0; p < count; ++p) {
       const int y0 = oy * stride - pad, x0 = ox * stride - pad;
       const bool x_inside = x0 >= 0 && x0 + static_cast<int>(kw) <= w;
-      for (uint32_t ky = 0; ky < kernel_h_; ++ky, row += window) {
+      for (uint32_t ky = 0; ky < kernel_h_; ++ky) {
         const int iy = y0 + static_cast<int>(ky);
         if (iy < 0 || iy >= h) {
-          std::memset(row, 0, window * sizeof(float));
+          *rows++ = zeros_;
           continue;
         }
         const float* line = input_ + size_t(iy) * in_w_ * c;
         if (x_inside) {
-          CopyFloats(row, line + size_t(x0) * c, window);
+          *rows++ = line + size_t(x0) * c;
           continue;
         }
         for (size_t kx = 0; kx < kw; ++kx) {
           const int ix = x0 + static_cast<int>(kx);
           if (ix < 0 || ix >= w) {
-            std::memset(row + kx * c, 0, c * sizeof(float));
+            std::memset(border + kx * c, 0, c * sizeof(float));
           } else {
-            CopyFloats(row + kx * c, line + size_t(ix) * c, c);
+            CopyFloats(border + kx * c, line + size_t(ix) * c, c);
           }
         }
+        *rows++ = border;
+        border += window;
       }
       if (++ox == static_cast<int>(out_w_)) {
         ox = 0;
@@ -164,20 +182,23 @@ class GemmConv2DKernel final : public Kernel {
     HappensAfter(context);
     auto* k = static_cast<GemmConv2DKernel*>(context);
     const GemmDirectPlan& plan = k->plan_;
-    float* a = reinterpret_cast<float*>(k->slots_ + slot * plan.slot_bytes);
+    uint8_t* base = k->slots_ + slot * plan.slot_bytes;
+    const float** rows = reinterpret_cast<const float**>(base);
+    float* border = reinterpret_cast<float*>(base + plan.table_bytes);
     const size_t group_cols = size_t{plan.group_panels} * kGemmPanel;
+    const size_t run = size_t{k->kernel_w_} * k->in_c_;
     size_t built = SIZE_MAX;
     k->claims_.Run(static_cast<uint32_t>(slot), [&](uint32_t task) {
       const size_t chunk = task / plan.column_groups, group = task % plan.column_groups;
       const size_t first = chunk * plan.chunk_rows;
       const size_t count = std::min<size_t>(plan.chunk_rows, k->pixels_ - first);
       if (chunk != built) {
-        k->Im2col(first, count, a);
+        k->BuildRows(first, count, rows, border);
         built = chunk;
       }
       const size_t col = group * group_cols;
       const size_t cols = std::min(group_cols, size_t{k->out_c_} - col);
-      k->gemm_(count, cols, k->depth_, a, k->depth_, k->packed_ + col * k->depth_,
+      k->gemm_(count, cols, k->kernel_h_, run, rows, k->packed_ + col * k->depth_,
                k->output_ + first * k->out_c_ + col, k->out_c_, k->bias_ + col, k->lo_);
     });
     HappensBefore(context);
@@ -236,7 +257,16 @@ GemmDirectPlan PlanGemmDirect(const LayerDesc& d, uint32_t threads) {
   plan.column_groups = static_cast<uint32_t>((panels + group_panels - 1) / group_panels);
   const uint64_t tasks = uint64_t{plan.chunks} * plan.column_groups;
   plan.slots = static_cast<uint32_t>(tasks < threads ? tasks : threads);
-  plan.slot_bytes = static_cast<size_t>(RoundUp(rows * row_bytes, kAlignment));
+  // Border windows per chunk: those of the edge columns of every output row
+  // the chunk touches (it spans at most rows / out_w + 2 of them).
+  uint64_t edge_columns = 0;
+  for (uint32_t ox = 0; ox < d.out_w; ++ox) edge_columns += CrossesEdge(d, ox) ? 1 : 0;
+  const uint64_t border_pixels = std::min<uint64_t>(rows, edge_columns * (rows / d.out_w + 2));
+  plan.border_rows = static_cast<uint32_t>(border_pixels * d.kernel_h);
+  plan.table_bytes = static_cast<size_t>(RoundUp(rows * d.kernel_h * sizeof(float*), kAlignment));
+  const uint64_t window_bytes = uint64_t{d.kernel_w} * d.in_c * sizeof(float);
+  plan.slot_bytes =
+      static_cast<size_t>(RoundUp(plan.table_bytes + plan.border_rows * window_bytes, kAlignment));
   return plan;
 }
 
@@ -277,16 +307,19 @@ rvgg_status CreateGemmConv2DKernel(const LayerDesc& d, const Bindings& b, pthrea
       static_cast<float*>(AllocateAligned(static_cast<size_t>(PackedBytes(d)), kAlignment));
   const size_t bias_floats = RoundUp(d.out_c, kGemmPanel);
   k->bias_ = static_cast<float*>(AllocateAligned(bias_floats * sizeof(float), kAlignment));
-  if (k->packed_ == nullptr || k->bias_ == nullptr ||
+  const size_t window_bytes = size_t{d.kernel_w} * d.in_c * sizeof(float);
+  k->zeros_ = static_cast<float*>(AllocateAligned(window_bytes, kAlignment));
+  if (k->packed_ == nullptr || k->bias_ == nullptr || k->zeros_ == nullptr ||
       !k->claims_.Allocate(plan.chunks * plan.column_groups, plan.slots)) {
     DestroyKernel(k);
     return Fail(message, RVGG_STATUS_OUT_OF_MEMORY, "layer %u (%s '%.80s'): out of memory", d.index,
                 d.label(), d.name);
   }
   // The model's weights are [out_c][kh][kw][in_c]: rows of the GEMM's B in
-  // im2col's order.
+  // the order of a window's values (kh runs of kw x in_c).
   PackGemmWeights(d.weights, k->depth_, d.out_c, k->packed_);
   std::memset(k->bias_, 0, bias_floats * sizeof(float));
+  std::memset(k->zeros_, 0, window_bytes);
   if (d.bias != nullptr) std::memcpy(k->bias_, d.bias, size_t{d.out_c} * sizeof(float));
   k->lo_ = d.relu ? 0.0f : -std::numeric_limits<float>::infinity();
   k->slots_ = static_cast<uint8_t*>(b.scratch);

@@ -105,9 +105,10 @@ constexpr uint64_t kMaxScratchBytes =
     SIZE_MAX / 4 < (uint64_t{1} << 40) ? SIZE_MAX / 4 : (uint64_t{1} << 40);
 bool FitsScratch(const LayerDesc& desc, uint32_t code);
 
-// The direct convolution on rvgg's own GEMM (gemm_conv.cc): im2col chunks
-// of output pixels in per-worker scratch slots, the GEMM against weights
-// packed at load, bias and ReLU; the plan's variant kGemmDirect. Runs float32
+// The direct convolution on rvgg's own GEMM (gemm_conv.cc): chunks of
+// output pixels whose window rows the GEMM reads in place through a table
+// of row pointers (per-worker scratch slots), against weights packed at
+// load, bias and ReLU; the plan's variant kGemmDirect. Runs float32
 // convolutions without groups (any kernel, stride and padding the op
 // allows) where rvgg's GEMM exists (AVX2, AVX-512); AUTO picks it per layer
 // by the cost model where it beats both XNNPACK's direct convolution and
@@ -117,13 +118,17 @@ bool GemmDirectApplies(const LayerDesc& desc);
 
 // Tasks of one layer: `chunks` chunks of `chunk_rows` output pixels (the
 // last may be shorter) by `column_groups` groups of `group_panels` weight
-// panels; `slots` workers with slot_bytes of im2col rows each.
+// panels; `slots` workers with slot_bytes each: a chunk's row pointers
+// (table_bytes), then room for border_rows window rows copied with their
+// zero padding (the windows that cross the image's left or right edge).
 struct GemmDirectPlan {
   uint32_t chunk_rows = 0;
   uint32_t chunks = 0;
   uint32_t group_panels = 0;
   uint32_t column_groups = 0;
   uint32_t slots = 0;
+  uint32_t border_rows = 0;
+  size_t table_bytes = 0;
   size_t slot_bytes = 0;
 };
 GemmDirectPlan PlanGemmDirect(const LayerDesc& desc, uint32_t threads);
