@@ -88,11 +88,15 @@ inline __attribute__((always_inline)) void Block(size_t segments, size_t run, Sr
     return;
   }
   // The last columns of an N that is no multiple of 16: C's row may end (or
-  // the next group's columns begin) inside the block.
+  // the next group's columns begin) inside the block. Unrolled like the
+  // stores above, so that the accumulators stay in registers on both paths
+  // (a loop here would make every block spill them first).
+#pragma GCC unroll 3
   for (int p = 0; p < kPanels; ++p) {
     const size_t left = cols > size_t(p) * 16 ? cols - size_t(p) * 16 : 0;
     const __mmask16 mask =
         left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+#pragma GCC unroll 12
     for (int r = 0; r < kR; ++r) {
       _mm512_mask_storeu_ps(c + r * ldc + p * 16, mask, epi.Apply(acc[r][p], p));
     }
