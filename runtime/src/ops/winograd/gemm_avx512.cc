@@ -4,9 +4,9 @@
 // packing is the AVX2 kernel's; where N has an odd number of panels, the
 // last three run as 8 rows by 48 columns (24 accumulators again). Row tails
 // run exact narrower blocks and column tails (N not a multiple of 16)
-// masked stores. This file alone is
-// compiled with -mavx512f -mavx2 -mfma (runtime/CMakeLists.txt), like
-// transform_avx512.cc; call it only where cpuinfo reports AVX-512F.
+// masked stores. This file alone is compiled with -mavx512f -mavx2 -mfma
+// (runtime/CMakeLists.txt), like transform_avx512.cc; call it only where
+// cpuinfo reports AVX-512F.
 #include "runtime/src/ops/winograd/gemm.h"
 #include "runtime/src/ops/winograd/gemm_rows.h"
 
@@ -157,14 +157,19 @@ size_t ChunkRows(size_t k) {
 template <class Epi, class Src>
 void GemmWith(size_t m, size_t n, size_t segments, size_t run, Src src, const float* packed,
               float* c, size_t ldc, Epi epi) {
+  // Column block by column block: panel pairs, and the last three panels
+  // together where their count is odd (and more than one); 2 (or 3) x k x
+  // 16 floats stay in L1 while every row block of a chunk of A passes over
+  // them. A chunk's rows are split into blocks of even size (49 rows: 10,
+  // 10, 10, 10, 9 rather than four of 12 and one of 1, whose single
+  // accumulator row waits on FMA latency). Chunks of even size too (49 rows
+  // of a 24-row chunk: 17, 16, 16).
   const size_t k = segments * run;
   const size_t panels = (n + kGemmPanel - 1) / kGemmPanel;
-  // Rows [first, first + rows) against every column block: panel pairs,
-  // and the last three panels together where their count is odd (and more
-  // than one). The rows are split into blocks of even size (49 rows: 10,
-  // 10, 10, 10, 9 rather than four of 12 and one of 1, whose single
-  // accumulator row waits on FMA latency).
-  const auto rows_by_columns = [&](size_t first, size_t rows) {
+  const size_t chunks = (m + ChunkRows(k) - 1) / ChunkRows(k);
+  const size_t chunk = (m + chunks - 1) / chunks;
+  for (size_t first = 0; first < m; first += chunk) {
+    const size_t rows = m - first < chunk ? m - first : chunk;
     for (size_t col = 0; col < n;) {
       const bool triple = panels - col / kGemmPanel == 3;
       const size_t width = triple ? 3 * kGemmPanel : 2 * kGemmPanel;
@@ -183,14 +188,6 @@ void GemmWith(size_t m, size_t n, size_t segments, size_t run, Src src, const fl
       }
       col += width;
     }
-  };
-  // Column block by column block: 2 (or 3) x k x 16 floats stay in L1
-  // while every row block of a chunk of A passes over them. Chunks of even
-  // size (49 rows of a 24-row chunk: 17, 16, 16).
-  const size_t chunks = (m + ChunkRows(k) - 1) / ChunkRows(k);
-  const size_t chunk = (m + chunks - 1) / chunks;
-  for (size_t first = 0; first < m; first += chunk) {
-    rows_by_columns(first, m - first < chunk ? m - first : chunk);
   }
 }
 
