@@ -17,8 +17,15 @@ namespace rvgg::winograd {
 namespace {
 
 constexpr int kRows = 12;
-// K-steps (64-byte weight rows) fetched ahead of use.
-constexpr size_t kPrefetch = 48;
+// The weights stream from L3 or memory once per layer run, so each panel is
+// fetched ahead at two distances, in K-steps (64-byte weight rows): near
+// into L1, and far into L2, where more misses can be in flight than L1's
+// few fill buffers allow. The far distance runs into the next panel pair
+// when K is short (two panels ahead at K = 192, the 14x14 Winograd
+// layers), so the next pair's weights arrive while this pair's row blocks
+// compute.
+constexpr size_t kPrefetchL1 = 16;
+constexpr size_t kPrefetchL2 = 384;
 
 // What a block does to its sums before storing them: nothing (the
 // Winograd positions), or bias and clamp (the direct convolution).
@@ -63,9 +70,8 @@ inline __attribute__((always_inline)) void Block(size_t segments, size_t run, Sr
       __m512 w[kPanels];
 #pragma GCC unroll 3
       for (int p = 0; p < kPanels; ++p) {
-        // The weights stream from memory once per layer run: fetch them
-        // ahead.
-        _mm_prefetch(reinterpret_cast<const char*>(bp[p] + kPrefetch * kGemmPanel), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(bp[p] + kPrefetchL1 * kGemmPanel), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(bp[p] + kPrefetchL2 * kGemmPanel), _MM_HINT_T1);
         w[p] = _mm512_load_ps(bp[p]);
         bp[p] += kGemmPanel;
       }
@@ -147,10 +153,13 @@ constexpr BlockFn<Epi, Src> kTriples[kRows3 + 1] = {nullptr,
                                                     Triple<7, Epi, Src>,
                                                     Triple<8, Epi, Src>};
 
-// Rows of A per pass over B's panels: about 192 KiB of A, which stays in L2
-// while every panel pair passes over it (a whole multiple of the row block).
+// Rows of A per pass over B's panels: about 512 KiB of A, which stays in L2
+// (1 MiB or more on the CPUs with AVX-512) while every panel pair passes
+// over it (a whole multiple of the row block). Each chunk reads all of B
+// again: the 7x7 layer after a stride-2 step (49 rows of 1728 values, B
+// 8.8 MB) is one chunk, not three.
 size_t ChunkRows(size_t k) {
-  const size_t rows = (192u << 10) / (k * sizeof(float)) / kRows * kRows;
+  const size_t rows = (512u << 10) / (k * sizeof(float)) / kRows * kRows;
   return rows > kRows ? rows : kRows;
 }
 
