@@ -141,21 +141,35 @@ def main():
                     args.runs, elapsed, load_before[0], load_after[0], os.cpu_count(), n))
     lines += ["", "Parallel efficiency = t(1) / (%d x t(%d)); rvgg / ORT = rvgg's median over ONNX "
               "Runtime's (fused model, interleaved in this run). CPU/wall: CPU time of the rvgg "
-              "process at %d threads over the wall time of its timed runs." % (n, n, n), ""]
-    head = "| variant | rvgg 1 thread ms | rvgg %d threads ms | speed-up | efficiency | CPU/wall |" % n
-    sep = "|---|---|---|---|---|---|"
+              "process at %d threads over the wall time of its timed runs. *Paired*: the same "
+              "ratios taken within each repetition (whose runs are at most seconds apart), "
+              "median and range over the repetitions: a slow or fast spell of the shared "
+              "machine then moves both sides of a ratio alike instead of one median."
+              % (n, n, n), ""]
+    head = ("| variant | rvgg 1 thread ms | rvgg %d threads ms | speed-up | efficiency | "
+            "efficiency paired | CPU/wall |" % n)
+    sep = "|---|---|---|---|---|---|---|"
     if ort is not None:
-        head += " ORT 1 ms | ORT %d ms | ORT speed-up | rvgg / ORT 1 | rvgg / ORT %d |" % (n, n)
-        sep += "---|---|---|---|---|"
+        head += (" ORT 1 ms | ORT %d ms | ORT speed-up | rvgg / ORT 1 | rvgg / ORT %d | "
+                 "rvgg / ORT %d paired |" % (n, n, n))
+        sep += "---|---|---|---|---|---|"
     lines += [head, sep]
+
+    def paired(a, b, scale=1.0):
+        # Median (min-max) over repetitions of a_r / (scale x b_r).
+        x = [p / (scale * q) for p, q in zip(a, b)]
+        return "%.2f (%.2f-%.2f)" % (statistics.median(x), min(x), max(x))
+
     for v in variants:
         r = results[v]
         t1, tn = r["rvgg-1"]["median_ms"], r["rvgg-%d" % n]["median_ms"]
-        row = "| %s | %.2f | %.2f | %.2fx | %.2f | %.2f |" % (v, t1, tn, t1 / tn, t1 / (n * tn),
-                                                            r["cpu_over_wall"])
+        r1, rn = r["rvgg-1"]["rep_medians_ms"], r["rvgg-%d" % n]["rep_medians_ms"]
+        row = "| %s | %.2f | %.2f | %.2fx | %.2f | %s | %.2f |" % (
+            v, t1, tn, t1 / tn, t1 / (n * tn), paired(r1, rn, n), r["cpu_over_wall"])
         if ort is not None:
             o1, on = r["ort-1"]["median_ms"], r["ort-%d" % n]["median_ms"]
-            row += " %.2f | %.2f | %.2fx | %.2f | %.2f |" % (o1, on, o1 / on, t1 / o1, tn / on)
+            row += " %.2f | %.2f | %.2fx | %.2f | %.2f | %s |" % (
+                o1, on, o1 / on, t1 / o1, tn / on, paired(rn, r["ort-%d" % n]["rep_medians_ms"]))
         lines.append(row)
     lines += ["", "Per layer, RepVGG-%s (rvgg-bench --per-layer, median over the repetitions):" % v0,
               "", "| # | layer | type | output | kernel | 1 thread ms | %d threads ms | speed-up |" % n,
