@@ -272,14 +272,15 @@ TEST_CASE(
     CHECK((sets[i].gemm != nullptr) == (isa == "avx2+fma" || isa == "avx512f"));
     if (sets[i].gemm == nullptr) continue;
     ++with_gemm;
-    // M across the 6- and 12-row blocks and their remainders (and, at 401
-    // rows with K = 64, across the kernels' 384- and 768-row chunks; 1601
-    // rows cross the 768-row one too), N across whole and partial 16-column
+    // M across the 6- and 12-row blocks and their remainders (and across
+    // the kernels' chunks of A: 401 and 1601 rows cross the AVX2 kernel's
+    // 384-row chunks at K = 64; 1601 rows cross the AVX-512 kernel's
+    // 432-row chunks at K = 300), N across whole and partial 16-column
     // panels and 32-column panel pairs, K odd; A and C rows wider than K and
     // N (the kernel works on one group's columns of padded rows).
     for (size_t m : {1, 2, 5, 6, 7, 11, 12, 13, 25, 401, 1601}) {
       for (size_t n : {1, 7, 16, 20, 33, 48, 64, 81}) {
-        for (size_t k : {1, 3, 17, 64}) {
+        for (size_t k : {1, 3, 17, 64, 300}) {
           const size_t lda = k + 5, ldc = n + 9;
           const auto a = RandomInput(m * lda, 30 + static_cast<uint32_t>(m));
           const auto w = RandomInput(n * k, 40 + static_cast<uint32_t>(n));  // [n][k]
