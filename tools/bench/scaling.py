@@ -13,7 +13,8 @@ median over repetitions of the per-repetition medians. Then rvgg-bench --per-lay
 variant at 1 and N threads, interleaved, median per layer over the repetitions.
 
 Printed and written (between the <!-- scaling --> markers of the report, which compare.py keeps):
-parallel efficiency t(1) / (N x t(N)) per variant, rvgg / ORT at 1 and N threads, the per-layer
+parallel efficiency t(1) / (N x t(N)) per variant, rvgg / ORT at 1 and N threads (both also
+paired: the ratio within each repetition, median and range over the repetitions), the per-layer
 table, and the conditions: the load average before and after, and the CPU time the rvgg process
 used against its wall time over its timed runs at N threads (rvgg-bench's cpu_per_wall: near N
 when its threads never waited for a core, lower when other work took one; a virtual CPU that its

@@ -171,8 +171,8 @@ void GemmWith(size_t m, size_t n, size_t segments, size_t run, Src src, const fl
   // 16 floats stay in L1 while every row block of a chunk of A passes over
   // them. A chunk's rows are split into blocks of even size (49 rows: 10,
   // 10, 10, 10, 9 rather than four of 12 and one of 1, whose single
-  // accumulator row waits on FMA latency). Chunks of even size too (49 rows
-  // of a 24-row chunk: 17, 16, 16).
+  // accumulator row waits on FMA latency). Chunks of even size too (1601
+  // rows of 300 values, 432-row chunks: 401, 401, 401, 398).
   const size_t k = segments * run;
   const size_t panels = (n + kGemmPanel - 1) / kGemmPanel;
   const size_t chunks = (m + ChunkRows(k) - 1) / ChunkRows(k);
